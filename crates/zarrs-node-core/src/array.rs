@@ -1,0 +1,1150 @@
+//! Arrays: open/create, and every read and write path.
+//!
+//! Reads of a step-1 region decode straight into the output buffer ([`TypedVec`]), in slabs
+//! along the first dimension aligned to chunk boundaries so an `AbortSignal` is honoured
+//! between slabs. Partial reads of sharded arrays go through zarrs' sharded reader with a
+//! per-handle cache of shard indexes, so repeated reads don't refetch them and only the inner
+//! chunks a selection touches are decoded. Strided, orthogonal and coordinate selections are
+//! grouped by inner chunk: each inner chunk is decoded once, in parallel, and its elements
+//! scattered into the output.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+
+use rayon::prelude::*;
+use serde_json::Value;
+use unsafe_cell_slice::UnsafeCellSlice;
+use zarrs::array::{
+    Array, ArrayBytes, ArrayBytesFixedDisjointView, ArrayMetadata, ArrayShardedExt,
+    ArrayShardedReadableExt, ArrayShardedReadableExtCache, ArraySubset, CodecOptions,
+};
+use zarrs_storage::{ReadableWritableListableStorageTraits, StoreKey};
+
+use crate::dtype::{DType, TypedVec};
+use crate::error::{Error, ErrorCode, Result};
+use crate::metadata::{build_array_metadata, CreateArrayOptions};
+use crate::runtime::{self, CancelToken};
+use crate::selection::{coordinates, DimSpec, Selection};
+use crate::store::{normalize_node_path, Store};
+use crate::{consolidated, node};
+
+type ZArrayInner = Array<dyn ReadableWritableListableStorageTraits>;
+
+/// Values handed to a write.
+#[derive(Debug)]
+pub enum WriteValue<'a> {
+    /// Little-endian element bytes, C order, exactly as many as the selection.
+    Bytes(&'a [u8]),
+    /// Strings, C order, exactly as many as the selection.
+    Strings(Vec<String>),
+    /// One value broadcast to the whole selection (JSON: number, bool, string, `"NaN"`, decimal
+    /// string for 64-bit integers).
+    Scalar(Value),
+}
+
+/// Storage statistics of one array (`ZArray.info()`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArrayInfo {
+    /// Uncompressed size (`None` for strings).
+    pub nbytes: Option<u64>,
+    /// Bytes stored under the array prefix (metadata included).
+    pub nbytes_stored: u64,
+    /// Stored chunk (or shard) objects.
+    pub chunks_initialized: u64,
+    /// Chunks (or shards) in the grid.
+    pub chunks_total: u64,
+}
+
+/// An open array. Cheap to share; metadata changes (resize, attributes) take a write lock.
+pub struct ZArray {
+    store: Store,
+    path: String,
+    dtype: DType,
+    inner: RwLock<Inner>,
+}
+
+struct Inner {
+    array: ZArrayInner,
+    shard_cache: ArrayShardedReadableExtCache,
+}
+
+impl Inner {
+    fn new(array: ZArrayInner) -> Self {
+        let shard_cache = ArrayShardedReadableExtCache::new(&array);
+        Self { array, shard_cache }
+    }
+}
+
+fn lock_err() -> Error {
+    Error::new(ErrorCode::Internal, "array lock poisoned")
+}
+
+fn zarrs_path(path: &str) -> String {
+    format!("/{path}")
+}
+
+impl ZArray {
+    /// Open the array at `path` (metadata read from the store).
+    ///
+    /// # Errors
+    /// [`ErrorCode::NotFound`] when there is no array there, [`ErrorCode::InvalidMetadata`] /
+    /// [`ErrorCode::Unsupported`] for metadata zarrs rejects.
+    pub fn open(store: &Store, path: &str) -> Result<Self> {
+        let path = normalize_node_path(path)?;
+        match node::read_node(store, &path)? {
+            Some(node::NodeMeta::Array(meta)) => Self::from_metadata(store, &path, meta),
+            Some(node::NodeMeta::Group { .. }) => Err(Error::not_found(
+                path.clone(),
+                format!("'{path}' is a group, not an array"),
+            )),
+            None => Err(Error::not_found(
+                path.clone(),
+                format!("no array at '{path}'"),
+            )),
+        }
+    }
+
+    /// Build a handle from already-read metadata (e.g. consolidated metadata: no request).
+    ///
+    /// # Errors
+    /// Metadata zarrs rejects.
+    pub fn from_metadata(store: &Store, path: &str, meta: ArrayMetadata) -> Result<Self> {
+        let storage = store.storage()?;
+        let array = Array::new_with_metadata(storage, &zarrs_path(path), meta)
+            .map_err(|e| Error::from(e).with_key(path))?;
+        let dtype = DType::from_zarrs(array.data_type()).map_err(|e| e.with_key(path))?;
+        Ok(Self {
+            store: store.clone(),
+            path: path.to_string(),
+            dtype,
+            inner: RwLock::new(Inner::new(array)),
+        })
+    }
+
+    /// Create an array (metadata written immediately; no chunks).
+    ///
+    /// # Errors
+    /// Invalid options, an existing node without `overwrite`, or storage failures.
+    pub fn create(store: &Store, path: &str, opts: &CreateArrayOptions) -> Result<Self> {
+        let path = normalize_node_path(path)?;
+        store.check_writable(&path)?;
+        let (format, meta) = build_array_metadata(opts).map_err(|e| e.with_key(path.clone()))?;
+        let meta: ArrayMetadata = serde_json::from_value(meta).map_err(|e| {
+            Error::invalid_input(format!("cannot build metadata: {e}")).with_key(path.clone())
+        })?;
+        consolidated::before_metadata_write(store, &path, format)?;
+        node::prepare_new_node(store, &path, opts.overwrite.unwrap_or(false), format)?;
+        let arr = Self::from_metadata(store, &path, meta)?;
+        arr.store_metadata_inner(true)?;
+        Ok(arr)
+    }
+
+    fn format(&self) -> Result<u8> {
+        self.with(|i| {
+            Ok(if matches!(i.array.metadata(), ArrayMetadata::V2(_)) {
+                2
+            } else {
+                3
+            })
+        })
+    }
+
+    fn store_metadata(&self) -> Result<()> {
+        consolidated::before_metadata_write(&self.store, &self.path, self.format()?)?;
+        self.store_metadata_inner(false)
+    }
+
+    fn store_metadata_inner(&self, recreated: bool) -> Result<()> {
+        let inner = self.inner.read().map_err(|_| lock_err())?;
+        inner
+            .array
+            .store_metadata()
+            .map_err(|e| Error::from(e).with_key(self.path.clone()))?;
+        drop(inner);
+        consolidated::after_metadata_write(&self.store, &self.path, recreated)
+    }
+
+    /// Node path (no leading `/`).
+    #[must_use]
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The store it lives in.
+    #[must_use]
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Data type.
+    #[must_use]
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Inner) -> Result<T>) -> Result<T> {
+        self.store.check_open()?;
+        let inner = self.inner.read().map_err(|_| lock_err())?;
+        f(&inner)
+    }
+
+    /// Current shape.
+    ///
+    /// # Errors
+    /// Closed store.
+    pub fn shape(&self) -> Result<Vec<u64>> {
+        self.with(|i| Ok(i.array.shape().to_vec()))
+    }
+
+    /// Metadata as JSON (`zarr.json`, or `.zarray` + `attributes` for v2).
+    ///
+    /// # Errors
+    /// Closed store.
+    pub fn metadata_json(&self) -> Result<Value> {
+        self.with(|i| Ok(serde_json::to_value(i.array.metadata())?))
+    }
+
+    /// Inner chunk shape (the chunk shape when unsharded).
+    ///
+    /// # Errors
+    /// Closed store.
+    pub fn chunks(&self) -> Result<Vec<u64>> {
+        self.with(|i| {
+            Ok(match i.array.subchunk_shape() {
+                Some(s) => s.iter().map(|n| n.get()).collect(),
+                None => self.grid_chunk_shape(&i.array)?,
+            })
+        })
+    }
+
+    /// Shard shape, or `None` when unsharded.
+    ///
+    /// # Errors
+    /// Closed store.
+    pub fn shards(&self) -> Result<Option<Vec<u64>>> {
+        self.with(|i| {
+            if i.array.is_sharded() {
+                Ok(Some(self.grid_chunk_shape(&i.array)?))
+            } else {
+                Ok(None)
+            }
+        })
+    }
+
+    fn grid_chunk_shape(&self, array: &ZArrayInner) -> Result<Vec<u64>> {
+        let zero = vec![0u64; array.dimensionality()];
+        if array.shape().contains(&0) {
+            // The grid has no chunk to ask; read the shape from the metadata instead.
+            let meta = serde_json::to_value(array.metadata())?;
+            let c = meta
+                .pointer("/chunk_grid/configuration/chunk_shape")
+                .or_else(|| meta.get("chunks"))
+                .cloned()
+                .unwrap_or(Value::Null);
+            return Ok(serde_json::from_value(c)?);
+        }
+        Ok(array
+            .chunk_shape(&zero)
+            .map_err(|e| Error::from(e).with_key(self.path.clone()))?
+            .iter()
+            .map(|n| n.get())
+            .collect())
+    }
+
+    fn unit_shape(array: &ZArrayInner) -> Result<Vec<u64>> {
+        if let Some(s) = array.subchunk_shape() {
+            return Ok(s.iter().map(|n| n.get()).collect());
+        }
+        let zero = vec![0u64; array.dimensionality()];
+        Ok(array.chunk_shape(&zero)?.iter().map(|n| n.get()).collect())
+    }
+
+    fn options() -> CodecOptions {
+        let mut o = CodecOptions::default();
+        o.set_concurrent_target(runtime::threads());
+        o
+    }
+
+    fn check_alloc(&self, n: u64) -> Result<usize> {
+        let elem = self.dtype.nominal_size() as u64;
+        let bytes = n.checked_mul(elem);
+        let limit = crate::max_alloc_bytes();
+        match bytes {
+            Some(b) if b <= limit => usize::try_from(n).map_err(|_| self.too_big(n, limit)),
+            _ => Err(self.too_big(n, limit)),
+        }
+    }
+
+    fn too_big(&self, n: u64, limit: u64) -> Error {
+        Error::invalid_input(format!(
+            "selection of {n} {} elements exceeds the allocation limit of {limit} bytes",
+            self.dtype.name()
+        ))
+        .with_key(self.path.clone())
+    }
+
+    // ----------------------------------------------------------------------------- reads
+
+    /// Basic selection (integers, slices with steps, `All`). Returns data and output shape.
+    ///
+    /// # Errors
+    /// Selection, codec and storage errors, [`ErrorCode::Aborted`] when cancelled.
+    pub fn get(&self, specs: &[DimSpec], cancel: &CancelToken) -> Result<(TypedVec, Vec<u64>)> {
+        self.get_selection(specs, false, cancel)
+    }
+
+    /// Orthogonal selection (index lists and masks allowed per dimension).
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn get_orthogonal(
+        &self,
+        specs: &[DimSpec],
+        cancel: &CancelToken,
+    ) -> Result<(TypedVec, Vec<u64>)> {
+        self.get_selection(specs, true, cancel)
+    }
+
+    fn get_selection(
+        &self,
+        specs: &[DimSpec],
+        orthogonal: bool,
+        cancel: &CancelToken,
+    ) -> Result<(TypedVec, Vec<u64>)> {
+        cancel.check()?;
+        self.with(|inner| {
+            let shape = inner.array.shape().to_vec();
+            let sel = Selection::new(specs, &shape, orthogonal)
+                .map_err(|e| e.with_key(self.path.clone()))?;
+            let n = sel.num_elements().unwrap_or(u64::MAX);
+            let n = self.check_alloc(n)?;
+            let out_shape = sel.output_shape();
+            let data = runtime::run(|| match sel.as_region() {
+                Some((start, region)) => self.read_region(inner, &start, &region, n, cancel),
+                None => self.gather_orthogonal(inner, &sel, n, cancel),
+            })
+            .map_err(|e| e.with_key(self.path.clone()))?;
+            Ok((data, out_shape))
+        })
+    }
+
+    /// Point selection: `coords[d]` holds indices along dimension `d`; output is 1-D.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn get_coordinates(
+        &self,
+        coords: &[Vec<i64>],
+        cancel: &CancelToken,
+    ) -> Result<(TypedVec, Vec<u64>)> {
+        cancel.check()?;
+        self.with(|inner| {
+            let shape = inner.array.shape().to_vec();
+            let points = coordinates(coords, &shape).map_err(|e| e.with_key(self.path.clone()))?;
+            let n = self.check_alloc(points.len() as u64)?;
+            let data = runtime::run(|| self.gather_points(inner, &points, n, cancel))
+                .map_err(|e| e.with_key(self.path.clone()))?;
+            Ok((data, vec![n as u64]))
+        })
+    }
+
+    /// Split `start..start+len` along dimension 0 into slabs aligned to the chunk grid, each
+    /// holding about `4 x threads` chunks, so cancellation is checked often without starving
+    /// the pool.
+    fn slabs(array: &ZArrayInner, start: &[u64], region: &[u64]) -> Result<Vec<(u64, u64)>> {
+        if region.is_empty() || region[0] == 0 {
+            return Ok(vec![(0, region.first().copied().unwrap_or(1))]);
+        }
+        let zero = vec![0u64; array.dimensionality()];
+        let chunk = array.chunk_shape(&zero)?;
+        let c0 = chunk[0].get();
+        let per_row: u64 = region
+            .iter()
+            .zip(chunk.iter())
+            .skip(1)
+            .map(|(r, c)| r.div_ceil(c.get()).max(1))
+            .product();
+        let rows_per_slab = ((runtime::threads() as u64 * 4).div_ceil(per_row.max(1))).max(1);
+        let mut out = Vec::new();
+        let end = start[0] + region[0];
+        let mut s = start[0];
+        while s < end {
+            // Next chunk boundary `rows_per_slab` chunk rows ahead.
+            let boundary = (s / c0 + rows_per_slab) * c0;
+            let e = boundary.min(end);
+            out.push((s - start[0], e - s));
+            s = e;
+        }
+        Ok(out)
+    }
+
+    /// Slabs as `(start, shape, byte_lo, byte_hi)`: the region of each slab and its byte range
+    /// in a C-order buffer of the whole region (slabs split dimension 0, so ranges are contiguous).
+    fn slab_parts(
+        array: &ZArrayInner,
+        start: &[u64],
+        region: &[u64],
+        elem: usize,
+    ) -> Result<Vec<(Vec<u64>, Vec<u64>, usize, usize)>> {
+        if start.is_empty() {
+            return Ok(vec![(vec![], vec![], 0, elem)]);
+        }
+        let row_bytes = usize::try_from(region.iter().skip(1).product::<u64>())
+            .map_err(|_| Error::invalid_input("region too large"))?
+            * elem;
+        Ok(Self::slabs(array, start, region)?
+            .into_iter()
+            .map(|(off, len)| {
+                let mut s = start.to_vec();
+                let mut r = region.to_vec();
+                s[0] += off;
+                r[0] = len;
+                let lo = off as usize * row_bytes;
+                (s, r, lo, lo + len as usize * row_bytes)
+            })
+            .collect())
+    }
+
+    fn covers_whole_chunks(array: &ZArrayInner, subset: &ArraySubset) -> Result<bool> {
+        let Some(chunks) = array.chunks_in_array_subset(subset)? else {
+            return Ok(false);
+        };
+        Ok(&array.chunks_subset_bounded(&chunks)? == subset)
+    }
+
+    fn read_region(
+        &self,
+        inner: &Inner,
+        start: &[u64],
+        region: &[u64],
+        n: usize,
+        cancel: &CancelToken,
+    ) -> Result<TypedVec> {
+        let array = &inner.array;
+        let opts = Self::options();
+        let mut out = TypedVec::zeroed(self.dtype, n)?;
+        if n == 0 {
+            return Ok(out);
+        }
+        let subset = ArraySubset::new_with_start_shape(start.to_vec(), region.to_vec())
+            .map_err(|e| Error::invalid_selection(e.to_string()))?;
+        let whole = Self::covers_whole_chunks(array, &subset)?;
+        let sharded_partial = inner.shard_cache.array_is_sharded() && !whole;
+
+        if let TypedVec::String(strings) = &mut out {
+            *strings = if sharded_partial {
+                array.retrieve_array_subset_sharded_opt::<Vec<String>>(
+                    &inner.shard_cache,
+                    &subset,
+                    &opts,
+                )?
+            } else {
+                array.retrieve_array_subset_opt::<Vec<String>>(&subset, &opts)?
+            };
+            return Ok(out);
+        }
+        let elem = self.dtype.size().unwrap_or(1);
+        let bytes = out
+            .bytes_mut()
+            .ok_or_else(|| Error::new(ErrorCode::Internal, "fixed buffer expected"))?;
+        if sharded_partial {
+            // Partial shard reads: cached shard indexes, only the needed inner chunks decoded.
+            let decoded: ArrayBytes =
+                array.retrieve_array_subset_sharded_opt(&inner.shard_cache, &subset, &opts)?;
+            let decoded = decoded
+                .into_fixed()
+                .map_err(|e| Error::new(ErrorCode::Codec, e.to_string()))?;
+            bytes.copy_from_slice(&decoded);
+            return Ok(out);
+        }
+        for (s, r, lo, hi) in Self::slab_parts(array, start, region, elem)? {
+            cancel.check()?;
+            let slab = &mut bytes[lo..hi];
+            let slab_subset = ArraySubset::new_with_start_shape(s, r.clone())
+                .map_err(|e| Error::invalid_selection(e.to_string()))?;
+            let mut view = unsafe {
+                // SAFETY: one view over the whole slab buffer; nothing else aliases it.
+                ArrayBytesFixedDisjointView::new(
+                    UnsafeCellSlice::new(slab),
+                    elem,
+                    &r,
+                    ArraySubset::new_with_shape(r.clone()),
+                )
+            }
+            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
+            array.retrieve_array_subset_into_opt(&slab_subset, (&mut view).into(), &opts)?;
+        }
+        Ok(out)
+    }
+
+    /// Decode the bounding box `bbox` (array coordinates) with the shard-index cache.
+    fn read_bbox(
+        inner: &Inner,
+        bbox: &ArraySubset,
+        opts: &CodecOptions,
+    ) -> Result<ArrayBytes<'static>> {
+        Ok(inner
+            .array
+            .retrieve_array_subset_sharded_opt(&inner.shard_cache, bbox, opts)?)
+    }
+
+    fn gather_orthogonal(
+        &self,
+        inner: &Inner,
+        sel: &Selection,
+        n: usize,
+        cancel: &CancelToken,
+    ) -> Result<TypedVec> {
+        let mut out = TypedVec::zeroed(self.dtype, n)?;
+        if n == 0 {
+            return Ok(out);
+        }
+        let unit = Self::unit_shape(&inner.array)?;
+        let ndim = sel.dims.len();
+        // Per dimension: inner-chunk index -> [(output position, source index)].
+        let groups: Vec<BTreeMap<u64, Vec<(u64, u64)>>> = sel
+            .dims
+            .iter()
+            .zip(&unit)
+            .map(|(d, &u)| {
+                let mut m: BTreeMap<u64, Vec<(u64, u64)>> = BTreeMap::new();
+                for i in 0..d.len() {
+                    let src = d.source(i);
+                    m.entry(src / u).or_default().push((i, src));
+                }
+                m
+            })
+            .collect();
+        let full_shape = sel.full_shape();
+        let mut out_strides = vec![1u64; ndim];
+        for d in (0..ndim.saturating_sub(1)).rev() {
+            out_strides[d] = out_strides[d + 1] * full_shape[d + 1];
+        }
+        // Every combination of touched inner chunks is one unit of work.
+        let keys: Vec<Vec<u64>> = groups.iter().map(|g| g.keys().copied().collect()).collect();
+        let mut combos: Vec<Vec<usize>> = vec![vec![]];
+        for k in &keys {
+            combos = combos
+                .into_iter()
+                .flat_map(|c| {
+                    (0..k.len()).map(move |i| {
+                        let mut c = c.clone();
+                        c.push(i);
+                        c
+                    })
+                })
+                .collect();
+        }
+        let opts = Self::options();
+        let elem = self.dtype.size();
+        let gather_unit = |combo: &Vec<usize>| -> Result<(
+            ArrayBytes<'static>,
+            Vec<&Vec<(u64, u64)>>,
+            Vec<u64>,
+            Vec<u64>,
+        )> {
+            cancel.check()?;
+            let lists: Vec<&Vec<(u64, u64)>> = combo
+                .iter()
+                .enumerate()
+                .map(|(d, &i)| &groups[d][&keys[d][i]])
+                .collect();
+            let lo: Vec<u64> = lists
+                .iter()
+                .map(|l| l.iter().map(|p| p.1).min().unwrap_or(0))
+                .collect();
+            let hi: Vec<u64> = lists
+                .iter()
+                .map(|l| l.iter().map(|p| p.1).max().unwrap_or(0) + 1)
+                .collect();
+            let bshape: Vec<u64> = lo.iter().zip(&hi).map(|(a, b)| b - a).collect();
+            let bbox = ArraySubset::new_with_start_shape(lo.clone(), bshape.clone())
+                .map_err(|e| Error::invalid_selection(e.to_string()))?;
+            Ok((Self::read_bbox(inner, &bbox, &opts)?, lists, lo, bshape))
+        };
+        // Visit every (output, source-in-bbox) pair of one unit.
+        let for_each_pair = |lists: &[&Vec<(u64, u64)>],
+                             lo: &[u64],
+                             bshape: &[u64],
+                             f: &mut dyn FnMut(usize, usize)| {
+            let mut bstrides = vec![1u64; ndim];
+            for d in (0..ndim.saturating_sub(1)).rev() {
+                bstrides[d] = bstrides[d + 1] * bshape[d + 1];
+            }
+            let mut idx = vec![0usize; ndim];
+            if ndim == 0 {
+                f(0, 0);
+                return;
+            }
+            loop {
+                let mut o = 0u64;
+                let mut s = 0u64;
+                for d in 0..ndim {
+                    let (op, src) = lists[d][idx[d]];
+                    o += op * out_strides[d];
+                    s += (src - lo[d]) * bstrides[d];
+                }
+                f(o as usize, s as usize);
+                let mut d = ndim;
+                loop {
+                    if d == 0 {
+                        return;
+                    }
+                    d -= 1;
+                    idx[d] += 1;
+                    if idx[d] < lists[d].len() {
+                        break;
+                    }
+                    idx[d] = 0;
+                }
+            }
+        };
+        match (&mut out, elem) {
+            (TypedVec::String(strings), _) => {
+                let parts: Vec<Vec<(usize, String)>> = combos
+                    .par_iter()
+                    .map(|c| {
+                        let (bytes, lists, lo, bshape) = gather_unit(c)?;
+                        let (data, offsets) = bytes
+                            .into_variable()
+                            .map_err(|e| Error::new(ErrorCode::Codec, e.to_string()))?
+                            .into_parts();
+                        let mut v = Vec::new();
+                        for_each_pair(&lists, &lo, &bshape, &mut |o, s| {
+                            v.push((
+                                o,
+                                String::from_utf8_lossy(&data[offsets[s]..offsets[s + 1]])
+                                    .into_owned(),
+                            ));
+                        });
+                        Ok(v)
+                    })
+                    .collect::<Result<_>>()?;
+                for (o, s) in parts.into_iter().flatten() {
+                    strings[o] = s;
+                }
+            }
+            (buf, Some(elem)) => {
+                let bytes = buf
+                    .bytes_mut()
+                    .ok_or_else(|| Error::new(ErrorCode::Internal, "fixed buffer expected"))?;
+                let target = UnsafeCellSlice::new(bytes);
+                combos.par_iter().try_for_each(|c| {
+                    let (decoded, lists, lo, bshape) = gather_unit(c)?;
+                    let decoded = decoded
+                        .into_fixed()
+                        .map_err(|e| Error::new(ErrorCode::Codec, e.to_string()))?;
+                    for_each_pair(&lists, &lo, &bshape, &mut |o, s| {
+                        // SAFETY: each output position belongs to exactly one unit (its inner
+                        // chunk along every dimension), so writes from parallel units are disjoint.
+                        let dst = unsafe { target.index_mut(o * elem..(o + 1) * elem) };
+                        dst.copy_from_slice(&decoded[s * elem..(s + 1) * elem]);
+                    });
+                    Ok::<_, Error>(())
+                })?;
+            }
+            (_, None) => return Err(Error::new(ErrorCode::Internal, "element size unknown")),
+        }
+        Ok(out)
+    }
+
+    fn gather_points(
+        &self,
+        inner: &Inner,
+        points: &[Vec<u64>],
+        n: usize,
+        cancel: &CancelToken,
+    ) -> Result<TypedVec> {
+        let mut out = TypedVec::zeroed(self.dtype, n)?;
+        if n == 0 {
+            return Ok(out);
+        }
+        let unit = Self::unit_shape(&inner.array)?;
+        let mut groups: HashMap<Vec<u64>, Vec<usize>> = HashMap::new();
+        for (i, p) in points.iter().enumerate() {
+            groups
+                .entry(p.iter().zip(&unit).map(|(a, u)| a / u).collect())
+                .or_default()
+                .push(i);
+        }
+        let groups: Vec<Vec<usize>> = groups.into_values().collect();
+        let opts = Self::options();
+        let read_group = |g: &Vec<usize>| -> Result<(ArrayBytes<'static>, Vec<(usize, usize)>)> {
+            cancel.check()?;
+            let ndim = unit.len();
+            let lo: Vec<u64> = (0..ndim)
+                .map(|d| g.iter().map(|&i| points[i][d]).min().unwrap_or(0))
+                .collect();
+            let hi: Vec<u64> = (0..ndim)
+                .map(|d| g.iter().map(|&i| points[i][d]).max().unwrap_or(0) + 1)
+                .collect();
+            let bshape: Vec<u64> = lo.iter().zip(&hi).map(|(a, b)| b - a).collect();
+            let bbox = ArraySubset::new_with_start_shape(lo.clone(), bshape.clone())
+                .map_err(|e| Error::invalid_selection(e.to_string()))?;
+            let decoded = Self::read_bbox(inner, &bbox, &opts)?;
+            let pairs = g
+                .iter()
+                .map(|&i| {
+                    let mut s = 0u64;
+                    for d in 0..ndim {
+                        s = s * bshape[d] + (points[i][d] - lo[d]);
+                    }
+                    (i, s as usize)
+                })
+                .collect();
+            Ok((decoded, pairs))
+        };
+        if let TypedVec::String(strings) = &mut out {
+            let parts: Vec<Vec<(usize, String)>> = groups
+                .par_iter()
+                .map(|g| {
+                    let (bytes, pairs) = read_group(g)?;
+                    let (data, offsets) = bytes
+                        .into_variable()
+                        .map_err(|e| Error::new(ErrorCode::Codec, e.to_string()))?
+                        .into_parts();
+                    Ok(pairs
+                        .into_iter()
+                        .map(|(o, s)| {
+                            (
+                                o,
+                                String::from_utf8_lossy(&data[offsets[s]..offsets[s + 1]])
+                                    .into_owned(),
+                            )
+                        })
+                        .collect())
+                })
+                .collect::<Result<_>>()?;
+            for (o, s) in parts.into_iter().flatten() {
+                strings[o] = s;
+            }
+            return Ok(out);
+        }
+        let elem = self.dtype.size().unwrap_or(1);
+        let bytes = out
+            .bytes_mut()
+            .ok_or_else(|| Error::new(ErrorCode::Internal, "fixed buffer expected"))?;
+        let target = UnsafeCellSlice::new(bytes);
+        groups.par_iter().try_for_each(|g| {
+            let (decoded, pairs) = read_group(g)?;
+            let decoded = decoded
+                .into_fixed()
+                .map_err(|e| Error::new(ErrorCode::Codec, e.to_string()))?;
+            for (o, s) in pairs {
+                // SAFETY: every point index `o` is in exactly one group.
+                let dst = unsafe { target.index_mut(o * elem..(o + 1) * elem) };
+                dst.copy_from_slice(&decoded[s * elem..(s + 1) * elem]);
+            }
+            Ok::<_, Error>(())
+        })?;
+        Ok(out)
+    }
+
+    // ---------------------------------------------------------------------------- writes
+
+    /// Write `value` into a basic selection (integers, slices with steps).
+    ///
+    /// # Errors
+    /// Read-only stores, selection errors, wrong value length or type, codec/storage errors.
+    pub fn set(
+        &self,
+        specs: &[DimSpec],
+        value: WriteValue<'_>,
+        cancel: &CancelToken,
+    ) -> Result<()> {
+        cancel.check()?;
+        self.store.check_writable(&self.path)?;
+        let result = self.with(|inner| {
+            let shape = inner.array.shape().to_vec();
+            let sel = Selection::new(specs, &shape, false)?;
+            let n = sel.num_elements().unwrap_or(u64::MAX);
+            let n = self.check_alloc(n)?;
+            let value = self.materialize(value, n)?;
+            runtime::run(|| match sel.as_region() {
+                Some((start, region)) => self.write_region(inner, &start, &region, value, cancel),
+                None => self.scatter(inner, &sel, value, cancel),
+            })
+        });
+        // Decoded shard indexes may now be stale.
+        if let Ok(inner) = self.inner.read() {
+            inner.shard_cache.clear();
+        }
+        result.map_err(|e| e.with_key(self.path.clone()))
+    }
+
+    /// Check the value against the selection size and turn scalars into full buffers.
+    fn materialize<'a>(&self, value: WriteValue<'a>, n: usize) -> Result<Materialized<'a>> {
+        match (value, self.dtype) {
+            (WriteValue::Strings(s), DType::String) => {
+                if s.len() != n {
+                    return Err(Error::invalid_input(format!(
+                        "expected {n} strings, got {}",
+                        s.len()
+                    )));
+                }
+                Ok(Materialized::Strings(s))
+            }
+            (WriteValue::Strings(_), dt) => Err(Error::invalid_input(format!(
+                "strings cannot be written to a {} array",
+                dt.name()
+            ))),
+            (WriteValue::Bytes(_), DType::String) => Err(Error::invalid_input(
+                "a string array needs string values, not a TypedArray",
+            )),
+            (WriteValue::Bytes(b), dt) => {
+                let elem = dt.size().unwrap_or(1);
+                if b.len() != n * elem {
+                    return Err(Error::invalid_input(format!(
+                        "expected {n} {} elements ({} bytes), got {} bytes",
+                        dt.name(),
+                        n * elem,
+                        b.len()
+                    )));
+                }
+                Ok(Materialized::Bytes(std::borrow::Cow::Borrowed(b)))
+            }
+            (WriteValue::Scalar(v), DType::String) => match v {
+                Value::String(s) => Ok(Materialized::Strings(vec![s; n])),
+                other => Err(Error::invalid_input(format!("{other} is not a string"))),
+            },
+            (WriteValue::Scalar(v), dt) => {
+                let one = crate::scalar::scalar_bytes(dt, &v)?;
+                Ok(Materialized::Bytes(std::borrow::Cow::Owned(one.repeat(n))))
+            }
+        }
+    }
+
+    fn write_region(
+        &self,
+        inner: &Inner,
+        start: &[u64],
+        region: &[u64],
+        value: Materialized<'_>,
+        cancel: &CancelToken,
+    ) -> Result<()> {
+        let array = &inner.array;
+        let opts = Self::options();
+        if region.contains(&0) {
+            return Ok(());
+        }
+        match value {
+            Materialized::Strings(s) => {
+                let subset = ArraySubset::new_with_start_shape(start.to_vec(), region.to_vec())
+                    .map_err(|e| Error::invalid_selection(e.to_string()))?;
+                array.store_array_subset_opt(&subset, s, &opts)?;
+            }
+            Materialized::Bytes(bytes) => {
+                let elem = self.dtype.size().unwrap_or(1);
+                for (s, r, lo, hi) in Self::slab_parts(array, start, region, elem)? {
+                    cancel.check()?;
+                    let subset = ArraySubset::new_with_start_shape(s, r)
+                        .map_err(|e| Error::invalid_selection(e.to_string()))?;
+                    array.store_array_subset_opt(
+                        &subset,
+                        ArrayBytes::new_flen(&bytes[lo..hi]),
+                        &opts,
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Strided writes: group by stored chunk (shard), read-modify-write each once, in parallel.
+    fn scatter(
+        &self,
+        inner: &Inner,
+        sel: &Selection,
+        value: Materialized<'_>,
+        cancel: &CancelToken,
+    ) -> Result<()> {
+        let array = &inner.array;
+        let zero = vec![0u64; array.dimensionality()];
+        let chunk: Vec<u64> = array.chunk_shape(&zero)?.iter().map(|c| c.get()).collect();
+        let ndim = sel.dims.len();
+        let groups: Vec<BTreeMap<u64, Vec<(u64, u64)>>> = sel
+            .dims
+            .iter()
+            .zip(&chunk)
+            .map(|(d, &u)| {
+                let mut m: BTreeMap<u64, Vec<(u64, u64)>> = BTreeMap::new();
+                for i in 0..d.len() {
+                    let src = d.source(i);
+                    m.entry(src / u).or_default().push((i, src));
+                }
+                m
+            })
+            .collect();
+        let full = sel.full_shape();
+        let mut in_strides = vec![1u64; ndim];
+        for d in (0..ndim.saturating_sub(1)).rev() {
+            in_strides[d] = in_strides[d + 1] * full[d + 1];
+        }
+        let keys: Vec<Vec<u64>> = groups.iter().map(|g| g.keys().copied().collect()).collect();
+        let mut combos: Vec<Vec<usize>> = vec![vec![]];
+        for k in &keys {
+            combos = combos
+                .into_iter()
+                .flat_map(|c| {
+                    (0..k.len()).map(move |i| {
+                        let mut c = c.clone();
+                        c.push(i);
+                        c
+                    })
+                })
+                .collect();
+        }
+        let opts = Self::options();
+        let elem = self.dtype.size();
+        combos.par_iter().try_for_each(|combo| {
+            cancel.check()?;
+            let lists: Vec<&Vec<(u64, u64)>> = combo
+                .iter()
+                .enumerate()
+                .map(|(d, &i)| &groups[d][&keys[d][i]])
+                .collect();
+            let lo: Vec<u64> = lists
+                .iter()
+                .map(|l| l.iter().map(|p| p.1).min().unwrap_or(0))
+                .collect();
+            let hi: Vec<u64> = lists
+                .iter()
+                .map(|l| l.iter().map(|p| p.1).max().unwrap_or(0) + 1)
+                .collect();
+            let bshape: Vec<u64> = lo.iter().zip(&hi).map(|(a, b)| b - a).collect();
+            let bbox = ArraySubset::new_with_start_shape(lo.clone(), bshape.clone())
+                .map_err(|e| Error::invalid_selection(e.to_string()))?;
+            let mut bstrides = vec![1u64; ndim];
+            for d in (0..ndim.saturating_sub(1)).rev() {
+                bstrides[d] = bstrides[d + 1] * bshape[d + 1];
+            }
+            let mut pairs = Vec::new();
+            let mut idx = vec![0usize; ndim];
+            'outer: loop {
+                let (mut i, mut s) = (0u64, 0u64);
+                for d in 0..ndim {
+                    let (op, src) = lists[d][idx[d]];
+                    i += op * in_strides[d];
+                    s += (src - lo[d]) * bstrides[d];
+                }
+                pairs.push((i as usize, s as usize));
+                let mut d = ndim;
+                loop {
+                    if d == 0 {
+                        break 'outer;
+                    }
+                    d -= 1;
+                    idx[d] += 1;
+                    if idx[d] < lists[d].len() {
+                        break;
+                    }
+                    idx[d] = 0;
+                }
+            }
+            match (&value, elem) {
+                (Materialized::Strings(vals), _) => {
+                    let mut cur: Vec<String> = array.retrieve_array_subset_opt(&bbox, &opts)?;
+                    for (i, s) in pairs {
+                        cur[s].clone_from(&vals[i]);
+                    }
+                    array.store_array_subset_opt(&bbox, cur, &opts)?;
+                }
+                (Materialized::Bytes(vals), Some(elem)) => {
+                    let cur: ArrayBytes = array.retrieve_array_subset_opt(&bbox, &opts)?;
+                    let mut cur = cur
+                        .into_fixed()
+                        .map_err(|e| Error::new(ErrorCode::Codec, e.to_string()))?
+                        .into_owned();
+                    for (i, s) in pairs {
+                        cur[s * elem..(s + 1) * elem]
+                            .copy_from_slice(&vals[i * elem..(i + 1) * elem]);
+                    }
+                    array.store_array_subset_opt(&bbox, ArrayBytes::new_flen(cur), &opts)?;
+                }
+                (Materialized::Bytes(_), None) => {
+                    return Err(Error::new(ErrorCode::Internal, "element size unknown"))
+                }
+            }
+            Ok(())
+        })
+    }
+
+    // -------------------------------------------------------------------------- metadata
+
+    /// Replace the user attributes.
+    ///
+    /// # Errors
+    /// Read-only store or storage failure.
+    pub fn set_attributes(&self, attrs: serde_json::Map<String, Value>) -> Result<()> {
+        self.store.check_writable(&self.path)?;
+        {
+            let mut inner = self.inner.write().map_err(|_| lock_err())?;
+            *inner.array.attributes_mut() = attrs;
+        }
+        self.store_metadata()
+    }
+
+    /// Change the shape. Chunks entirely outside the new shape are deleted.
+    ///
+    /// # Errors
+    /// Read-only store, a shape of the wrong dimensionality, or storage failure.
+    pub fn resize(&self, new_shape: Vec<u64>) -> Result<()> {
+        self.store.check_writable(&self.path)?;
+        let (old_chunks, separator) = {
+            let mut inner = self.inner.write().map_err(|_| lock_err())?;
+            if new_shape.len() != inner.array.dimensionality() {
+                return Err(Error::invalid_input(format!(
+                    "new shape {new_shape:?} has {} dimensions, the array has {}",
+                    new_shape.len(),
+                    inner.array.dimensionality()
+                ))
+                .with_key(self.path.clone()));
+            }
+            let chunk = self.grid_chunk_shape(&inner.array)?;
+            let meta = serde_json::to_value(inner.array.metadata())?;
+            let sep = meta
+                .pointer("/chunk_key_encoding/configuration/separator")
+                .or_else(|| meta.get("dimension_separator"))
+                .and_then(Value::as_str)
+                .unwrap_or("/")
+                .to_string();
+            inner
+                .array
+                .set_shape(new_shape.clone())
+                .map_err(|e| Error::from(e).with_key(self.path.clone()))?;
+            inner.shard_cache = ArrayShardedReadableExtCache::new(&inner.array);
+            (chunk, sep)
+        };
+        self.store_metadata()?;
+        self.delete_chunks_outside(&new_shape, &old_chunks, &separator)
+    }
+
+    fn delete_chunks_outside(&self, shape: &[u64], chunk: &[u64], sep: &str) -> Result<()> {
+        let is_v3 = self.format()? == 3;
+        let storage = self.store.storage()?;
+        let prefix = if self.path.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.path)
+        };
+        for key in self.store.list(&self.path)? {
+            let rel = &key[prefix.len()..];
+            // v3 default keys are `c<sep>i<sep>j`, v2 keys `i<sep>j`.
+            let rel = if is_v3 {
+                match rel.strip_prefix('c').and_then(|r| r.strip_prefix(sep)) {
+                    Some(r) => r,
+                    None => continue,
+                }
+            } else {
+                rel
+            };
+            let Some(idx) = rel
+                .split(sep)
+                .map(|p| p.parse::<u64>().ok())
+                .collect::<Option<Vec<u64>>>()
+            else {
+                continue;
+            };
+            if idx.len() != shape.len() {
+                continue;
+            }
+            if idx
+                .iter()
+                .zip(chunk)
+                .zip(shape)
+                .any(|((i, c), s)| i * c >= *s)
+            {
+                let k =
+                    StoreKey::new(key.clone()).map_err(|e| Error::invalid_input(e.to_string()))?;
+                storage
+                    .erase(&k)
+                    .map_err(|e| Error::from(e).with_key(key.clone()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Append along `axis`: grow the shape and write `value` (shaped `value_shape`) at the end.
+    ///
+    /// # Errors
+    /// Shape mismatch, read-only store, or write errors.
+    pub fn append(
+        &self,
+        value: WriteValue<'_>,
+        value_shape: &[u64],
+        axis: usize,
+        cancel: &CancelToken,
+    ) -> Result<Vec<u64>> {
+        let shape = self.shape()?;
+        if axis >= shape.len() || value_shape.len() != shape.len() {
+            return Err(Error::invalid_input(format!(
+                "cannot append data of shape {value_shape:?} along axis {axis} to an array of shape {shape:?}"
+            ))
+            .with_key(self.path.clone()));
+        }
+        if let Some(d) = (0..shape.len()).find(|&d| d != axis && shape[d] != value_shape[d]) {
+            return Err(Error::invalid_input(format!(
+                "appended data has length {} in dimension {d}, the array has {}",
+                value_shape[d], shape[d]
+            ))
+            .with_key(self.path.clone()));
+        }
+        let mut new_shape = shape.clone();
+        new_shape[axis] += value_shape[axis];
+        self.resize(new_shape.clone())?;
+        let specs: Vec<DimSpec> = (0..shape.len())
+            .map(|d| {
+                if d == axis {
+                    DimSpec::Slice {
+                        start: Some(shape[d] as i64),
+                        stop: None,
+                        step: None,
+                    }
+                } else {
+                    DimSpec::All
+                }
+            })
+            .collect();
+        self.set(&specs, value, cancel)?;
+        Ok(new_shape)
+    }
+
+    /// Sizes and chunk counts.
+    ///
+    /// # Errors
+    /// Storage failure.
+    pub fn info(&self) -> Result<ArrayInfo> {
+        let shape = self.shape()?;
+        let grid = self.with(|i| Ok(i.array.chunk_grid_shape().to_vec()))?;
+        let keys = self.store.list(&self.path)?;
+        let storage = self.store.storage()?;
+        let mut stored = 0u64;
+        let mut chunks = 0u64;
+        for key in &keys {
+            let k = StoreKey::new(key.clone()).map_err(|e| Error::invalid_input(e.to_string()))?;
+            stored += storage.size_key(&k)?.unwrap_or(0);
+            let name = key.rsplit('/').next().unwrap_or_default();
+            if !(name == "zarr.json" || name.starts_with(".z")) {
+                chunks += 1;
+            }
+        }
+        let n: Option<u64> = shape.iter().try_fold(1u64, |a, &b| a.checked_mul(b));
+        Ok(ArrayInfo {
+            nbytes: self
+                .dtype
+                .size()
+                .and_then(|s| n.and_then(|n| n.checked_mul(s as u64))),
+            nbytes_stored: stored,
+            chunks_initialized: chunks,
+            chunks_total: grid.iter().product(),
+        })
+    }
+}
+
+enum Materialized<'a> {
+    Bytes(std::borrow::Cow<'a, [u8]>),
+    Strings(Vec<String>),
+}
+
+/// Shared handle type used by the binding.
+pub type ZArrayRef = Arc<ZArray>;

@@ -1,0 +1,239 @@
+//! User codec specs (`'zstd:3'`, `{ name: 'blosc', cname: 'lz4' }`, ...) translated to zarr v3
+//! codec metadata and v2 numcodecs compressor JSON. zarrs does the actual encoding; this module
+//! only spells configurations the way zarr-python writes them.
+
+use serde_json::{json, Value};
+
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+
+/// The default compressor: zstd level 3, no checksum (what `compressors` omitted means).
+#[must_use]
+pub fn default_compressor() -> Value {
+    json!({ "name": "zstd", "level": 3, "checksum": false })
+}
+
+/// Normalise a spec to an object with a `name`: accepts `"zstd"`, `"zstd:5"`, `"blosc:lz4:5"`,
+/// `{ name, ...options }`, `{ id, ... }` (numcodecs style) or `{ name, configuration }` (v3 style).
+fn normalize(spec: &Value) -> Result<serde_json::Map<String, Value>> {
+    match spec {
+        Value::String(s) => {
+            let mut parts = s.split(':');
+            let name = parts.next().unwrap_or_default().to_string();
+            let mut m = serde_json::Map::new();
+            match name.as_str() {
+                "zstd" | "gzip" | "zlib" => {
+                    if let Some(level) = parts.next() {
+                        let level: i64 = level.parse().map_err(|_| {
+                            Error::invalid_input(format!("bad level in codec spec '{s}'"))
+                        })?;
+                        m.insert("level".into(), level.into());
+                    }
+                }
+                "blosc" => {
+                    if let Some(cname) = parts.next() {
+                        m.insert("cname".into(), cname.into());
+                    }
+                    if let Some(level) = parts.next() {
+                        let level: i64 = level.parse().map_err(|_| {
+                            Error::invalid_input(format!("bad level in codec spec '{s}'"))
+                        })?;
+                        m.insert("clevel".into(), level.into());
+                    }
+                }
+                _ => {}
+            }
+            m.insert("name".into(), name.into());
+            Ok(m)
+        }
+        Value::Object(o) => {
+            let mut m = o.clone();
+            if let Some(Value::Object(conf)) = m.remove("configuration") {
+                for (k, v) in conf {
+                    m.entry(k).or_insert(v);
+                }
+            }
+            if !m.contains_key("name") {
+                if let Some(id) = m.remove("id") {
+                    m.insert("name".into(), id);
+                }
+            }
+            match m.get("name") {
+                Some(Value::String(_)) => Ok(m),
+                _ => Err(Error::invalid_input(format!(
+                    "codec spec {spec} has no name"
+                ))),
+            }
+        }
+        other => Err(Error::invalid_input(format!("invalid codec spec {other}"))),
+    }
+}
+
+fn name_of(m: &serde_json::Map<String, Value>) -> String {
+    let n = m.get("name").and_then(Value::as_str).unwrap_or_default();
+    n.strip_prefix("numcodecs.").unwrap_or(n).to_string()
+}
+
+fn int(m: &serde_json::Map<String, Value>, key: &str, default: i64) -> Result<i64> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(v) => v.as_i64().ok_or_else(|| {
+            Error::invalid_input(format!("codec option '{key}' must be an integer"))
+        }),
+    }
+}
+
+fn shuffle_v3(m: &serde_json::Map<String, Value>, dtype: DType) -> Result<&'static str> {
+    Ok(match m.get("shuffle") {
+        None | Some(Value::Null) => {
+            if dtype.size().unwrap_or(1) > 1 {
+                "shuffle"
+            } else {
+                "bitshuffle"
+            }
+        }
+        Some(Value::String(s)) => match s.as_str() {
+            "noshuffle" => "noshuffle",
+            "shuffle" => "shuffle",
+            "bitshuffle" => "bitshuffle",
+            _ => return Err(Error::invalid_input(format!("unknown blosc shuffle '{s}'"))),
+        },
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(0) => "noshuffle",
+            Some(1) => "shuffle",
+            Some(2) => "bitshuffle",
+            _ => return Err(Error::invalid_input(format!("unknown blosc shuffle {n}"))),
+        },
+        Some(Value::Bool(b)) => {
+            if *b {
+                "shuffle"
+            } else {
+                "noshuffle"
+            }
+        }
+        Some(other) => {
+            return Err(Error::invalid_input(format!(
+                "unknown blosc shuffle {other}"
+            )))
+        }
+    })
+}
+
+fn cname(m: &serde_json::Map<String, Value>) -> Result<String> {
+    let c = m.get("cname").and_then(Value::as_str).unwrap_or("zstd");
+    match c {
+        "lz4" | "lz4hc" | "blosclz" | "zstd" | "zlib" | "snappy" => Ok(c.to_string()),
+        _ => Err(Error::invalid_input(format!("unknown blosc cname '{c}'"))),
+    }
+}
+
+/// A bytes-to-bytes codec as zarr v3 metadata.
+///
+/// # Errors
+/// Unknown codec names or bad options.
+pub fn compressor_v3(spec: &Value, dtype: DType) -> Result<Value> {
+    let m = normalize(spec)?;
+    let name = name_of(&m);
+    Ok(match name.as_str() {
+        "zstd" => json!({ "name": "zstd", "configuration": {
+            "level": int(&m, "level", 3)?,
+            "checksum": m.get("checksum").and_then(Value::as_bool).unwrap_or(false),
+        }}),
+        "gzip" => json!({ "name": "gzip", "configuration": { "level": int(&m, "level", 5)? } }),
+        "zlib" => {
+            json!({ "name": "numcodecs.zlib", "configuration": { "level": int(&m, "level", 5)? } })
+        }
+        "blosc" => json!({ "name": "blosc", "configuration": {
+            "cname": cname(&m)?,
+            "clevel": int(&m, "clevel", int(&m, "level", 5)?)?,
+            "shuffle": shuffle_v3(&m, dtype)?,
+            "typesize": dtype.size().unwrap_or(1),
+            "blocksize": int(&m, "blocksize", 0)?,
+        }}),
+        "crc32c" => json!({ "name": "crc32c" }),
+        other => {
+            return Err(Error::unsupported(format!(
+                "unknown compressor '{other}' (supported: zstd, blosc, gzip, zlib, crc32c)"
+            )))
+        }
+    })
+}
+
+/// A compressor as zarr v2 (numcodecs) JSON.
+///
+/// # Errors
+/// Unknown codec names, or codecs that have no v2 compressor form (crc32c).
+pub fn compressor_v2(spec: &Value, dtype: DType) -> Result<Value> {
+    let m = normalize(spec)?;
+    let name = name_of(&m);
+    Ok(match name.as_str() {
+        "zstd" => json!({ "id": "zstd", "level": int(&m, "level", 3)?,
+            "checksum": m.get("checksum").and_then(Value::as_bool).unwrap_or(false) }),
+        "gzip" => json!({ "id": "gzip", "level": int(&m, "level", 5)? }),
+        "zlib" => json!({ "id": "zlib", "level": int(&m, "level", 5)? }),
+        "blosc" => {
+            let shuffle = match shuffle_v3(&m, dtype)? {
+                "noshuffle" => 0,
+                "shuffle" => 1,
+                _ => 2,
+            };
+            json!({ "id": "blosc", "cname": cname(&m)?, "clevel": int(&m, "clevel", int(&m, "level", 5)?)?,
+                "shuffle": shuffle, "blocksize": int(&m, "blocksize", 0)? })
+        }
+        other => {
+            return Err(Error::unsupported(format!(
+                "compressor '{other}' cannot be used in a zarr v2 array (v2 supports zstd, blosc, gzip, zlib)"
+            )))
+        }
+    })
+}
+
+/// An array-to-array filter (v3 only): `transpose`.
+///
+/// # Errors
+/// Unknown filters.
+pub fn filter_v3(spec: &Value, ndim: usize) -> Result<Value> {
+    let m = normalize(spec)?;
+    match name_of(&m).as_str() {
+        "transpose" => {
+            let order = m.get("order").cloned().unwrap_or(Value::Null);
+            let order: Vec<u64> = serde_json::from_value(order)
+                .map_err(|_| Error::invalid_input("transpose filter needs 'order': number[]"))?;
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            if sorted != (0..ndim as u64).collect::<Vec<_>>() {
+                return Err(Error::invalid_input(format!(
+                    "transpose order {order:?} is not a permutation of 0..{ndim}"
+                )));
+            }
+            Ok(json!({ "name": "transpose", "configuration": { "order": order } }))
+        }
+        other => Err(Error::unsupported(format!(
+            "unknown filter '{other}' (supported: transpose)"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shorthand_specs() {
+        assert_eq!(
+            compressor_v3(&json!("zstd:5"), DType::Float32).unwrap(),
+            json!({"name":"zstd","configuration":{"level":5,"checksum":false}})
+        );
+        assert_eq!(
+            compressor_v2(&json!("blosc:lz4:7"), DType::Float32).unwrap(),
+            json!({"id":"blosc","cname":"lz4","clevel":7,"shuffle":1,"blocksize":0})
+        );
+        assert!(compressor_v2(&json!("crc32c"), DType::Int8).is_err());
+        assert!(compressor_v3(&json!("lzma"), DType::Int8).is_err());
+        assert_eq!(
+            compressor_v3(&json!({"id":"zstd","level":1}), DType::Int8).unwrap()["configuration"]
+                ["level"],
+            json!(1)
+        );
+    }
+}

@@ -1,0 +1,495 @@
+//! Array creation options -> zarr v2 / v3 metadata documents, including the `'auto'` chunk and
+//! shard policies and fill-value normalisation.
+//!
+//! Chunking policy (`chunks: 'auto'`): halve the largest dimension until an (inner) chunk is at
+//! most [`AUTO_CHUNK_BYTES`] uncompressed. Small chunks keep partial reads cheap and let every
+//! core decode in parallel.
+//!
+//! Sharding policy (`shards: 'auto'`): grow the inner chunk shape dimension by dimension
+//! (round-robin, doubling) until a shard reaches [`AUTO_SHARD_BYTES`] uncompressed or covers the
+//! array. Shards are the unit of writing: each is encoded once by one worker, so a shard must be
+//! small enough that `threads x shard` fits comfortably in memory and large enough that object
+//! stores see few, big PUTs. 64 MiB does both; the reference's ~1 GB shards make every writer
+//! hold a gigabyte per thread and make a partial rewrite cost a gigabyte.
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::codecs;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+
+/// Target uncompressed size of an automatically sized (inner) chunk.
+pub const AUTO_CHUNK_BYTES: u64 = 1 << 20;
+/// Target uncompressed size of an automatically sized shard.
+pub const AUTO_SHARD_BYTES: u64 = 64 << 20;
+/// Largest encoded unit (chunk, or inner chunk of a shard) we accept: codecs such as blosc
+/// cannot address more than 2 GiB.
+pub const MAX_CHUNK_BYTES: u64 = (1 << 31) - 1;
+/// Largest shard we accept (it is decoded whole on full reads).
+pub const MAX_SHARD_BYTES: u64 = 1 << 36;
+/// Most dimensions an array may have.
+pub const MAX_NDIM: usize = 32;
+
+/// `chunks` / `shards`: explicit shape or `'auto'`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum ShapeSpec {
+    /// An explicit shape.
+    Shape(Vec<u64>),
+    /// `'auto'`.
+    Auto(String),
+}
+
+fn explicit<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// Options of `createArray` as the TypeScript layer sends them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateArrayOptions {
+    /// Array shape.
+    pub shape: Vec<u64>,
+    /// Public data type name.
+    pub dtype: String,
+    /// Chunk (inner chunk when sharded) shape or `'auto'`.
+    #[serde(default)]
+    pub chunks: Option<ShapeSpec>,
+    /// Shard shape, `'auto'`, or absent for no sharding (v3 only).
+    #[serde(default)]
+    pub shards: Option<ShapeSpec>,
+    /// Absent: default zstd(3); `null`: no compression; a spec or a list of specs.
+    #[serde(default, deserialize_with = "explicit")]
+    pub compressors: Option<Value>,
+    /// Array-to-array filters (v3: transpose).
+    #[serde(default)]
+    pub filters: Option<Vec<Value>>,
+    /// Fill value (`"NaN"`, `"Infinity"` for floats; decimal strings for 64-bit ints).
+    #[serde(default)]
+    pub fill_value: Option<Value>,
+    /// User attributes.
+    #[serde(default)]
+    pub attributes: Option<Map<String, Value>>,
+    /// Dimension names (v3 only).
+    #[serde(default)]
+    pub dimension_names: Option<Vec<Option<String>>>,
+    /// 2 or 3 (default 3).
+    #[serde(default)]
+    pub zarr_format: Option<u8>,
+    /// Replace an existing node.
+    #[serde(default)]
+    pub overwrite: Option<bool>,
+    /// Memory order of chunks, v2 only (`'C'` default, `'F'`).
+    #[serde(default)]
+    pub order: Option<String>,
+}
+
+fn checked_bytes(shape: &[u64], elem: usize) -> Option<u64> {
+    shape
+        .iter()
+        .try_fold(elem as u64, |acc, &d| acc.checked_mul(d.max(1)))
+}
+
+/// The `'auto'` inner chunk shape for `shape`.
+#[must_use]
+pub fn auto_chunks(shape: &[u64], elem: usize) -> Vec<u64> {
+    let mut c: Vec<u64> = shape.iter().map(|&s| s.max(1)).collect();
+    loop {
+        let bytes = checked_bytes(&c, elem).unwrap_or(u64::MAX);
+        if bytes <= AUTO_CHUNK_BYTES {
+            return c;
+        }
+        let (i, &largest) = match c.iter().enumerate().max_by_key(|(_, &v)| v) {
+            Some(x) => x,
+            None => return c,
+        };
+        if largest <= 1 {
+            return c;
+        }
+        c[i] = largest.div_ceil(2);
+    }
+}
+
+/// The `'auto'` shard shape for `shape` with inner `chunks`.
+#[must_use]
+pub fn auto_shards(shape: &[u64], chunks: &[u64], elem: usize) -> Vec<u64> {
+    let max_k: Vec<u64> = shape
+        .iter()
+        .zip(chunks)
+        .map(|(&s, &c)| s.div_ceil(c).max(1))
+        .collect();
+    let mut k = vec![1u64; chunks.len()];
+    let shard = |k: &[u64]| -> Vec<u64> { k.iter().zip(chunks).map(|(a, b)| a * b).collect() };
+    loop {
+        let mut grew = false;
+        for d in 0..k.len() {
+            if k[d] >= max_k[d] {
+                continue;
+            }
+            let mut next = k.clone();
+            next[d] = (k[d] * 2).min(max_k[d]);
+            if checked_bytes(&shard(&next), elem).is_some_and(|b| b <= AUTO_SHARD_BYTES) {
+                k = next;
+                grew = true;
+            }
+        }
+        if !grew {
+            return shard(&k);
+        }
+    }
+}
+
+fn normalize_fill(dtype: DType, fill: Option<&Value>) -> Result<Value> {
+    let bad = |v: &Value| {
+        Error::invalid_input(format!("fill value {v} is not valid for {}", dtype.name()))
+    };
+    let Some(v) = fill.filter(|v| !v.is_null()) else {
+        return Ok(match dtype {
+            DType::Bool => json!(false),
+            DType::String => json!(""),
+            DType::Float16 | DType::Float32 | DType::Float64 => json!(0.0),
+            _ => json!(0),
+        });
+    };
+    Ok(match dtype {
+        DType::Bool => match v {
+            Value::Bool(b) => json!(b),
+            Value::Number(n) if n.as_f64() == Some(0.0) => json!(false),
+            Value::Number(n) if n.as_f64() == Some(1.0) => json!(true),
+            _ => return Err(bad(v)),
+        },
+        DType::String => match v {
+            Value::String(s) => json!(s),
+            _ => return Err(bad(v)),
+        },
+        DType::Float16 | DType::Float32 | DType::Float64 => match v {
+            Value::Number(n) => json!(n.as_f64().ok_or_else(|| bad(v))?),
+            Value::String(s) if ["NaN", "Infinity", "-Infinity"].contains(&s.as_str()) => json!(s),
+            _ => return Err(bad(v)),
+        },
+        _ => {
+            let signed = matches!(
+                dtype,
+                DType::Int8 | DType::Int16 | DType::Int32 | DType::Int64
+            );
+            let as_i128: i128 = match v {
+                Value::Number(n) => {
+                    if let Some(i) = n.as_i64() {
+                        i128::from(i)
+                    } else if let Some(u) = n.as_u64() {
+                        i128::from(u)
+                    } else {
+                        let f = n.as_f64().ok_or_else(|| bad(v))?;
+                        if f.fract() != 0.0 {
+                            return Err(bad(v));
+                        }
+                        f as i128
+                    }
+                }
+                Value::String(s) => s.parse().map_err(|_| bad(v))?,
+                _ => return Err(bad(v)),
+            };
+            let bits = dtype.size().unwrap_or(8) * 8;
+            let (lo, hi) = if signed {
+                (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+            } else {
+                (0, (1i128 << bits) - 1)
+            };
+            if as_i128 < lo || as_i128 > hi {
+                return Err(bad(v));
+            }
+            if signed {
+                json!(as_i128 as i64)
+            } else {
+                json!(as_i128 as u64)
+            }
+        }
+    })
+}
+
+fn resolve_shape(
+    spec: Option<&ShapeSpec>,
+    what: &str,
+    ndim: usize,
+    auto: impl FnOnce() -> Vec<u64>,
+) -> Result<Vec<u64>> {
+    match spec {
+        None => Ok(auto()),
+        Some(ShapeSpec::Auto(s)) if s == "auto" => Ok(auto()),
+        Some(ShapeSpec::Auto(s)) => Err(Error::invalid_input(format!(
+            "{what} must be a shape or 'auto', got '{s}'"
+        ))),
+        Some(ShapeSpec::Shape(c)) => {
+            if c.len() != ndim {
+                return Err(Error::invalid_input(format!(
+                    "{what} {c:?} has {} dimensions but the array has {ndim}",
+                    c.len()
+                )));
+            }
+            if c.iter().any(|&x| x == 0) {
+                return Err(Error::invalid_input(format!(
+                    "{what} {c:?} has a zero dimension"
+                )));
+            }
+            Ok(c.clone())
+        }
+    }
+}
+
+fn compressor_list(opts: &CreateArrayOptions) -> Vec<Value> {
+    match &opts.compressors {
+        None => vec![codecs::default_compressor()],
+        Some(Value::Null) => vec![],
+        Some(Value::Array(a)) => a.clone(),
+        Some(other) => vec![other.clone()],
+    }
+}
+
+/// Build the metadata document for a new array. Returns `(zarr_format, metadata JSON)`;
+/// for v2 the JSON is the `.zarray` document with an `attributes` member zarrs splits out.
+///
+/// # Errors
+/// Invalid shapes, sizes, codecs or fill values, each with [`crate::ErrorCode::InvalidInput`]
+/// or [`crate::ErrorCode::Unsupported`].
+pub fn build_array_metadata(opts: &CreateArrayOptions) -> Result<(u8, Value)> {
+    let dtype = DType::parse(&opts.dtype)?;
+    let ndim = opts.shape.len();
+    if ndim > MAX_NDIM {
+        return Err(Error::invalid_input(format!(
+            "{ndim} dimensions is more than the {MAX_NDIM} supported"
+        )));
+    }
+    let elem = dtype.nominal_size();
+    let shape_elems = opts
+        .shape
+        .iter()
+        .try_fold(1u64, |acc, &d| acc.checked_mul(d))
+        .filter(|&n| n <= (1u64 << 53))
+        .ok_or_else(|| {
+            Error::invalid_input(format!("shape {:?} has too many elements", opts.shape))
+        })?;
+    let _ = shape_elems;
+    let format = opts.zarr_format.unwrap_or(3);
+    if format != 2 && format != 3 {
+        return Err(Error::invalid_input(format!(
+            "zarrFormat must be 2 or 3, got {format}"
+        )));
+    }
+    let chunks = resolve_shape(opts.chunks.as_ref(), "chunks", ndim, || {
+        auto_chunks(&opts.shape, elem)
+    })?;
+    let chunk_bytes = checked_bytes(&chunks, elem).unwrap_or(u64::MAX);
+    if chunk_bytes > MAX_CHUNK_BYTES {
+        return Err(Error::invalid_input(format!(
+            "chunks {chunks:?} would be {chunk_bytes} bytes uncompressed; the limit is {MAX_CHUNK_BYTES}"
+        )));
+    }
+    let fill = normalize_fill(dtype, opts.fill_value.as_ref())?;
+    let attributes = opts.attributes.clone().unwrap_or_default();
+    let compressors = compressor_list(opts);
+
+    if format == 2 {
+        if opts.shards.is_some() {
+            return Err(Error::invalid_input(
+                "sharding needs zarr format 3 (zarrFormat: 2 was requested)",
+            ));
+        }
+        if opts.dimension_names.is_some() {
+            return Err(Error::invalid_input("dimensionNames need zarr format 3"));
+        }
+        if opts.filters.as_ref().is_some_and(|f| !f.is_empty()) {
+            return Err(Error::unsupported("filters are only supported on zarr format 3 arrays (use order: 'F' for v2 column-major)"));
+        }
+        if compressors.len() > 1 {
+            return Err(Error::invalid_input(
+                "zarr format 2 arrays take at most one compressor",
+            ));
+        }
+        let compressor = match compressors.first() {
+            Some(c) => codecs::compressor_v2(c, dtype)?,
+            None => Value::Null,
+        };
+        let order = match opts.order.as_deref() {
+            None | Some("C") => "C",
+            Some("F") => "F",
+            Some(o) => {
+                return Err(Error::invalid_input(format!(
+                    "order must be 'C' or 'F', got '{o}'"
+                )))
+            }
+        };
+        let filters = if dtype == DType::String {
+            json!([{ "id": "vlen-utf8" }])
+        } else {
+            Value::Null
+        };
+        let fill_v2 = if dtype == DType::String {
+            json!("")
+        } else {
+            fill
+        };
+        return Ok((
+            2,
+            json!({
+                "zarr_format": 2,
+                "shape": opts.shape,
+                "chunks": chunks,
+                "dtype": dtype.v2_name(),
+                "compressor": compressor,
+                "fill_value": fill_v2,
+                "order": order,
+                "filters": filters,
+                "dimension_separator": ".",
+                "attributes": attributes,
+            }),
+        ));
+    }
+
+    if opts.order.as_deref().is_some_and(|o| o != "C") {
+        return Err(Error::invalid_input(
+            "order: 'F' is a zarr v2 option; use a transpose filter on v3",
+        ));
+    }
+    let serializer = if dtype == DType::String {
+        json!({ "name": "vlen-utf8" })
+    } else {
+        json!({ "name": "bytes", "configuration": { "endian": "little" } })
+    };
+    let filters: Vec<Value> = opts
+        .filters
+        .iter()
+        .flatten()
+        .map(|f| codecs::filter_v3(f, ndim))
+        .collect::<Result<_>>()?;
+    let compressors_v3: Vec<Value> = compressors
+        .iter()
+        .map(|c| codecs::compressor_v3(c, dtype))
+        .collect::<Result<_>>()?;
+    if dtype == DType::String && !filters.is_empty() {
+        // zarrs 0.23 cannot partially decode transposed variable-length chunks.
+        return Err(Error::unsupported(
+            "filters (transpose) are not supported on string arrays",
+        ));
+    }
+    let mut inner = filters;
+    inner.push(serializer);
+    inner.extend(compressors_v3);
+
+    let (grid_shape, codecs) = if let Some(shards_spec) = &opts.shards {
+        if ndim == 0 {
+            return Err(Error::invalid_input(
+                "0-dimensional arrays cannot be sharded",
+            ));
+        }
+        let shards = resolve_shape(Some(shards_spec), "shards", ndim, || {
+            auto_shards(&opts.shape, &chunks, elem)
+        })?;
+        if let Some(d) = (0..ndim).find(|&d| shards[d] % chunks[d] != 0) {
+            return Err(Error::invalid_input(format!(
+                "shards {shards:?} must be a multiple of chunks {chunks:?} (dimension {d})"
+            )));
+        }
+        let shard_bytes = checked_bytes(&shards, elem).unwrap_or(u64::MAX);
+        if shard_bytes > MAX_SHARD_BYTES {
+            return Err(Error::invalid_input(format!(
+                "shards {shards:?} would be {shard_bytes} bytes uncompressed; the limit is {MAX_SHARD_BYTES}"
+            )));
+        }
+        let sharding = json!({
+            "name": "sharding_indexed",
+            "configuration": {
+                "chunk_shape": chunks,
+                "codecs": inner,
+                "index_codecs": [
+                    { "name": "bytes", "configuration": { "endian": "little" } },
+                    { "name": "crc32c" }
+                ],
+                "index_location": "end"
+            }
+        });
+        (shards, vec![sharding])
+    } else {
+        (chunks, inner)
+    };
+
+    let mut meta = json!({
+        "zarr_format": 3,
+        "node_type": "array",
+        "shape": opts.shape,
+        "data_type": dtype.name(),
+        "chunk_grid": { "name": "regular", "configuration": { "chunk_shape": grid_shape } },
+        "chunk_key_encoding": { "name": "default", "configuration": { "separator": "/" } },
+        "fill_value": fill,
+        "codecs": codecs,
+        "attributes": attributes,
+    });
+    if let Some(names) = &opts.dimension_names {
+        if names.len() != ndim {
+            return Err(Error::invalid_input(format!(
+                "dimensionNames has {} entries but the array has {ndim} dimensions",
+                names.len()
+            )));
+        }
+        meta["dimension_names"] = json!(names);
+    }
+    Ok((3, meta))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(v: Value) -> CreateArrayOptions {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn auto_chunk_and_shard_policy() {
+        let c = auto_chunks(&[1024, 1024, 512], 2);
+        assert!(c.iter().product::<u64>() * 2 <= AUTO_CHUNK_BYTES);
+        let s = auto_shards(&[1024, 1024, 512], &c, 2);
+        let bytes = s.iter().product::<u64>() * 2;
+        assert!(
+            bytes <= AUTO_SHARD_BYTES && bytes > AUTO_SHARD_BYTES / 4,
+            "{s:?}"
+        );
+        assert!(s.iter().zip(&c).all(|(s, c)| s % c == 0));
+        // Small arrays: one shard covering the array (rounded to chunks).
+        assert_eq!(auto_shards(&[10], &[4], 4), vec![12]);
+        assert_eq!(auto_chunks(&[0, 3], 4), vec![1, 3]);
+    }
+
+    #[test]
+    fn rejects_bad_options() {
+        let too_big = opts(json!({"shape":[u64::MAX, 2], "dtype":"float64", "chunks":[10,2]}));
+        assert!(build_array_metadata(&too_big).is_err());
+        let huge_chunk = opts(json!({"shape":[1u64<<40], "dtype":"float64", "chunks":[1u64<<40]}));
+        assert!(build_array_metadata(&huge_chunk).is_err());
+        let not_multiple =
+            opts(json!({"shape":[100], "dtype":"int8", "chunks":[10], "shards":[15]}));
+        assert!(build_array_metadata(&not_multiple).is_err());
+        let bad_fill = opts(json!({"shape":[1], "dtype":"uint8", "fillValue": 300}));
+        assert!(build_array_metadata(&bad_fill).is_err());
+        let v2_shards =
+            opts(json!({"shape":[4], "dtype":"uint8", "zarrFormat": 2, "shards":"auto"}));
+        assert!(build_array_metadata(&v2_shards).is_err());
+    }
+
+    #[test]
+    fn default_is_v3_zstd3() {
+        let (f, m) = build_array_metadata(&opts(json!({"shape":[4], "dtype":"float32"}))).unwrap();
+        assert_eq!(f, 3);
+        assert_eq!(
+            m["codecs"][1],
+            json!({"name":"zstd","configuration":{"level":3,"checksum":false}})
+        );
+        let (_, m) = build_array_metadata(&opts(
+            json!({"shape":[4], "dtype":"float32", "compressors": null}),
+        ))
+        .unwrap();
+        assert_eq!(m["codecs"].as_array().unwrap().len(), 1);
+    }
+}

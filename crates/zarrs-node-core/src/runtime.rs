@@ -1,0 +1,128 @@
+//! Thread configuration and cancellation.
+//!
+//! All heavy work runs inside one rayon pool whose size is set by `ZARRS_NODE_THREADS` or
+//! [`set_threads`] and defaults to the core count. Callers on libuv's pool block while the
+//! rayon pool works, so libuv threads x rayon threads never oversubscribe the cores.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
+
+use rayon::ThreadPool;
+
+use crate::error::{Error, ErrorCode, Result};
+
+fn pool_slot() -> &'static RwLock<Option<Arc<ThreadPool>>> {
+    static POOL: OnceLock<RwLock<Option<Arc<ThreadPool>>>> = OnceLock::new();
+    POOL.get_or_init(|| RwLock::new(None))
+}
+
+fn default_threads() -> usize {
+    std::env::var("ZARRS_NODE_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
+fn build_pool(n: usize) -> Result<Arc<ThreadPool>> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .thread_name(|i| format!("zarrs-node-{i}"))
+        .build()
+        .map(Arc::new)
+        .map_err(|e| {
+            Error::new(
+                ErrorCode::Internal,
+                format!("cannot start thread pool: {e}"),
+            )
+        })
+}
+
+fn pool() -> Result<Arc<ThreadPool>> {
+    if let Some(p) = pool_slot().read().map_err(|_| poisoned())?.as_ref() {
+        return Ok(p.clone());
+    }
+    let mut slot = pool_slot().write().map_err(|_| poisoned())?;
+    if let Some(p) = slot.as_ref() {
+        return Ok(p.clone());
+    }
+    let p = build_pool(default_threads())?;
+    configure_zarrs(p.current_num_threads());
+    *slot = Some(p.clone());
+    Ok(p)
+}
+
+fn poisoned() -> Error {
+    Error::new(ErrorCode::Internal, "thread pool lock poisoned")
+}
+
+fn configure_zarrs(threads: usize) {
+    let mut config = zarrs::config::global_config_mut();
+    config.set_codec_concurrent_target(threads);
+    // Our attributes are the user's: no `_zarrs` provenance entry.
+    config.set_include_zarrs_metadata(false);
+}
+
+/// Set the number of worker threads (takes effect for the next operation).
+///
+/// # Errors
+/// `n == 0`, or the pool cannot be started.
+pub fn set_threads(n: usize) -> Result<()> {
+    if n == 0 {
+        return Err(Error::invalid_input("threads must be at least 1"));
+    }
+    let p = build_pool(n)?;
+    configure_zarrs(n);
+    *pool_slot().write().map_err(|_| poisoned())? = Some(p);
+    Ok(())
+}
+
+/// The current number of worker threads.
+#[must_use]
+pub fn threads() -> usize {
+    pool().map_or(1, |p| p.current_num_threads())
+}
+
+/// Run `f` inside the worker pool, converting panics into [`ErrorCode::Internal`] errors.
+///
+/// # Errors
+/// Whatever `f` returns, or an internal error on panic.
+pub fn run<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    let p = pool()?;
+    crate::error::catch_panic(|| p.install(f))
+}
+
+/// Shared cancellation flag: set from JS through an `AbortSignal`, polled between units of work.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// A token that is not cancelled.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Request cancellation.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// Whether cancellation was requested.
+    #[must_use]
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// `Err(Aborted)` once cancelled.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Aborted`].
+    pub fn check(&self) -> Result<()> {
+        if self.is_cancelled() {
+            Err(Error::aborted())
+        } else {
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,510 @@
+//! Stores: open a location (path, `file://`, `memory://name`) into a [`Store`] that every array
+//! and group shares.
+//!
+//! Every backend sits behind one [`guard::Guarded`] adapter that validates keys (no `..`,
+//! absolute paths or backslashes), enforces read-only mode and counts requests and bytes. Object
+//! stores plug in as another [`Backend`] without touching array code.
+
+mod guard;
+mod local;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use zarrs_storage::store::MemoryStore;
+use zarrs_storage::{
+    ListableStorageTraits, ReadableStorageTraits, ReadableWritableListableStorageTraits, StoreKey,
+    StorePrefix, WritableStorageTraits,
+};
+
+pub use guard::{Guarded, StoreStats};
+pub use local::LocalStore;
+
+use crate::error::{Error, ErrorCode, Result};
+
+/// The storage type arrays and groups are built on.
+pub type Storage = Arc<dyn ReadableWritableListableStorageTraits>;
+
+/// What a metadata write below a consolidated group does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ConsolidatedWrites {
+    /// Patch the consolidated copy after the write (default).
+    #[default]
+    Update,
+    /// Refuse the write with `ConsolidatedStale` before anything is written.
+    Refuse,
+}
+
+/// Options for [`Store::open`].
+#[derive(Debug, Clone, Default)]
+pub struct StoreOptions {
+    /// Refuse every write with [`ErrorCode::ReadOnly`].
+    pub read_only: bool,
+    /// Policy for metadata writes below consolidated groups.
+    pub consolidated_writes: ConsolidatedWrites,
+}
+
+/// Which backend a location resolved to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// A local directory.
+    Local(PathBuf),
+    /// A named process-wide in-memory store.
+    Memory(String),
+}
+
+impl Backend {
+    /// Parse a location: a filesystem path, `file://...`, or `memory://<name>`.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Unsupported`] for URL schemes this build cannot open,
+    /// [`ErrorCode::InvalidInput`] for an empty location.
+    pub fn parse(location: &str) -> Result<Self> {
+        if location.is_empty() {
+            return Err(Error::invalid_input("store location is empty"));
+        }
+        if let Some(rest) = location.strip_prefix("file://") {
+            // file:///abs/path and file://localhost/abs/path
+            let rest = rest.strip_prefix("localhost").unwrap_or(rest);
+            let decoded = percent_decode(rest);
+            #[cfg(windows)]
+            let decoded = decoded
+                .strip_prefix('/')
+                .map_or(decoded.clone(), str::to_string);
+            return Ok(Self::Local(PathBuf::from(decoded)));
+        }
+        if let Some(name) = location.strip_prefix("memory://") {
+            return Ok(Self::Memory(name.trim_end_matches('/').to_string()));
+        }
+        if let Some((scheme, _)) = location.split_once("://") {
+            let known = [
+                "s3", "gs", "gcs", "az", "abfs", "abfss", "azure", "http", "https",
+            ];
+            return Err(if known.contains(&scheme) {
+                Error::unsupported(format!(
+                    "{scheme}:// stores are not supported by this build yet (object storage support is tracked separately)"
+                ))
+            } else {
+                Error::unsupported(format!("unknown store URL scheme '{scheme}://'"))
+            }
+            .with_key(location));
+        }
+        Ok(Self::Local(PathBuf::from(location)))
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn memory_registry() -> &'static Mutex<HashMap<String, Arc<MemoryStore>>> {
+    static REGISTRY: OnceLock<Mutex<HashMap<String, Arc<MemoryStore>>>> = OnceLock::new();
+    REGISTRY.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+struct StoreInner {
+    storage: Arc<Guarded>,
+    location: String,
+    backend: Backend,
+    closed: AtomicBool,
+    consolidated_writes: ConsolidatedWrites,
+}
+
+/// A handle to an opened store. Cheap to clone; all clones share stats and the closed flag.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<StoreInner>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("location", &self.inner.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Open `location` (see [`Backend::parse`]).
+    ///
+    /// # Errors
+    /// Unsupported schemes, or a local path that exists but is not a directory.
+    pub fn open(location: &str, options: &StoreOptions) -> Result<Self> {
+        let backend = Backend::parse(location)?;
+        let storage: Storage = match &backend {
+            Backend::Local(path) => Arc::new(LocalStore::new(path.clone())?),
+            Backend::Memory(name) => {
+                let mut reg = memory_registry().lock().map_err(|_| {
+                    Error::new(ErrorCode::Internal, "memory store registry poisoned")
+                })?;
+                reg.entry(name.clone())
+                    .or_insert_with(|| Arc::new(MemoryStore::new()))
+                    .clone()
+            }
+        };
+        Ok(Self {
+            inner: Arc::new(StoreInner {
+                storage: Arc::new(Guarded::new(storage, options.read_only)),
+                location: location.to_string(),
+                backend,
+                closed: AtomicBool::new(false),
+                consolidated_writes: options.consolidated_writes,
+            }),
+        })
+    }
+
+    /// The location this store was opened from.
+    #[must_use]
+    pub fn location(&self) -> &str {
+        &self.inner.location
+    }
+
+    /// The resolved backend.
+    #[must_use]
+    pub fn backend(&self) -> &Backend {
+        &self.inner.backend
+    }
+
+    /// Policy for metadata writes below consolidated groups.
+    #[must_use]
+    pub fn consolidated_writes(&self) -> ConsolidatedWrites {
+        self.inner.consolidated_writes
+    }
+
+    /// Whether writes are refused.
+    #[must_use]
+    pub fn read_only(&self) -> bool {
+        self.inner.storage.read_only()
+    }
+
+    /// The storage handle arrays and groups use (after the closed check).
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidInput`] once the store is closed.
+    pub fn storage(&self) -> Result<Storage> {
+        self.check_open()?;
+        Ok(self.inner.storage.clone())
+    }
+
+    /// Fail with a clear error if [`close`](Self::close) was called.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidInput`] when closed.
+    pub fn check_open(&self) -> Result<()> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(Error::invalid_input(format!(
+                "store '{}' is closed",
+                self.inner.location
+            )));
+        }
+        Ok(())
+    }
+
+    /// Fail with [`ErrorCode::ReadOnly`] if writes are refused.
+    ///
+    /// # Errors
+    /// When the store is read-only or closed.
+    pub fn check_writable(&self, key: &str) -> Result<()> {
+        self.check_open()?;
+        if self.read_only() {
+            return Err(Error::new(
+                ErrorCode::ReadOnly,
+                format!("store '{}' is read-only", self.inner.location),
+            )
+            .with_key(key));
+        }
+        Ok(())
+    }
+
+    /// Mark the store closed; later calls on it (or arrays opened from it) fail clearly.
+    pub fn close(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+    }
+
+    /// Request and byte counters.
+    #[must_use]
+    pub fn stats(&self) -> StoreStats {
+        self.inner.storage.stats()
+    }
+
+    /// Reset the counters to zero.
+    pub fn reset_stats(&self) {
+        self.inner.storage.reset_stats();
+    }
+
+    /// Read a whole value; `None` if absent.
+    ///
+    /// # Errors
+    /// Invalid key or storage failure.
+    pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let k = store_key(key)?;
+        let storage = self.storage()?;
+        Ok(storage
+            .get(&k)
+            .map_err(|e| Error::from(e).with_key(key))?
+            .map(|b| b.to_vec()))
+    }
+
+    /// Read `length` bytes from `offset` (or to the end when `length` is `None`).
+    ///
+    /// # Errors
+    /// Invalid key, a range past the end, or storage failure.
+    pub fn get_range(
+        &self,
+        key: &str,
+        offset: u64,
+        length: Option<u64>,
+    ) -> Result<Option<Vec<u8>>> {
+        let k = store_key(key)?;
+        let storage = self.storage()?;
+        let range = zarrs_storage::byte_range::ByteRange::FromStart(offset, length);
+        Ok(storage
+            .get_partial(&k, range)
+            .map_err(|e| Error::from(e).with_key(key))?
+            .map(|b| b.to_vec()))
+    }
+
+    /// Write a whole value (atomically on local stores).
+    ///
+    /// # Errors
+    /// Invalid key, read-only store, or storage failure.
+    pub fn set(&self, key: &str, value: Vec<u8>) -> Result<()> {
+        let k = store_key(key)?;
+        self.check_writable(key)?;
+        self.storage()?
+            .set(&k, value.into())
+            .map_err(|e| Error::from(e).with_key(key))
+    }
+
+    /// Delete a value (absent keys are fine).
+    ///
+    /// # Errors
+    /// Invalid key, read-only store, or storage failure.
+    pub fn delete(&self, key: &str) -> Result<()> {
+        let k = store_key(key)?;
+        self.check_writable(key)?;
+        self.storage()?
+            .erase(&k)
+            .map_err(|e| Error::from(e).with_key(key))
+    }
+
+    /// Delete every key under `prefix` (a node path; `""` is the whole store).
+    ///
+    /// # Errors
+    /// Invalid prefix, read-only store, or storage failure.
+    pub fn delete_prefix(&self, prefix: &str) -> Result<()> {
+        let p = store_prefix(prefix)?;
+        self.check_writable(prefix)?;
+        self.storage()?
+            .erase_prefix(&p)
+            .map_err(|e| Error::from(e).with_key(prefix))
+    }
+
+    /// All keys under `prefix` (`""` lists everything), sorted.
+    ///
+    /// # Errors
+    /// Invalid prefix or storage failure.
+    pub fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        let storage = self.storage()?;
+        let keys = if prefix.is_empty() {
+            storage.list()
+        } else {
+            let p = if prefix.ends_with('/') {
+                validate_path(prefix.trim_end_matches('/'))?;
+                StorePrefix::new(prefix).map_err(|e| Error::invalid_input(e.to_string()))?
+            } else {
+                // A bare prefix like "a/b" lists "a/b/..." (node semantics).
+                store_prefix(prefix)?
+            };
+            storage.list_prefix(&p)
+        }
+        .map_err(|e| Error::from(e).with_key(prefix))?;
+        let mut out: Vec<String> = keys.into_iter().map(|k| k.as_str().to_string()).collect();
+        out.sort();
+        Ok(out)
+    }
+
+    /// Immediate children of a node path: `(keys, prefixes)` with prefixes ending in `/`.
+    ///
+    /// # Errors
+    /// Invalid path or storage failure.
+    pub fn list_dir(&self, path: &str) -> Result<(Vec<String>, Vec<String>)> {
+        let p = store_prefix(path)?;
+        let kp = self
+            .storage()?
+            .list_dir(&p)
+            .map_err(|e| Error::from(e).with_key(path))?;
+        Ok((
+            kp.keys().iter().map(|k| k.as_str().to_string()).collect(),
+            kp.prefixes()
+                .iter()
+                .map(|k| k.as_str().to_string())
+                .collect(),
+        ))
+    }
+}
+
+/// Check a node path or key: `/`-separated segments, none empty, `.` or `..`, no backslash or
+/// NUL. A leading `/` is tolerated for node paths by [`normalize_node_path`], never here.
+///
+/// # Errors
+/// [`ErrorCode::InvalidInput`] naming the offending path.
+pub fn validate_path(path: &str) -> Result<()> {
+    if path.is_empty() {
+        return Ok(());
+    }
+    let bad =
+        |why: &str| Error::invalid_input(format!("invalid key {path:?}: {why}")).with_key(path);
+    if path.starts_with('/') {
+        return Err(bad("absolute paths are not allowed"));
+    }
+    if path.contains('\\') {
+        return Err(bad("backslashes are not allowed"));
+    }
+    if path.contains('\0') {
+        return Err(bad("NUL bytes are not allowed"));
+    }
+    #[cfg(windows)]
+    if path.contains(':') {
+        return Err(bad("':' is not allowed"));
+    }
+    for seg in path.split('/') {
+        match seg {
+            "" => return Err(bad("empty path segment")),
+            "." | ".." => return Err(bad("'.' and '..' segments are not allowed")),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Normalise a user node path: strip leading/trailing `/`, then [`validate_path`].
+///
+/// # Errors
+/// See [`validate_path`].
+pub fn normalize_node_path(path: &str) -> Result<String> {
+    let p = path.trim_matches('/');
+    validate_path(p)?;
+    Ok(p.to_string())
+}
+
+/// A validated [`StoreKey`].
+///
+/// # Errors
+/// [`ErrorCode::InvalidInput`] for an empty or invalid key.
+pub fn store_key(key: &str) -> Result<StoreKey> {
+    if key.is_empty() {
+        return Err(Error::invalid_input("store key is empty"));
+    }
+    validate_path(key)?;
+    StoreKey::new(key).map_err(|e| Error::invalid_input(e.to_string()).with_key(key))
+}
+
+/// The [`StorePrefix`] of a node path (`""` is the root).
+///
+/// # Errors
+/// [`ErrorCode::InvalidInput`] for an invalid path.
+pub fn store_prefix(path: &str) -> Result<StorePrefix> {
+    let p = normalize_node_path(path)?;
+    if p.is_empty() {
+        Ok(StorePrefix::root())
+    } else {
+        StorePrefix::new(format!("{p}/"))
+            .map_err(|e| Error::invalid_input(e.to_string()).with_key(path))
+    }
+}
+
+/// Join a node path and a child name.
+#[must_use]
+pub fn join(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_string()
+    } else if name.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}/{name}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_locations() {
+        assert_eq!(
+            Backend::parse("/tmp/x").unwrap(),
+            Backend::Local("/tmp/x".into())
+        );
+        #[cfg(unix)]
+        assert_eq!(
+            Backend::parse("file:///tmp/a%20b").unwrap(),
+            Backend::Local("/tmp/a b".into())
+        );
+        assert_eq!(
+            Backend::parse("memory://m").unwrap(),
+            Backend::Memory("m".into())
+        );
+        assert_eq!(
+            Backend::parse("s3://b/k").unwrap_err().code,
+            ErrorCode::Unsupported
+        );
+        assert_eq!(
+            Backend::parse("").unwrap_err().code,
+            ErrorCode::InvalidInput
+        );
+    }
+
+    #[test]
+    fn rejects_traversal() {
+        for bad in ["../x", "a/../../b", "/etc/passwd", "a//b", "a\\b", "./a"] {
+            assert_eq!(
+                validate_path(bad).unwrap_err().code,
+                ErrorCode::InvalidInput,
+                "{bad}"
+            );
+        }
+        assert!(validate_path("a/b/zarr.json").is_ok());
+        assert!(validate_path("a/.zarray").is_ok());
+    }
+
+    #[test]
+    fn memory_stores_are_shared_by_name() {
+        let a = Store::open("memory://shared-test", &StoreOptions::default()).unwrap();
+        a.set("k", vec![1, 2, 3]).unwrap();
+        let b = Store::open("memory://shared-test", &StoreOptions::default()).unwrap();
+        assert_eq!(b.get("k").unwrap(), Some(vec![1, 2, 3]));
+        assert_eq!(b.get_range("k", 1, Some(1)).unwrap(), Some(vec![2]));
+    }
+
+    #[test]
+    fn read_only_and_closed() {
+        let s = Store::open(
+            "memory://ro-test",
+            &StoreOptions {
+                read_only: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(s.set("k", vec![1]).unwrap_err().code, ErrorCode::ReadOnly);
+        s.close();
+        assert_eq!(s.get("k").unwrap_err().code, ErrorCode::InvalidInput);
+    }
+}
