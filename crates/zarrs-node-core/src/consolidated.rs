@@ -114,6 +114,16 @@ impl ConsolidatedView {
     }
 }
 
+/// A node's entry in an inline block: nested groups are described by the enclosing block, so
+/// (as zarr-python writes them) they carry an empty one of their own.
+fn consolidated_entry(mut v: Value) -> Value {
+    if v.get("node_type").and_then(Value::as_str) == Some("group") {
+        v["consolidated_metadata"] =
+            json!({ "kind": "inline", "must_understand": false, "metadata": {} });
+    }
+    v
+}
+
 /// Consolidate everything below the group at `path` into that group.
 ///
 /// # Errors
@@ -145,12 +155,8 @@ pub fn consolidate(store: &Store, path: &str) -> Result<()> {
                 if rel.is_empty() || key.rsplit('/').next() != Some("zarr.json") {
                     continue;
                 }
-                if let Some(mut v) = get_json(store, key)? {
-                    if let Some(o) = v.as_object_mut() {
-                        // Nested groups are described by this block, not their own.
-                        o.remove("consolidated_metadata");
-                    }
-                    meta.insert(rel.to_string(), v);
+                if let Some(v) = get_json(store, key)? {
+                    meta.insert(rel.to_string(), consolidated_entry(v));
                 }
             }
             doc["consolidated_metadata"] =
@@ -258,11 +264,7 @@ pub fn after_metadata_write(store: &Store, path: &str, recreated: bool) -> Resul
                 meta.retain(|k, _| !k.starts_with(&below));
             }
             if let RawNode::V3(v) = &raw {
-                let mut v = v.clone();
-                if let Some(o) = v.as_object_mut() {
-                    o.remove("consolidated_metadata");
-                }
-                meta.insert(rel.clone(), v);
+                meta.insert(rel.clone(), consolidated_entry(v.clone()));
             }
             put_json(store, &join(&anc, "zarr.json"), &doc)?;
         } else {

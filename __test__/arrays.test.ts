@@ -1,0 +1,190 @@
+// Arrays through the public API: every dtype in every layout, every selection kind checked
+// against a reference computed in JS, writes, resize/append, metadata, threads and abort.
+import { describe, expect, test } from 'vitest';
+import {
+  type CreateArrayOptions,
+  type DataType,
+  InvalidInputError,
+  InvalidSelectionError,
+  OutOfBoundsError,
+  ZarrsError,
+  createArray,
+  getThreads,
+  mask,
+  openArray,
+  setThreads,
+  slice,
+} from '../src-ts/index.js';
+import { DTYPES, makeData, plain, tmp } from './helpers.js';
+
+const SHAPE = [13, 17];
+const N = SHAPE[0] * SHAPE[1];
+
+const LAYOUTS: Record<string, Partial<CreateArrayOptions>> = {
+  'v2 zstd': { zarrFormat: 2, chunks: [4, 5] },
+  'v2 blosc F-order': { zarrFormat: 2, chunks: [4, 5], compressors: 'blosc:zstd:3', order: 'F' },
+  'v2 gzip': { zarrFormat: 2, chunks: [5, 4], compressors: 'gzip' },
+  'v3 zstd': { chunks: [4, 5] },
+  'v3 uncompressed': { chunks: [4, 5], compressors: null },
+  'v3 sharded': { chunks: [2, 5], shards: [4, 10] },
+  'v3 sharded zstd+crc32c auto': { chunks: [3, 3], shards: 'auto', compressors: ['zstd:1', 'crc32c'] },
+};
+
+/** Reference orthogonal indexing over the flat C-order data. */
+function pick(all: unknown[], rows: number[], cols: number[]): unknown[] {
+  return rows.flatMap((r) => cols.map((c) => all[r * SHAPE[1] + c]));
+}
+const range = (start: number, stop: number, step = 1) =>
+  Array.from({ length: Math.max(0, Math.ceil((stop - start) / step)) }, (_, i) => start + i * step);
+
+describe.each(Object.entries(LAYOUTS))('%s', (label, layout) => {
+  test.each(DTYPES.filter((d) => !(d === 'string' && label.includes('blosc'))))('%s round trips', async (dtype) => {
+    const dir = tmp();
+    const data = makeData(dtype, N);
+    const a = await createArray(dir, 'a', { shape: SHAPE, dtype, ...layout });
+    await a.set(null, data as never);
+    const b = await openArray(dir, 'a');
+    expect(b.dtype).toBe(dtype);
+    expect(b.shape).toEqual(SHAPE);
+    const all = plain(dtype, data);
+
+    const whole = await b.get();
+    expect(whole.shape).toEqual(SHAPE);
+    expect(plain(dtype, whole.data)).toEqual(all);
+
+    const strided = await b.get([slice(1, null, 3), slice(null, -2, 4)]);
+    expect(strided.shape).toEqual([4, 4]);
+    expect(plain(dtype, strided.data)).toEqual(pick(all, range(1, 13, 3), range(0, 15, 4)));
+
+    const row = b.getSync([-1, slice(2, 15)]);
+    expect(row.shape).toEqual([13]);
+    expect(plain(dtype, row.data)).toEqual(pick(all, [12], range(2, 15)));
+
+    const ortho = await b.getOrthogonal([[12, 0, 5, 5, -2], mask(range(0, 17).map((i) => i % 4 === 1))]);
+    expect(ortho.shape).toEqual([5, 4]);
+    expect(plain(dtype, ortho.data)).toEqual(pick(all, [12, 0, 5, 5, 11], [1, 5, 9, 13]));
+
+    const pts = await b.getCoordinates([
+      [0, 12, 7, 7],
+      [16, 0, 3, 3],
+    ]);
+    expect(pts.shape).toEqual([4]);
+    expect(plain(dtype, pts.data)).toEqual([all[16], all[12 * 17], all[7 * 17 + 3], all[7 * 17 + 3]]);
+  });
+});
+
+test('typed results: bool, int64, float16 and strings use the documented JS types', async () => {
+  const expected: Record<DataType, string> = {
+    bool: 'Uint8Array',
+    int8: 'Int8Array',
+    int16: 'Int16Array',
+    int32: 'Int32Array',
+    int64: 'BigInt64Array',
+    uint8: 'Uint8Array',
+    uint16: 'Uint16Array',
+    uint32: 'Uint32Array',
+    uint64: 'BigUint64Array',
+    float16: 'Uint16Array',
+    float32: 'Float32Array',
+    float64: 'Float64Array',
+    string: 'Array',
+  };
+  for (const dtype of DTYPES) {
+    const a = await createArray('memory://types', dtype, { shape: [3], dtype, overwrite: true });
+    expect((await a.get()).data.constructor.name).toBe(expected[dtype]);
+  }
+});
+
+test('fill values, scalars broadcast, strided writes and partial shards', async () => {
+  const a = await createArray('memory://writes', 'f', {
+    shape: [10, 10],
+    dtype: 'float64',
+    chunks: [3, 3],
+    shards: [6, 6],
+    fillValue: Number.NaN,
+  });
+  expect(Number.isNaN(a.fillValue as number)).toBe(true);
+  expect(Array.from((await a.get([0, slice(0, 2)])).data).every(Number.isNaN)).toBe(true);
+  await a.set([slice(null, null, 3), slice(1, null, 4)], 2.5);
+  await a.set([4, slice(2, 5)], new Float64Array([1, 2, 3]));
+  a.setSync([9, 9], -1);
+  const all = (await a.get()).data;
+  for (let r = 0; r < 10; r++) {
+    for (let c = 0; c < 10; c++) {
+      const v = all[r * 10 + c];
+      if (r === 9 && c === 9) expect(v).toBe(-1);
+      else if (r === 4 && c >= 2 && c < 5) expect(v).toBe(c - 1);
+      else if (r % 3 === 0 && c % 4 === 1) expect(v).toBe(2.5);
+      else expect(Number.isNaN(v)).toBe(true);
+    }
+  }
+  const big = await createArray('memory://writes', 'i64', { shape: [2], dtype: 'int64', fillValue: -(2n ** 62n) });
+  expect(big.fillValue).toBe(-(2n ** 62n));
+  expect(Array.from((await big.get()).data)).toEqual([-(2n ** 62n), -(2n ** 62n)]);
+  const s = await createArray('memory://writes', 's', { shape: [3], dtype: 'string', fillValue: 'n/a' });
+  await s.set([slice(1, null)], ['x', 'ü']);
+  expect((await s.get()).data).toEqual(['n/a', 'x', 'ü']);
+});
+
+test('resize, append, attributes, info, dimension names', async () => {
+  const dir = tmp();
+  const a = await createArray(dir, 'g/a', {
+    shape: [4, 3],
+    dtype: 'uint16',
+    chunks: [2, 3],
+    attributes: { unit: 'counts', nested: { k: [1, 2] } },
+    dimensionNames: ['cell', 'gene'],
+  });
+  await a.set(null, Uint16Array.from({ length: 12 }, (_, i) => i));
+  expect(await a.append({ data: new Uint16Array([100, 101, 102]), shape: [1, 3] })).toEqual([5, 3]);
+  expect(Array.from((await a.get([4])).data)).toEqual([100, 101, 102]);
+  await a.resize([2, 3]);
+  await a.resize([4, 3]);
+  expect(Array.from((await a.get()).data)).toEqual([0, 1, 2, 3, 4, 5, 0, 0, 0, 0, 0, 0]);
+  await a.setAttributes({ unit: 'umi' });
+  const b = await openArray(dir, 'g/a');
+  expect(b.attrs).toEqual({ unit: 'umi' });
+  expect((b.metadata as { dimension_names: string[] }).dimension_names).toEqual(['cell', 'gene']);
+  const info = await b.info();
+  expect(info).toMatchObject({ nbytes: 24, chunksInitialized: 1, chunksTotal: 2, shape: [4, 3], zarrFormat: 3 });
+  expect(info.nbytesStored).toBeGreaterThan(0);
+});
+
+test('selection and value errors are typed', async () => {
+  const a = await createArray('memory://errs', 'a', { shape: [4, 5], dtype: 'float32' });
+  await expect(a.get([4])).rejects.toBeInstanceOf(OutOfBoundsError);
+  await expect(a.get([0, 0, 0])).rejects.toBeInstanceOf(InvalidSelectionError);
+  await expect(a.get([slice(0, 4, 0)])).rejects.toBeInstanceOf(InvalidSelectionError);
+  await expect(a.get([slice(0, 4, -1)])).rejects.toBeInstanceOf(InvalidSelectionError);
+  await expect(a.get([1.5])).rejects.toBeInstanceOf(InvalidSelectionError);
+  await expect(a.getOrthogonal([[0, 9]])).rejects.toBeInstanceOf(OutOfBoundsError);
+  await expect(a.getCoordinates([[0], [0, 1]])).rejects.toBeInstanceOf(InvalidSelectionError);
+  // Wrong TypedArray type, wrong length, strings into numbers.
+  await expect(a.set(null, new Float64Array(20))).rejects.toBeInstanceOf(InvalidInputError);
+  await expect(a.set(null, new Float32Array(19))).rejects.toMatchObject({ code: 'InvalidInput', key: 'a' });
+  await expect(a.set(null, ['x'] as never)).rejects.toBeInstanceOf(InvalidInputError);
+  expect(() => a.setSync([0], new Int8Array(5) as never)).toThrow(ZarrsError);
+  await expect(createArray('memory://errs', 'u', { shape: [2], dtype: 'uint8', fillValue: 300 })).rejects.toMatchObject({
+    code: 'InvalidInput',
+  });
+});
+
+test('thread count is configurable', () => {
+  const before = getThreads();
+  setThreads(1);
+  expect(getThreads()).toBe(1);
+  setThreads(before);
+  expect(getThreads()).toBe(before);
+  expect(() => setThreads(0)).toThrow(InvalidInputError);
+});
+
+test('AbortSignal cancels reads and writes', async () => {
+  const a = await createArray('memory://abort', 'a', { shape: [2048, 2048], dtype: 'float32', chunks: [64, 64] });
+  await expect(a.get(null, { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'Aborted' });
+  const ctl = new AbortController();
+  const p = a.set(null, new Float32Array(2048 * 2048).fill(1), { signal: ctl.signal });
+  ctl.abort();
+  await expect(p).rejects.toMatchObject({ code: 'Aborted' });
+  // The handle stays usable.
+  expect((await a.get([0, slice(0, 2)])).shape).toEqual([2]);
+});

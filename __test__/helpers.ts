@@ -1,0 +1,127 @@
+// Shared test helpers: temp dirs, deterministic data per dtype, the Python reference venv.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DataType } from '../src-ts/index.js';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const FIXTURES = join(ROOT, '__test__', 'fixtures', 'zarr-python');
+export const PYTHON = join(ROOT, '.venv', 'bin', 'python');
+
+export const DTYPES: DataType[] = [
+  'bool',
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'uint8',
+  'uint16',
+  'uint32',
+  'uint64',
+  'float16',
+  'float32',
+  'float64',
+  'string',
+];
+
+export function tmp(prefix = 'zn-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** float16 bits -> number (exact). */
+export function f16ToNumber(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? Number.NaN : s * Number.POSITIVE_INFINITY;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+/** number -> float16 bits (values used in tests are exactly representable). */
+export function numberToF16(v: number): number {
+  const f32 = new Float32Array([v]);
+  const u = new Uint32Array(f32.buffer)[0];
+  const sign = (u >>> 16) & 0x8000;
+  const exp = ((u >>> 23) & 0xff) - 127 + 15;
+  const mant = (u >>> 13) & 0x3ff;
+  if (v === 0) return sign;
+  if (exp <= 0) return sign | ((((u & 0x7fffff) | 0x800000) >>> (14 - exp)) & 0x3ff);
+  return sign | (exp << 10) | mant;
+}
+
+/** Deterministic test data: n elements of `dtype` (a TypedArray or string[]). */
+export function makeData(dtype: DataType, n: number): ArrayLike<unknown> & Iterable<unknown> {
+  const v = (i: number) => (i * 7) % 251;
+  switch (dtype) {
+    case 'bool':
+      return Uint8Array.from({ length: n }, (_, i) => (v(i) % 3 === 0 ? 1 : 0));
+    case 'int8':
+      return Int8Array.from({ length: n }, (_, i) => v(i) - 120);
+    case 'int16':
+      return Int16Array.from({ length: n }, (_, i) => -3 * v(i));
+    case 'int32':
+      return Int32Array.from({ length: n }, (_, i) => -100_000 * v(i));
+    case 'int64':
+      return BigInt64Array.from({ length: n }, (_, i) => BigInt(-v(i)) * 2n ** 40n);
+    case 'uint8':
+      return Uint8Array.from({ length: n }, (_, i) => v(i));
+    case 'uint16':
+      return Uint16Array.from({ length: n }, (_, i) => 200 * v(i));
+    case 'uint32':
+      return Uint32Array.from({ length: n }, (_, i) => 1_000_000 * v(i));
+    case 'uint64':
+      return BigUint64Array.from({ length: n }, (_, i) => BigInt(v(i)) * 2n ** 40n);
+    case 'float16':
+      return Uint16Array.from({ length: n }, (_, i) => numberToF16(v(i) / 4));
+    case 'float32':
+      return Float32Array.from({ length: n }, (_, i) => v(i) / 8);
+    case 'float64':
+      return Float64Array.from({ length: n }, (_, i) => v(i) / 7);
+    case 'string':
+      return Array.from({ length: n }, (_, i) => (v(i) % 5 === 0 ? '' : `s${v(i)}-ü`));
+  }
+}
+
+/** Values as plain JSON-like scalars, comparable with what the Python reference prints. */
+export function plain(dtype: DataType, data: ArrayLike<unknown>): unknown[] {
+  return Array.from(data as ArrayLike<unknown>, (x) => {
+    if (dtype === 'bool') return x === 1 || x === true;
+    if (dtype === 'float16') return f16ToNumber(x as number);
+    if (typeof x === 'bigint') return Number(x);
+    if (typeof x === 'number' && Number.isNaN(x)) return 'NaN';
+    return x;
+  });
+}
+
+export interface PyResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function hasPython(): boolean {
+  return existsSync(PYTHON);
+}
+
+/** Run a script under scripts/ with the reference venv. */
+export function py(script: string, args: string[], input?: string): PyResult {
+  if (!hasPython()) {
+    throw new Error(`${PYTHON} is missing: run 'bash scripts/setup-python.sh' (npm test and .ci/run do)`);
+  }
+  const r = spawnSync(PYTHON, [join(ROOT, 'scripts', script), ...args], {
+    input,
+    encoding: 'utf8',
+    maxBuffer: 256 * 2 ** 20,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function pyJson<T>(script: string, args: string[], input?: string): T {
+  const r = py(script, args, input);
+  if (r.status !== 0) throw new Error(`${script} failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}

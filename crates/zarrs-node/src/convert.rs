@@ -1,0 +1,159 @@
+//! Conversions at the boundary: core errors -> JS errors, JS selections -> core selections,
+//! decoded buffers -> TypedArrays (moved, not copied).
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use zarrs_node_core::{DimSpec, TypedVec};
+
+/// Prefix that marks a structured error message; the TypeScript layer parses what follows
+/// (`{"code","key","message"}`) into a `ZarrsError` subclass.
+pub const ERROR_PREFIX: &str = "ZARRS_NODE_ERROR:";
+
+/// Core error -> JS error carrying code, key and message as JSON.
+pub fn to_napi_err(e: zarrs_node_core::Error) -> Error {
+    let payload =
+        serde_json::json!({ "code": e.code.as_str(), "key": e.key, "message": e.message });
+    Error::new(Status::GenericFailure, format!("{ERROR_PREFIX}{payload}"))
+}
+
+/// One dimension of a selection as the TypeScript layer sends it.
+#[napi(object)]
+pub struct NativeDimSel {
+    /// `'all' | 'index' | 'slice' | 'indices' | 'mask'`.
+    pub kind: String,
+    pub index: Option<f64>,
+    pub start: Option<f64>,
+    pub stop: Option<f64>,
+    pub step: Option<f64>,
+    pub indices: Option<Float64Array>,
+    pub mask: Option<Uint8Array>,
+}
+
+fn int(v: f64, what: &str) -> zarrs_node_core::Result<i64> {
+    if v.fract() != 0.0 || !v.is_finite() || v.abs() > 9_007_199_254_740_992.0 {
+        return Err(zarrs_node_core::Error::invalid_selection(format!(
+            "{what} must be an integer, got {v}"
+        )));
+    }
+    Ok(v as i64)
+}
+
+/// JS selection -> core selection (copies index lists; runs on the JS thread).
+pub fn to_specs(sel: Option<Vec<NativeDimSel>>) -> zarrs_node_core::Result<Vec<DimSpec>> {
+    let Some(sel) = sel else { return Ok(vec![]) };
+    sel.into_iter()
+        .map(|d| {
+            Ok(match d.kind.as_str() {
+                "all" => DimSpec::All,
+                "index" => DimSpec::Index(int(d.index.unwrap_or(f64::NAN), "index")?),
+                "slice" => DimSpec::Slice {
+                    start: d.start.map(|v| int(v, "slice start")).transpose()?,
+                    stop: d.stop.map(|v| int(v, "slice stop")).transpose()?,
+                    step: d.step.map(|v| int(v, "slice step")).transpose()?,
+                },
+                "indices" => DimSpec::Indices(
+                    d.indices
+                        .as_deref()
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|&v| int(v, "index"))
+                        .collect::<zarrs_node_core::Result<_>>()?,
+                ),
+                "mask" => DimSpec::Mask(d.mask.as_deref().unwrap_or_default().to_vec()),
+                other => {
+                    return Err(zarrs_node_core::Error::invalid_selection(format!(
+                        "unknown selection kind '{other}'"
+                    )))
+                }
+            })
+        })
+        .collect()
+}
+
+/// The data of a chunk, as the matching TypedArray (or `string[]`).
+pub type ChunkData = Either11<
+    Uint8Array,
+    Int8Array,
+    Int16Array,
+    Uint16Array,
+    Int32Array,
+    Uint32Array,
+    BigInt64Array,
+    BigUint64Array,
+    Float32Array,
+    Float64Array,
+    Vec<String>,
+>;
+
+/// A decoded selection.
+#[napi(object, object_from_js = false)]
+pub struct NativeChunk {
+    #[napi(
+        ts_type = "Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array | string[]"
+    )]
+    pub data: ChunkData,
+    pub shape: Vec<f64>,
+}
+
+/// Core output -> `NativeChunk` (moves the buffer into an external ArrayBuffer).
+pub fn to_chunk(data: TypedVec, shape: Vec<u64>) -> NativeChunk {
+    let data = match data {
+        TypedVec::Bool(v) | TypedVec::UInt8(v) => Either11::A(Uint8Array::new(v)),
+        TypedVec::Int8(v) => Either11::B(Int8Array::new(v)),
+        TypedVec::Int16(v) => Either11::C(Int16Array::new(v)),
+        TypedVec::UInt16(v) | TypedVec::Float16(v) => Either11::D(Uint16Array::new(v)),
+        TypedVec::Int32(v) => Either11::E(Int32Array::new(v)),
+        TypedVec::UInt32(v) => Either11::F(Uint32Array::new(v)),
+        TypedVec::Int64(v) => Either11::G(BigInt64Array::new(v)),
+        TypedVec::UInt64(v) => Either11::H(BigUint64Array::new(v)),
+        TypedVec::Float32(v) => Either11::I(Float32Array::new(v)),
+        TypedVec::Float64(v) => Either11::J(Float64Array::new(v)),
+        TypedVec::String(v) => Either11::K(v),
+    };
+    NativeChunk {
+        data,
+        shape: shape.into_iter().map(|n| n as f64).collect(),
+    }
+}
+
+/// Values for a write, as the TypeScript layer sends them (exactly one field set).
+#[napi(object)]
+pub struct NativeValue {
+    /// Element bytes (a view over the caller's TypedArray; not copied).
+    pub bytes: Option<Uint8Array>,
+    pub strings: Option<Vec<String>>,
+    /// One JSON-encoded scalar to broadcast.
+    pub scalar: Option<String>,
+}
+
+/// An owned write value that can cross to a worker thread.
+pub enum OwnedValue {
+    Bytes(Uint8Array),
+    Strings(Vec<String>),
+    Scalar(serde_json::Value),
+}
+
+impl OwnedValue {
+    /// Validate and take ownership.
+    pub fn from_native(v: NativeValue) -> zarrs_node_core::Result<Self> {
+        match (v.bytes, v.strings, v.scalar) {
+            (Some(b), None, None) => Ok(Self::Bytes(b)),
+            (None, Some(s), None) => Ok(Self::Strings(s)),
+            (None, None, Some(j)) => serde_json::from_str(&j)
+                .map(Self::Scalar)
+                .map_err(|e| zarrs_node_core::Error::invalid_input(format!("bad scalar: {e}"))),
+            _ => Err(zarrs_node_core::Error::invalid_input(
+                "a write value needs exactly one of bytes, strings or scalar",
+            )),
+        }
+    }
+
+    /// Borrow as the core's write value.
+    pub fn as_write(&mut self) -> zarrs_node_core::WriteValue<'_> {
+        match self {
+            Self::Bytes(b) => zarrs_node_core::WriteValue::Bytes(&b[..]),
+            Self::Strings(s) => zarrs_node_core::WriteValue::Strings(std::mem::take(s)),
+            Self::Scalar(v) => zarrs_node_core::WriteValue::Scalar(v.take()),
+        }
+    }
+}

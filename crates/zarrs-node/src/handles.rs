@@ -1,0 +1,548 @@
+//! The classes the TypeScript layer wraps: store, array, group and cancel handles. Each method
+//! converts arguments on the JS thread, then runs the core call as one libuv task.
+
+use std::sync::{Arc, Mutex};
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use serde_json::{json, Map, Value};
+use zarrs_node_core as core;
+use zarrs_node_core::{CancelToken, Store, ZArray, ZGroup};
+
+use crate::convert::{to_chunk, to_specs, NativeChunk, NativeDimSel, NativeValue, OwnedValue};
+use crate::job::{job, sync, Job};
+
+fn parse_json<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> core::Result<T> {
+    serde_json::from_str(s).map_err(|e| core::Error::invalid_input(format!("invalid {what}: {e}")))
+}
+
+fn token(c: Option<&NativeCancel>) -> CancelToken {
+    c.map(|c| c.token.clone()).unwrap_or_default()
+}
+
+/// Cancellation handle: the TypeScript layer calls `cancel()` when an `AbortSignal` fires.
+#[napi]
+pub struct NativeCancel {
+    token: CancelToken,
+}
+
+#[napi]
+impl NativeCancel {
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        Self {
+            token: CancelToken::new(),
+        }
+    }
+
+    #[napi]
+    pub fn cancel(&self) {
+        self.token.cancel();
+    }
+}
+
+impl Default for NativeCancel {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Options of `openStore`.
+#[napi(object)]
+pub struct NativeStoreOptions {
+    pub read_only: Option<bool>,
+    /// `'update' | 'refuse'`.
+    pub consolidated_writes: Option<String>,
+}
+
+/// Request and byte counters.
+#[napi(object)]
+pub struct NativeStats {
+    pub requests: f64,
+    pub bytes_read: f64,
+    pub bytes_written: f64,
+}
+
+#[napi]
+pub struct NativeStore {
+    pub(crate) inner: Store,
+}
+
+#[napi]
+impl NativeStore {
+    /// Open a location. Local and memory stores do no I/O here.
+    #[napi(factory)]
+    pub fn open(location: String, options: Option<NativeStoreOptions>) -> Result<Self> {
+        sync(|| {
+            let mut o = core::StoreOptions::default();
+            if let Some(opts) = options {
+                o.read_only = opts.read_only.unwrap_or(false);
+                o.consolidated_writes = match opts.consolidated_writes.as_deref() {
+                    None | Some("update") => core::ConsolidatedWrites::Update,
+                    Some("refuse") => core::ConsolidatedWrites::Refuse,
+                    Some(other) => {
+                        return Err(core::Error::invalid_input(format!(
+                            "consolidatedWrites must be 'update' or 'refuse', got '{other}'"
+                        )))
+                    }
+                };
+            }
+            Ok(Self {
+                inner: Store::open(&location, &o)?,
+            })
+        })
+    }
+
+    #[napi(getter)]
+    pub fn location(&self) -> String {
+        self.inner.location().to_string()
+    }
+
+    #[napi(getter)]
+    pub fn read_only(&self) -> bool {
+        self.inner.read_only()
+    }
+
+    #[napi(ts_return_type = "Promise<Buffer | null>")]
+    pub fn get(&self, key: String) -> AsyncTask<Job<Option<Buffer>>> {
+        let s = self.inner.clone();
+        job(move || Ok(s.get(&key)?.map(Buffer::from)))
+    }
+
+    #[napi(ts_return_type = "Promise<Buffer | null>")]
+    pub fn get_range(
+        &self,
+        key: String,
+        offset: f64,
+        length: Option<f64>,
+    ) -> AsyncTask<Job<Option<Buffer>>> {
+        let s = self.inner.clone();
+        job(move || {
+            if offset < 0.0 || length.is_some_and(|l| l < 0.0) {
+                return Err(core::Error::invalid_input(
+                    "offset and length must be non-negative",
+                ));
+            }
+            Ok(s.get_range(&key, offset as u64, length.map(|l| l as u64))?
+                .map(Buffer::from))
+        })
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn set(&self, key: String, value: Uint8Array) -> AsyncTask<Job<()>> {
+        let s = self.inner.clone();
+        job(move || s.set(&key, value.to_vec()))
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn delete(&self, key: String) -> AsyncTask<Job<()>> {
+        let s = self.inner.clone();
+        job(move || s.delete(&key))
+    }
+
+    #[napi(ts_return_type = "Promise<string[]>")]
+    pub fn list(&self, prefix: Option<String>) -> AsyncTask<Job<Vec<String>>> {
+        let s = self.inner.clone();
+        job(move || s.list(prefix.as_deref().unwrap_or("")))
+    }
+
+    #[napi]
+    pub fn stats(&self) -> NativeStats {
+        let st = self.inner.stats();
+        NativeStats {
+            requests: st.requests as f64,
+            bytes_read: st.bytes_read as f64,
+            bytes_written: st.bytes_written as f64,
+        }
+    }
+
+    #[napi]
+    pub fn reset_stats(&self) {
+        self.inner.reset_stats();
+    }
+
+    #[napi]
+    pub fn close(&self) {
+        self.inner.close();
+    }
+}
+
+fn describe_array(a: &ZArray) -> core::Result<String> {
+    let meta = a.metadata_json()?;
+    let format = if meta.get("node_type").is_some() && meta.get("zarr_format") == Some(&json!(3)) {
+        3
+    } else {
+        2
+    };
+    Ok(json!({
+        "path": a.path(),
+        "shape": a.shape()?,
+        "dtype": a.dtype().name(),
+        "chunks": a.chunks()?,
+        "shards": a.shards()?,
+        "zarrFormat": format,
+        "metadata": meta,
+    })
+    .to_string())
+}
+
+#[napi]
+pub struct NativeArray {
+    inner: Arc<ZArray>,
+}
+
+impl NativeArray {
+    fn new(a: ZArray) -> Self {
+        Self { inner: Arc::new(a) }
+    }
+}
+
+#[napi]
+impl NativeArray {
+    /// JSON: path, shape, dtype, chunks, shards, zarrFormat, metadata.
+    #[napi]
+    pub fn describe(&self) -> Result<String> {
+        sync(|| describe_array(&self.inner))
+    }
+
+    #[napi(ts_return_type = "Promise<NativeChunk>")]
+    pub fn get(
+        &self,
+        selection: Option<Vec<NativeDimSel>>,
+        cancel: Option<&NativeCancel>,
+    ) -> Result<AsyncTask<Job<NativeChunk>>> {
+        let specs = sync(|| to_specs(selection))?;
+        let (a, c) = (self.inner.clone(), token(cancel));
+        Ok(job(move || a.get(&specs, &c).map(|(d, s)| to_chunk(d, s))))
+    }
+
+    #[napi]
+    pub fn get_sync(&self, selection: Option<Vec<NativeDimSel>>) -> Result<NativeChunk> {
+        sync(|| {
+            let specs = to_specs(selection)?;
+            self.inner
+                .get(&specs, &CancelToken::new())
+                .map(|(d, s)| to_chunk(d, s))
+        })
+    }
+
+    #[napi(ts_return_type = "Promise<NativeChunk>")]
+    pub fn get_orthogonal(
+        &self,
+        selection: Vec<NativeDimSel>,
+        cancel: Option<&NativeCancel>,
+    ) -> Result<AsyncTask<Job<NativeChunk>>> {
+        let specs = sync(|| to_specs(Some(selection)))?;
+        let (a, c) = (self.inner.clone(), token(cancel));
+        Ok(job(move || {
+            a.get_orthogonal(&specs, &c).map(|(d, s)| to_chunk(d, s))
+        }))
+    }
+
+    /// `coords[d]` lists indices along dimension `d`.
+    #[napi(ts_return_type = "Promise<NativeChunk>")]
+    pub fn get_coordinates(
+        &self,
+        coords: Vec<Float64Array>,
+        cancel: Option<&NativeCancel>,
+    ) -> Result<AsyncTask<Job<NativeChunk>>> {
+        let coords: Vec<Vec<i64>> = sync(|| {
+            coords
+                .iter()
+                .map(|c| {
+                    c.iter()
+                        .map(|&v| {
+                            if v.fract() != 0.0 || !v.is_finite() {
+                                Err(core::Error::invalid_selection(format!(
+                                    "coordinate {v} is not an integer"
+                                )))
+                            } else {
+                                Ok(v as i64)
+                            }
+                        })
+                        .collect()
+                })
+                .collect()
+        })?;
+        let (a, c) = (self.inner.clone(), token(cancel));
+        Ok(job(move || {
+            a.get_coordinates(&coords, &c).map(|(d, s)| to_chunk(d, s))
+        }))
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn set(
+        &self,
+        selection: Option<Vec<NativeDimSel>>,
+        value: NativeValue,
+        cancel: Option<&NativeCancel>,
+    ) -> Result<AsyncTask<Job<()>>> {
+        let (specs, mut value) =
+            sync(|| Ok((to_specs(selection)?, OwnedValue::from_native(value)?)))?;
+        let (a, c) = (self.inner.clone(), token(cancel));
+        Ok(job(move || a.set(&specs, value.as_write(), &c)))
+    }
+
+    #[napi]
+    pub fn set_sync(&self, selection: Option<Vec<NativeDimSel>>, value: NativeValue) -> Result<()> {
+        sync(|| {
+            let specs = to_specs(selection)?;
+            let mut value = OwnedValue::from_native(value)?;
+            self.inner
+                .set(&specs, value.as_write(), &CancelToken::new())
+        })
+    }
+
+    /// Resolves to the new `describe()` JSON.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn resize(&self, shape: Vec<f64>) -> AsyncTask<Job<String>> {
+        let a = self.inner.clone();
+        job(move || {
+            a.resize(shape.into_iter().map(|n| n as u64).collect())?;
+            describe_array(&a)
+        })
+    }
+
+    /// Resolves to the new `describe()` JSON.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn append(
+        &self,
+        value: NativeValue,
+        value_shape: Vec<f64>,
+        axis: u32,
+        cancel: Option<&NativeCancel>,
+    ) -> Result<AsyncTask<Job<String>>> {
+        let mut value = sync(|| OwnedValue::from_native(value))?;
+        let (a, c) = (self.inner.clone(), token(cancel));
+        Ok(job(move || {
+            let shape: Vec<u64> = value_shape.into_iter().map(|n| n as u64).collect();
+            a.append(value.as_write(), &shape, axis as usize, &c)?;
+            describe_array(&a)
+        }))
+    }
+
+    /// Resolves to the new `describe()` JSON.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn set_attributes(&self, attrs_json: String) -> AsyncTask<Job<String>> {
+        let a = self.inner.clone();
+        job(move || {
+            a.set_attributes(parse_json::<Map<String, Value>>(&attrs_json, "attributes")?)?;
+            describe_array(&a)
+        })
+    }
+
+    /// Resolves to JSON `{ nbytes, nbytesStored, chunksInitialized, chunksTotal }`.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn info(&self) -> AsyncTask<Job<String>> {
+        let a = self.inner.clone();
+        job(move || {
+            let i = a.info()?;
+            Ok(json!({ "nbytes": i.nbytes, "nbytesStored": i.nbytes_stored, "chunksInitialized": i.chunks_initialized, "chunksTotal": i.chunks_total }).to_string())
+        })
+    }
+}
+
+#[napi]
+pub struct NativeGroup {
+    inner: Arc<Mutex<ZGroup>>,
+}
+
+impl NativeGroup {
+    fn new(g: ZGroup) -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(g)),
+        }
+    }
+}
+
+fn lock(g: &Mutex<ZGroup>) -> core::Result<std::sync::MutexGuard<'_, ZGroup>> {
+    g.lock()
+        .map_err(|_| core::Error::new(core::ErrorCode::Internal, "group lock poisoned"))
+}
+
+/// Options for creating a group.
+#[napi(object)]
+pub struct NativeGroupOptions {
+    pub zarr_format: Option<u32>,
+    pub attributes_json: Option<String>,
+    pub overwrite: Option<bool>,
+}
+
+fn group_parts(
+    o: Option<NativeGroupOptions>,
+) -> core::Result<(Option<u8>, Map<String, Value>, bool)> {
+    let Some(o) = o else {
+        return Ok((None, Map::new(), false));
+    };
+    let attrs = match o.attributes_json {
+        Some(j) => parse_json(&j, "attributes")?,
+        None => Map::new(),
+    };
+    Ok((
+        o.zarr_format.map(|f| f as u8),
+        attrs,
+        o.overwrite.unwrap_or(false),
+    ))
+}
+
+/// A group member.
+#[napi(object)]
+pub struct NativeMember {
+    pub name: String,
+    /// `'array' | 'group'`.
+    pub kind: String,
+}
+
+#[napi]
+impl NativeGroup {
+    /// JSON: path, zarrFormat, attributes, consolidated.
+    #[napi]
+    pub fn describe(&self) -> Result<String> {
+        sync(|| {
+            let g = lock(&self.inner)?;
+            Ok(json!({ "path": g.path(), "zarrFormat": g.format(), "attributes": g.attributes(), "consolidated": g.is_consolidated() }).to_string())
+        })
+    }
+
+    #[napi(ts_return_type = "Promise<NativeMember[]>")]
+    pub fn members(&self) -> AsyncTask<Job<Vec<NativeMember>>> {
+        let g = self.inner.clone();
+        job(move || {
+            let g = lock(&g)?.clone();
+            Ok(g.members()?
+                .into_iter()
+                .map(|m| NativeMember {
+                    name: m.name,
+                    kind: m.kind.as_str().to_string(),
+                })
+                .collect())
+        })
+    }
+
+    #[napi(ts_return_type = "Promise<NativeArray>")]
+    pub fn open_array(&self, name: String) -> AsyncTask<Job<NativeArray>> {
+        let g = self.inner.clone();
+        job(move || Ok(NativeArray::new(lock(&g)?.clone().open_array(&name)?)))
+    }
+
+    #[napi(ts_return_type = "Promise<NativeGroup>")]
+    pub fn open_group(&self, name: String) -> AsyncTask<Job<NativeGroup>> {
+        let g = self.inner.clone();
+        job(move || Ok(NativeGroup::new(lock(&g)?.clone().open_group(&name)?)))
+    }
+
+    #[napi(ts_return_type = "Promise<NativeArray>")]
+    pub fn create_array(&self, name: String, options_json: String) -> AsyncTask<Job<NativeArray>> {
+        let g = self.inner.clone();
+        job(move || {
+            let opts: core::CreateArrayOptions = parse_json(&options_json, "array options")?;
+            Ok(NativeArray::new(
+                lock(&g)?.clone().create_array(&name, &opts)?,
+            ))
+        })
+    }
+
+    #[napi(ts_return_type = "Promise<NativeGroup>")]
+    pub fn create_group(
+        &self,
+        name: String,
+        options: Option<NativeGroupOptions>,
+    ) -> Result<AsyncTask<Job<NativeGroup>>> {
+        let (format, attrs, overwrite) = sync(|| group_parts(options))?;
+        let g = self.inner.clone();
+        Ok(job(move || {
+            Ok(NativeGroup::new(
+                lock(&g)?
+                    .clone()
+                    .create_group(&name, format, attrs, overwrite)?,
+            ))
+        }))
+    }
+
+    /// Resolves to the new `describe()` JSON.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn set_attributes(&self, attrs_json: String) -> AsyncTask<Job<String>> {
+        let g = self.inner.clone();
+        job(move || {
+            let attrs = parse_json(&attrs_json, "attributes")?;
+            let mut guard = lock(&g)?;
+            guard.set_attributes(attrs)?;
+            Ok(json!({ "path": guard.path(), "zarrFormat": guard.format(), "attributes": guard.attributes(), "consolidated": guard.is_consolidated() }).to_string())
+        })
+    }
+
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn tree(&self) -> AsyncTask<Job<String>> {
+        let g = self.inner.clone();
+        job(move || lock(&g)?.clone().tree())
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn consolidate(&self) -> AsyncTask<Job<()>> {
+        let g = self.inner.clone();
+        job(move || lock(&g)?.consolidate())
+    }
+}
+
+#[napi(ts_return_type = "Promise<NativeGroup>")]
+pub fn open_group(
+    store: &NativeStore,
+    path: String,
+    mode: Option<String>,
+    consolidated: Option<String>,
+) -> Result<AsyncTask<Job<NativeGroup>>> {
+    let (mode, cons) = sync(|| {
+        Ok((
+            core::Mode::parse(mode.as_deref().unwrap_or("r"))?,
+            core::Consolidated::parse(consolidated.as_deref().unwrap_or("auto"))?,
+        ))
+    })?;
+    let s = store.inner.clone();
+    Ok(job(move || {
+        Ok(NativeGroup::new(ZGroup::open(&s, &path, mode, cons)?))
+    }))
+}
+
+#[napi(ts_return_type = "Promise<NativeGroup>")]
+pub fn create_group(
+    store: &NativeStore,
+    path: String,
+    options: Option<NativeGroupOptions>,
+) -> Result<AsyncTask<Job<NativeGroup>>> {
+    let (format, attrs, overwrite) = sync(|| group_parts(options))?;
+    let s = store.inner.clone();
+    Ok(job(move || {
+        Ok(NativeGroup::new(ZGroup::create(
+            &s,
+            &path,
+            format.unwrap_or(3),
+            attrs,
+            overwrite,
+        )?))
+    }))
+}
+
+#[napi(ts_return_type = "Promise<NativeArray>")]
+pub fn open_array(store: &NativeStore, path: String) -> AsyncTask<Job<NativeArray>> {
+    let s = store.inner.clone();
+    job(move || Ok(NativeArray::new(ZArray::open(&s, &path)?)))
+}
+
+#[napi(ts_return_type = "Promise<NativeArray>")]
+pub fn create_array(
+    store: &NativeStore,
+    path: String,
+    options_json: String,
+) -> AsyncTask<Job<NativeArray>> {
+    let s = store.inner.clone();
+    job(move || {
+        let opts: core::CreateArrayOptions = parse_json(&options_json, "array options")?;
+        Ok(NativeArray::new(ZArray::create(&s, &path, &opts)?))
+    })
+}
+
+#[napi(ts_return_type = "Promise<void>")]
+pub fn consolidate_metadata(store: &NativeStore, path: Option<String>) -> AsyncTask<Job<()>> {
+    let s = store.inner.clone();
+    job(move || core::consolidate_metadata(&s, path.as_deref().unwrap_or("")))
+}

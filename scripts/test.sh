@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `npm test`: everything a change must pass, in order of cost. Builds what is stale first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== build"
+node scripts/build.mjs
+echo "== python reference venv"
+bash scripts/setup-python.sh
+echo "== rust: fmt, clippy, tests"
+cargo fmt --all --check
+cargo clippy --profile ci --workspace --all-targets --quiet -- -D warnings
+cargo test --profile ci --workspace --quiet
+echo "== typescript: types, lint"
+npx tsc -p tsconfig.json --noEmit
+npx biome check .
+echo "== native binding drift"
+git diff --exit-code --stat -- src-ts/native/index.d.ts src-ts/native/index.js || {
+  echo "src-ts/native/index.{js,d.ts} differ from what napi build generates: commit the regenerated files" >&2
+  exit 1
+}
+echo "== vitest"
+npx vitest run

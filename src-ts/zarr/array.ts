@@ -1,0 +1,222 @@
+// ZArray: a typed handle over a native array. Reads return TypedArrays that own their memory
+// (moved from Rust, not copied); writes pass views of the caller's TypedArrays.
+
+import { type CallOptions, withSignal } from './abort.js';
+import { type Chunk, type DataType, fillFromJson, scalarJson, toNativeBytes } from './dtype.js';
+import { callSync, InvalidInputError } from './errors.js';
+import type { NativeArray, NativeChunk, NativeValue } from './native.js';
+import { type BasicSelection, type OrthogonalSelection, toNativeBasic, toNativeOrthogonal } from './selection.js';
+import type { Store } from './store.js';
+
+/** A codec: `'zstd'`, `'zstd:5'`, `'blosc:lz4:5'`, `{ name: 'blosc', cname, clevel, shuffle }`,
+ * `{ name: 'gzip', level }`, `{ name: 'zlib', level }`, `{ name: 'crc32c' }`,
+ * `{ name: 'transpose', order }` (filter), or raw zarr metadata `{ name, configuration }`. */
+export type CodecSpec = string | ({ name: string } & Record<string, unknown>);
+
+export interface CreateArrayOptions<D extends DataType = DataType> {
+  shape: number[];
+  dtype: D;
+  /** Inner chunk shape (chunk shape when unsharded), or 'auto' (<= 1 MiB). Default 'auto'. */
+  chunks?: number[] | 'auto';
+  /** Shard shape or 'auto' (~64 MiB, a multiple of chunks); v3 only. Default: unsharded. */
+  shards?: number[] | 'auto';
+  /** Default zstd level 3 (checksum off); null for none. */
+  compressors?: CodecSpec | CodecSpec[] | null;
+  filters?: CodecSpec[];
+  fillValue?: unknown;
+  attributes?: Record<string, unknown>;
+  dimensionNames?: (string | null)[];
+  zarrFormat?: 2 | 3;
+  /** v2 only: 'F' stores chunks column-major. */
+  order?: 'C' | 'F';
+  overwrite?: boolean;
+}
+
+export interface ArrayInfo {
+  /** Uncompressed size in bytes (null for strings). */
+  nbytes: number | null;
+  /** Bytes stored, metadata included. */
+  nbytesStored: number;
+  /** Stored chunk (or shard) objects. */
+  chunksInitialized: number;
+  /** Chunks (or shards) in the grid. */
+  chunksTotal: number;
+}
+
+interface Description {
+  path: string;
+  shape: number[];
+  dtype: DataType;
+  chunks: number[];
+  shards: number[] | null;
+  zarrFormat: 2 | 3;
+  metadata: Record<string, unknown>;
+}
+
+/** Serialize create options for the native side (NaN, Infinity and bigint fills survive). */
+export function createOptionsJson(opts: CreateArrayOptions): string {
+  const { fillValue, ...rest } = opts;
+  const json = JSON.stringify(rest);
+  if (fillValue === undefined) return json;
+  return `${json.slice(0, -1)}${json.length > 2 ? ',' : ''}"fillValue":${scalarJson(fillValue)}}`;
+}
+
+function nativeValue(dtype: DataType, value: unknown, key: string): NativeValue {
+  if (dtype === 'string') {
+    if (Array.isArray(value)) {
+      if (!value.every((v) => typeof v === 'string')) {
+        throw new InvalidInputError('InvalidInput', `'${key}' is a string array: every value must be a string`, {
+          key,
+        });
+      }
+      return { strings: value as string[] };
+    }
+    if (typeof value === 'string') return { scalar: JSON.stringify(value) };
+    throw new InvalidInputError('InvalidInput', `'${key}' is a string array: pass string[] or a string`, { key });
+  }
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') {
+    return { scalar: scalarJson(value) };
+  }
+  return { bytes: toNativeBytes(dtype, value, key) };
+}
+
+function chunkOf(c: NativeChunk): Chunk {
+  return c as Chunk;
+}
+
+export class ZArray<D extends DataType = DataType> {
+  readonly #native: NativeArray;
+  readonly #store: Store;
+  #desc: Description;
+
+  /** @internal use openArray / createArray */
+  constructor(handle: NativeArray, store: Store) {
+    this.#native = handle;
+    this.#store = store;
+    this.#desc = JSON.parse(callSync(() => handle.describe())) as Description;
+  }
+
+  get store(): Store {
+    return this.#store;
+  }
+  get path(): string {
+    return this.#desc.path;
+  }
+  get shape(): number[] {
+    return [...this.#desc.shape];
+  }
+  get dtype(): D {
+    return this.#desc.dtype as D;
+  }
+  /** Inner chunk shape (the chunk shape when unsharded). */
+  get chunks(): number[] {
+    return [...this.#desc.chunks];
+  }
+  /** Shard shape, or null when unsharded. */
+  get shards(): number[] | null {
+    return this.#desc.shards ? [...this.#desc.shards] : null;
+  }
+  get zarrFormat(): 2 | 3 {
+    return this.#desc.zarrFormat;
+  }
+  get attrs(): Record<string, unknown> {
+    return structuredClone((this.#desc.metadata.attributes ?? {}) as Record<string, unknown>);
+  }
+  get fillValue(): unknown {
+    return fillFromJson(this.dtype, this.#desc.metadata.fill_value);
+  }
+  /** Codec metadata: v3 `codecs`, or v2 `{ filters, compressor }` as numcodecs JSON. */
+  get codecs(): unknown {
+    const m = this.#desc.metadata;
+    return structuredClone(
+      this.zarrFormat === 3 ? m.codecs : { filters: m.filters ?? null, compressor: m.compressor ?? null },
+    );
+  }
+  /** The whole metadata document. */
+  get metadata(): Record<string, unknown> {
+    return structuredClone(this.#desc.metadata);
+  }
+
+  /** Basic selection (null = all, integers drop a dimension, slices with positive steps). */
+  async get(selection?: BasicSelection, opts: CallOptions = {}): Promise<Chunk<D>> {
+    const sel = toNativeBasic(selection);
+    return withSignal(opts.signal, async (c) => chunkOf(await this.#native.get(sel, c))) as Promise<Chunk<D>>;
+  }
+
+  /** Synchronous `get` on the calling thread, for hot small reads. */
+  getSync(selection?: BasicSelection): Chunk<D> {
+    const sel = toNativeBasic(selection);
+    return callSync(() => chunkOf(this.#native.getSync(sel))) as Chunk<D>;
+  }
+
+  /** Orthogonal (outer) selection: per dimension an integer list, boolean mask, slice or index. */
+  async getOrthogonal(selection: OrthogonalSelection, opts: CallOptions = {}): Promise<Chunk<D>> {
+    const sel = toNativeOrthogonal(selection);
+    return withSignal(opts.signal, async (c) => chunkOf(await this.#native.getOrthogonal(sel, c))) as Promise<Chunk<D>>;
+  }
+
+  /** Point selection: `coords[d]` holds the indices along dimension `d`; returns a 1-D chunk. */
+  async getCoordinates(coords: ArrayLike<number>[], opts: CallOptions = {}): Promise<Chunk<D>> {
+    const cs = coords.map((c) => Float64Array.from(c));
+    return withSignal(opts.signal, async (c) => chunkOf(await this.#native.getCoordinates(cs, c))) as Promise<Chunk<D>>;
+  }
+
+  /** Write a TypedArray (or string[]) matching the selection, or a scalar to broadcast. */
+  async set(
+    selection: BasicSelection,
+    value: Chunk<D> | Chunk<D>['data'] | number | bigint | boolean | string,
+    opts: CallOptions = {},
+  ): Promise<void> {
+    const sel = toNativeBasic(selection);
+    const v = nativeValue(this.dtype, isChunk(value) ? value.data : value, this.path);
+    return withSignal(opts.signal, (c) => this.#native.set(sel, v, c));
+  }
+
+  /** Synchronous `set` on the calling thread. */
+  setSync(selection: BasicSelection, value: Chunk<D> | Chunk<D>['data'] | number | bigint | boolean | string): void {
+    const sel = toNativeBasic(selection);
+    const v = nativeValue(this.dtype, isChunk(value) ? value.data : value, this.path);
+    callSync(() => this.#native.setSync(sel, v));
+  }
+
+  /** Change the shape; chunks wholly outside it are deleted. */
+  async resize(shape: number[], opts: CallOptions = {}): Promise<void> {
+    this.#desc = JSON.parse(await withSignal(opts.signal, () => this.#native.resize(shape))) as Description;
+  }
+
+  /** Append `value` (shape must match except along `axis`); returns the new shape. */
+  async append(value: Chunk<D>, axis = 0, opts: CallOptions = {}): Promise<number[]> {
+    const v = nativeValue(this.dtype, value.data, this.path);
+    this.#desc = JSON.parse(
+      await withSignal(opts.signal, (c) => this.#native.append(v, value.shape, axis, c)),
+    ) as Description;
+    return this.shape;
+  }
+
+  /** Replace the user attributes. */
+  async setAttributes(attrs: Record<string, unknown>, opts: CallOptions = {}): Promise<void> {
+    const json = JSON.stringify(attrs);
+    this.#desc = JSON.parse(await withSignal(opts.signal, () => this.#native.setAttributes(json))) as Description;
+  }
+
+  /** Sizes and chunk counts. */
+  async info(
+    opts: CallOptions = {},
+  ): Promise<
+    ArrayInfo & { shape: number[]; dtype: DataType; chunks: number[]; shards: number[] | null; zarrFormat: 2 | 3 }
+  > {
+    const i = JSON.parse(await withSignal(opts.signal, () => this.#native.info())) as ArrayInfo;
+    return {
+      ...i,
+      shape: this.shape,
+      dtype: this.dtype,
+      chunks: this.chunks,
+      shards: this.shards,
+      zarrFormat: this.zarrFormat,
+    };
+  }
+}
+
+function isChunk(v: unknown): v is Chunk {
+  return typeof v === 'object' && v !== null && 'data' in v && 'shape' in v && !ArrayBuffer.isView(v);
+}

@@ -1,0 +1,155 @@
+// Data types and the TypedArrays that carry them across the boundary.
+
+import { InvalidInputError } from './errors.js';
+
+export type DataType =
+  | 'bool'
+  | 'int8'
+  | 'int16'
+  | 'int32'
+  | 'int64'
+  | 'uint8'
+  | 'uint16'
+  | 'uint32'
+  | 'uint64'
+  | 'float16'
+  | 'float32'
+  | 'float64'
+  | 'string';
+
+export type NumericTypedArray =
+  | Uint8Array
+  | Int8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array
+  | Float32Array
+  | Float64Array;
+
+/** The JS representation of each data type's elements. */
+export interface DataTypeMap {
+  bool: Uint8Array;
+  int8: Int8Array;
+  int16: Int16Array;
+  int32: Int32Array;
+  int64: BigInt64Array;
+  uint8: Uint8Array;
+  uint16: Uint16Array;
+  uint32: Uint32Array;
+  uint64: BigUint64Array;
+  /** IEEE half-precision bits. */
+  float16: Uint16Array;
+  float32: Float32Array;
+  float64: Float64Array;
+  string: string[];
+}
+
+/** A selection's data and shape. */
+export interface Chunk<D extends DataType = DataType> {
+  data: DataTypeMap[D];
+  shape: number[];
+}
+
+type Ctor = { new (n: number): NumericTypedArray; readonly name: string };
+
+const CTORS: Record<Exclude<DataType, 'string'>, Ctor> = {
+  bool: Uint8Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  uint64: BigUint64Array,
+  float16: Uint16Array,
+  float32: Float32Array,
+  float64: Float64Array,
+};
+
+/** Bytes per element (strings: undefined). */
+export function itemSize(dtype: DataType): number | undefined {
+  return dtype === 'string' ? undefined : (CTORS[dtype] as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+}
+
+const Float16ArrayCtor = (globalThis as { Float16Array?: { new (n: number): ArrayBufferView; name: string } })
+  .Float16Array;
+
+/**
+ * Check that `data` has the element type of `dtype` and return the bytes to hand to native code
+ * (a view, never a copy). Plain arrays are converted (a copy) for convenience.
+ */
+export function toNativeBytes(dtype: DataType, data: unknown, key: string): Uint8Array {
+  if (dtype === 'string') {
+    throw new InvalidInputError('InvalidInput', `'${key}' is a string array: pass string[]`, { key });
+  }
+  const ctor = CTORS[dtype];
+  let typed: ArrayBufferView;
+  if (Array.isArray(data)) {
+    typed = fromPlainArray(dtype, ctor, data, key);
+  } else if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
+    const ok =
+      data.constructor === ctor ||
+      (dtype === 'float16' && Float16ArrayCtor !== undefined && data.constructor === Float16ArrayCtor) ||
+      (dtype === 'bool' && data.constructor === Uint8ClampedArray);
+    if (!ok) {
+      throw new InvalidInputError(
+        'InvalidInput',
+        `'${key}' has dtype ${dtype}: expected ${ctor.name}, got ${data.constructor.name}`,
+        { key },
+      );
+    }
+    typed = data;
+  } else {
+    throw new InvalidInputError('InvalidInput', `'${key}': expected a ${ctor.name} or an array, got ${typeof data}`, {
+      key,
+    });
+  }
+  return new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
+}
+
+function fromPlainArray(dtype: DataType, ctor: Ctor, data: unknown[], key: string): ArrayBufferView {
+  const out = new ctor(data.length);
+  const big = dtype === 'int64' || dtype === 'uint64';
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (big) {
+      if (typeof v !== 'bigint' && !(typeof v === 'number' && Number.isInteger(v))) {
+        throw new InvalidInputError('InvalidInput', `'${key}': element ${i} (${String(v)}) is not an integer`, { key });
+      }
+      (out as BigInt64Array)[i] = BigInt(v as number | bigint);
+    } else if (dtype === 'bool') {
+      (out as Uint8Array)[i] = v ? 1 : 0;
+    } else if (dtype === 'float16') {
+      throw new InvalidInputError('InvalidInput', `'${key}': pass float16 data as Uint16Array bits`, { key });
+    } else {
+      if (typeof v !== 'number') {
+        throw new InvalidInputError('InvalidInput', `'${key}': element ${i} is not a number`, { key });
+      }
+      (out as Float64Array)[i] = v;
+    }
+  }
+  return out;
+}
+
+/** JSON text for a scalar fill/broadcast value (NaN and bigint survive). */
+export function scalarJson(v: unknown): string {
+  if (typeof v === 'bigint') return JSON.stringify(v.toString());
+  if (typeof v === 'number' && !Number.isFinite(v)) {
+    return JSON.stringify(Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity');
+  }
+  return JSON.stringify(v);
+}
+
+/** Decode a metadata fill value into its JS form. */
+export function fillFromJson(dtype: DataType, v: unknown): unknown {
+  if (v === 'NaN') return Number.NaN;
+  if (v === 'Infinity') return Number.POSITIVE_INFINITY;
+  if (v === '-Infinity') return Number.NEGATIVE_INFINITY;
+  if ((dtype === 'int64' || dtype === 'uint64') && typeof v === 'number') return BigInt(v);
+  if (dtype === 'bool' && typeof v === 'number') return v !== 0;
+  return v;
+}

@@ -1,0 +1,156 @@
+// Groups and the top-level entry points (openGroup, createGroup, openArray, createArray,
+// consolidateMetadata).
+
+import { type CallOptions, withSignal } from './abort.js';
+import { type CreateArrayOptions, createOptionsJson, ZArray } from './array.js';
+import type { DataType } from './dtype.js';
+import { callSync } from './errors.js';
+import { type NativeGroup, native } from './native.js';
+import { resolveStore, type Store, type StoreLike, storeHandle } from './store.js';
+
+export interface OpenGroupOptions extends CallOptions {
+  /** 'r' read-only (default), 'r+' read/write, 'a' create if missing, 'w' (re)create. */
+  mode?: 'r' | 'r+' | 'a' | 'w';
+  /** Use consolidated metadata when present ('auto', default), insist on it, or ignore it. */
+  consolidated?: 'auto' | 'require' | 'ignore';
+}
+
+export interface CreateGroupOptions extends CallOptions {
+  zarrFormat?: 2 | 3;
+  attributes?: Record<string, unknown>;
+  overwrite?: boolean;
+}
+
+export interface Member {
+  name: string;
+  kind: 'array' | 'group';
+}
+
+interface Description {
+  path: string;
+  zarrFormat: 2 | 3;
+  attributes: Record<string, unknown>;
+  consolidated: boolean;
+}
+
+export class Group {
+  readonly #native: NativeGroup;
+  readonly #store: Store;
+  #desc: Description;
+
+  /** @internal use openGroup / createGroup */
+  constructor(handle: NativeGroup, store: Store) {
+    this.#native = handle;
+    this.#store = store;
+    this.#desc = JSON.parse(callSync(() => handle.describe())) as Description;
+  }
+
+  get store(): Store {
+    return this.#store;
+  }
+  get path(): string {
+    return this.#desc.path;
+  }
+  get zarrFormat(): 2 | 3 {
+    return this.#desc.zarrFormat;
+  }
+  get attrs(): Record<string, unknown> {
+    return structuredClone(this.#desc.attributes);
+  }
+  /** Whether member lookups are served from consolidated metadata (no store requests). */
+  get consolidated(): boolean {
+    return this.#desc.consolidated;
+  }
+
+  async setAttributes(attrs: Record<string, unknown>, opts: CallOptions = {}): Promise<void> {
+    const json = JSON.stringify(attrs);
+    this.#desc = JSON.parse(await withSignal(opts.signal, () => this.#native.setAttributes(json))) as Description;
+  }
+
+  /** Direct children, sorted by name. */
+  async members(opts: CallOptions = {}): Promise<Member[]> {
+    return (await withSignal(opts.signal, () => this.#native.members())) as Member[];
+  }
+
+  async openArray(name: string, opts: CallOptions = {}): Promise<ZArray> {
+    return new ZArray(await withSignal(opts.signal, () => this.#native.openArray(name)), this.#store);
+  }
+
+  async openGroup(name: string, opts: CallOptions = {}): Promise<Group> {
+    return new Group(await withSignal(opts.signal, () => this.#native.openGroup(name)), this.#store);
+  }
+
+  async createArray<D extends DataType>(
+    name: string,
+    options: CreateArrayOptions<D> & CallOptions,
+  ): Promise<ZArray<D>> {
+    const { signal, ...o } = options;
+    const json = createOptionsJson(o);
+    return new ZArray<D>(await withSignal(signal, () => this.#native.createArray(name, json)), this.#store);
+  }
+
+  async createGroup(name: string, options: CreateGroupOptions = {}): Promise<Group> {
+    const o = groupOptions(options);
+    return new Group(await withSignal(options.signal, () => this.#native.createGroup(name, o)), this.#store);
+  }
+
+  /** A text tree of the hierarchy, like zarr-python's `group.tree()`. */
+  async tree(opts: CallOptions = {}): Promise<string> {
+    return withSignal(opts.signal, () => this.#native.tree());
+  }
+
+  /** Write consolidated metadata for everything below this group (v3 inline, v2 .zmetadata). */
+  async consolidateMetadata(opts: CallOptions = {}): Promise<void> {
+    await withSignal(opts.signal, () => this.#native.consolidate());
+    this.#desc = JSON.parse(callSync(() => this.#native.describe())) as Description;
+  }
+}
+
+function groupOptions(o: CreateGroupOptions) {
+  return {
+    zarrFormat: o.zarrFormat,
+    attributesJson: o.attributes === undefined ? undefined : JSON.stringify(o.attributes),
+    overwrite: o.overwrite,
+  };
+}
+
+export async function openGroup(store: StoreLike, path = '', options: OpenGroupOptions = {}): Promise<Group> {
+  const s = await resolveStore(store);
+  const h = storeHandle(s);
+  return new Group(
+    await withSignal(options.signal, () => native.openGroup(h, path, options.mode, options.consolidated)),
+    s,
+  );
+}
+
+export async function createGroup(store: StoreLike, path = '', options: CreateGroupOptions = {}): Promise<Group> {
+  const s = await resolveStore(store);
+  const h = storeHandle(s);
+  const o = groupOptions(options);
+  return new Group(await withSignal(options.signal, () => native.createGroup(h, path, o)), s);
+}
+
+export async function openArray(store: StoreLike, path = '', opts: CallOptions = {}): Promise<ZArray> {
+  const s = await resolveStore(store);
+  const h = storeHandle(s);
+  return new ZArray(await withSignal(opts.signal, () => native.openArray(h, path)), s);
+}
+
+export async function createArray<D extends DataType>(
+  store: StoreLike,
+  path: string,
+  options: CreateArrayOptions<D> & CallOptions,
+): Promise<ZArray<D>> {
+  const s = await resolveStore(store);
+  const h = storeHandle(s);
+  const { signal, ...o } = options;
+  const json = createOptionsJson(o);
+  return new ZArray<D>(await withSignal(signal, () => native.createArray(h, path, json)), s);
+}
+
+/** Consolidate the metadata below `path` (v3: inline in zarr.json; v2: .zmetadata). */
+export async function consolidateMetadata(store: StoreLike, path = '', opts: CallOptions = {}): Promise<void> {
+  const s = await resolveStore(store);
+  const h = storeHandle(s);
+  await withSignal(opts.signal, () => native.consolidateMetadata(h, path));
+}
