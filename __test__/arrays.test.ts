@@ -3,17 +3,17 @@
 import { describe, expect, test } from 'vitest';
 import {
   type CreateArrayOptions,
+  createArray,
   type DataType,
+  getThreads,
   InvalidInputError,
   InvalidSelectionError,
-  OutOfBoundsError,
-  ZarrsError,
-  createArray,
-  getThreads,
   mask,
+  OutOfBoundsError,
   openArray,
   setThreads,
   slice,
+  ZarrsError,
 } from '../src-ts/index.js';
 import { DTYPES, makeData, plain, tmp } from './helpers.js';
 
@@ -135,7 +135,10 @@ test('resize, append, attributes, info, dimension names', async () => {
     attributes: { unit: 'counts', nested: { k: [1, 2] } },
     dimensionNames: ['cell', 'gene'],
   });
-  await a.set(null, Uint16Array.from({ length: 12 }, (_, i) => i));
+  await a.set(
+    null,
+    Uint16Array.from({ length: 12 }, (_, i) => i),
+  );
   expect(await a.append({ data: new Uint16Array([100, 101, 102]), shape: [1, 3] })).toEqual([5, 3]);
   expect(Array.from((await a.get([4])).data)).toEqual([100, 101, 102]);
   await a.resize([2, 3]);
@@ -164,9 +167,11 @@ test('selection and value errors are typed', async () => {
   await expect(a.set(null, new Float32Array(19))).rejects.toMatchObject({ code: 'InvalidInput', key: 'a' });
   await expect(a.set(null, ['x'] as never)).rejects.toBeInstanceOf(InvalidInputError);
   expect(() => a.setSync([0], new Int8Array(5) as never)).toThrow(ZarrsError);
-  await expect(createArray('memory://errs', 'u', { shape: [2], dtype: 'uint8', fillValue: 300 })).rejects.toMatchObject({
-    code: 'InvalidInput',
-  });
+  await expect(createArray('memory://errs', 'u', { shape: [2], dtype: 'uint8', fillValue: 300 })).rejects.toMatchObject(
+    {
+      code: 'InvalidInput',
+    },
+  );
 });
 
 test('thread count is configurable', () => {

@@ -77,6 +77,12 @@ export declare class NativeStore {
   close(): void
 }
 
+/**
+ * Test hook: panic on the JS thread (`'sync'`) or on a worker (`'async'`), to prove panics
+ * become `ZarrsError`s with code `Internal` instead of aborting the process.
+ */
+export declare function __testPanic(where: string): Promise<void> | void
+
 export declare function consolidateMetadata(store: NativeStore, path?: string | undefined | null): Promise<void>
 
 export declare function createArray(store: NativeStore, path: string, optionsJson: string): Promise<NativeArray>
@@ -153,9 +159,3 @@ export declare function setMaxAllocBytes(n: number): void
 
 /** Set the worker thread count (also read from `ZARRS_NODE_THREADS` at first use). */
 export declare function setThreads(n: number): void
-
-/**
- * Test hook: panic on the JS thread (`'sync'`) or on a worker (`'async'`), to prove panics
- * become `ZarrsError`s with code `Internal` instead of aborting the process.
- */
-export declare function testPanic(where: string): Promise<void> | void

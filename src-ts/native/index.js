@@ -773,11 +773,12 @@ if (
   }
 }
 
-const { NativeArray, NativeCancel, NativeGroup, NativeStore, consolidateMetadata, createArray, createGroup, getThreads, nativeVersions, openArray, openGroup, setMaxAllocBytes, setThreads, testPanic } = nativeBinding
+const { NativeArray, NativeCancel, NativeGroup, NativeStore, __testPanic, consolidateMetadata, createArray, createGroup, getThreads, nativeVersions, openArray, openGroup, setMaxAllocBytes, setThreads } = nativeBinding
 export { NativeArray }
 export { NativeCancel }
 export { NativeGroup }
 export { NativeStore }
+export { __testPanic }
 export { consolidateMetadata }
 export { createArray }
 export { createGroup }
@@ -787,5 +788,4 @@ export { openArray }
 export { openGroup }
 export { setMaxAllocBytes }
 export { setThreads }
-export { testPanic }
 export const __napiBindingTarget = __napiLoadedBindingTarget

@@ -154,13 +154,34 @@ impl ZArray {
         self.store_metadata_inner(false)
     }
 
+    /// Write the metadata document(s) ourselves (not zarrs' `store_metadata`) so they are
+    /// spelled exactly as the reference writes them; v2 always gets a `.zattrs`, as in
+    /// zarr-python.
     fn store_metadata_inner(&self, recreated: bool) -> Result<()> {
-        let inner = self.inner.read().map_err(|_| lock_err())?;
-        inner
-            .array
-            .store_metadata()
-            .map_err(|e| Error::from(e).with_key(self.path.clone()))?;
-        drop(inner);
+        let mut doc = self.metadata_json()?;
+        if self.format()? == 3 {
+            crate::metadata::normalize_codecs(&mut doc);
+            node::put_json(
+                &self.store,
+                &crate::store::join(&self.path, "zarr.json"),
+                &doc,
+            )?;
+        } else {
+            let attrs = doc
+                .as_object_mut()
+                .and_then(|o| o.remove("attributes"))
+                .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
+            node::put_json(
+                &self.store,
+                &crate::store::join(&self.path, ".zarray"),
+                &doc,
+            )?;
+            node::put_json(
+                &self.store,
+                &crate::store::join(&self.path, ".zattrs"),
+                &attrs,
+            )?;
+        }
         consolidated::after_metadata_write(&self.store, &self.path, recreated)
     }
 
@@ -201,7 +222,11 @@ impl ZArray {
     /// # Errors
     /// Closed store.
     pub fn metadata_json(&self) -> Result<Value> {
-        self.with(|i| Ok(serde_json::to_value(i.array.metadata())?))
+        self.with(|i| {
+            let mut doc = serde_json::to_value(i.array.metadata())?;
+            crate::metadata::normalize_codecs(&mut doc);
+            Ok(doc)
+        })
     }
 
     /// Inner chunk shape (the chunk shape when unsharded).

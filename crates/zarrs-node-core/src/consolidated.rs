@@ -182,19 +182,26 @@ pub fn consolidate(store: &Store, path: &str) -> Result<()> {
     }
 }
 
-/// Ancestors of `path` (root first, `path` itself excluded) that carry consolidated metadata
-/// of the given format, with the relative path of `path` below each.
+/// Groups whose consolidated metadata describes `path`, root first, with the path of `path`
+/// relative to each: strict ancestors, plus (v2) `path` itself, whose own `.zgroup`/`.zattrs`
+/// are listed in its `.zmetadata`.
 fn consolidated_ancestors(
     store: &Store,
     path: &str,
     format: u8,
 ) -> Result<Vec<(String, String, Value)>> {
     let mut out = Vec::new();
-    if path.is_empty() {
-        return Ok(out);
-    }
-    let segs: Vec<&str> = path.split('/').collect();
-    for i in 0..segs.len() {
+    let segs: Vec<&str> = if path.is_empty() {
+        vec![]
+    } else {
+        path.split('/').collect()
+    };
+    let upto = if format == 2 {
+        segs.len() + 1
+    } else {
+        segs.len()
+    };
+    for i in 0..upto {
         let anc = segs[..i].join("/");
         let rel = segs[i..].join("/");
         let key = if format == 3 {
@@ -252,7 +259,11 @@ pub fn after_metadata_write(store: &Store, path: &str, recreated: bool) -> Resul
     };
     let format = raw.format();
     for (anc, rel, mut doc) in consolidated_ancestors(store, path, format)? {
-        let below = format!("{rel}/");
+        let below = if rel.is_empty() {
+            String::new()
+        } else {
+            format!("{rel}/")
+        };
         if format == 3 {
             let Some(meta) = doc
                 .pointer_mut("/consolidated_metadata/metadata")
@@ -273,7 +284,7 @@ pub fn after_metadata_write(store: &Store, path: &str, recreated: bool) -> Resul
             };
             meta.retain(|k, _| {
                 let own = k.rsplit_once('/').map_or("", |(p, _)| p) == rel;
-                !own && !(recreated && k.starts_with(&below))
+                !own && !(recreated && !below.is_empty() && k.starts_with(&below))
             });
             if let RawNode::V2 {
                 name,

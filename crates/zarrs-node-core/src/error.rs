@@ -179,6 +179,8 @@ impl From<CodecError> for Error {
         let code = match &err {
             CodecError::InvalidChecksum => ErrorCode::Checksum,
             CodecError::StorageError(StorageError::ReadOnly) => ErrorCode::ReadOnly,
+            // A range past the end of a value: a truncated value or a corrupt shard index.
+            CodecError::StorageError(StorageError::InvalidByteRangeError(_)) => ErrorCode::Codec,
             CodecError::StorageError(_) => ErrorCode::Storage,
             CodecError::UnsupportedDataType(..) | CodecError::UnsupportedDataTypeCodec(_) => {
                 ErrorCode::Unsupported

@@ -110,7 +110,20 @@ impl ZGroup {
         if mode == Mode::Write {
             return Self::create(store, &path, 3, Map::new(), true);
         }
-        let raw = node::read_raw(store, &path)?;
+        // Fewest requests: zarr.json (v3, consolidated inline); else .zmetadata, which also
+        // holds the v2 group's own documents; else the plain v2 documents.
+        let mut view = None;
+        let mut raw = node::get_json(store, &join(&path, "zarr.json"))?.map(RawNode::V3);
+        if raw.is_none() && consolidated != Consolidated::Ignore {
+            if let Some(z) = node::get_json(store, &join(&path, ".zmetadata"))? {
+                let v = ConsolidatedView::from_v2(&z, &path)?;
+                raw = v.get("").cloned();
+                view = Some(v);
+            }
+        }
+        if raw.is_none() {
+            raw = node::read_raw(store, &path)?;
+        }
         let raw = match raw {
             Some(r) => r,
             None if mode == Mode::Append => {
@@ -123,14 +136,9 @@ impl ZGroup {
                 ))
             }
         };
-        let view = match (&raw, consolidated) {
-            (_, Consolidated::Ignore) => None,
-            (RawNode::V3(doc), _) => ConsolidatedView::from_v3(doc, &path)?,
-            (RawNode::V2 { .. }, _) => match node::get_json(store, &join(&path, ".zmetadata"))? {
-                Some(z) => Some(ConsolidatedView::from_v2(&z, &path)?),
-                None => None,
-            },
-        };
+        if let (RawNode::V3(doc), false) = (&raw, consolidated == Consolidated::Ignore) {
+            view = ConsolidatedView::from_v3(doc, &path)?;
+        }
         if consolidated == Consolidated::Require && view.is_none() {
             return Err(Error::not_found(
                 path.clone(),

@@ -438,9 +438,56 @@ pub fn build_array_metadata(opts: &CreateArrayOptions) -> Result<(u8, Value)> {
     Ok((3, meta))
 }
 
+/// Rewrite codec entries the way zarr-python writes them. zarrs serialises a codec without
+/// configuration as a bare string (`"vlen-utf8"`), which the v3 spec allows but zarr-python and
+/// zarrita reject; the reference writes `{"name": "vlen-utf8", "configuration": {}}`,
+/// `{"name": "crc32c"}` and `{"name": "bytes"}`.
+pub fn normalize_codecs(doc: &mut Value) {
+    fn fix_list(list: &mut Value) {
+        if let Value::Array(items) = list {
+            for item in items.iter_mut() {
+                if let Value::String(name) = item {
+                    *item = match name.as_str() {
+                        "vlen-utf8" | "vlen-bytes" => json!({ "name": name, "configuration": {} }),
+                        _ => json!({ "name": name }),
+                    };
+                }
+                if let Some(conf) = item.get_mut("configuration") {
+                    for key in ["codecs", "index_codecs"] {
+                        if let Some(inner) = conf.get_mut(key) {
+                            fix_list(inner);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(codecs) = doc.get_mut("codecs") {
+        fix_list(codecs);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bare_codec_names_become_objects() {
+        let mut doc = json!({"codecs": ["vlen-utf8", {"name": "sharding_indexed", "configuration": {"codecs": ["bytes"], "index_codecs": ["crc32c"]}}]});
+        normalize_codecs(&mut doc);
+        assert_eq!(
+            doc["codecs"][0],
+            json!({"name": "vlen-utf8", "configuration": {}})
+        );
+        assert_eq!(
+            doc["codecs"][1]["configuration"]["codecs"][0],
+            json!({"name": "bytes"})
+        );
+        assert_eq!(
+            doc["codecs"][1]["configuration"]["index_codecs"][0],
+            json!({"name": "crc32c"})
+        );
+    }
 
     fn opts(v: Value) -> CreateArrayOptions {
         serde_json::from_value(v).unwrap()

@@ -56,6 +56,12 @@ fn poisoned() -> Error {
     Error::new(ErrorCode::Internal, "thread pool lock poisoned")
 }
 
+/// Apply our zarrs settings once per process (idempotent; called when a store opens).
+pub fn configure() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| configure_zarrs(default_threads()));
+}
+
 fn configure_zarrs(threads: usize) {
     let mut config = zarrs::config::global_config_mut();
     config.set_codec_concurrent_target(threads);

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use zarrs_storage::byte_range::{ByteRange, ByteRangeIterator};
+use zarrs_storage::byte_range::{ByteRange, ByteRangeIterator, InvalidByteRangeError};
 use zarrs_storage::{
     Bytes, ListableStorageTraits, MaybeBytesIterator, OffsetBytesIterator, ReadableStorageTraits,
     StorageError, StoreKey, StoreKeys, StoreKeysPrefixes, StorePrefix, WritableStorageTraits,
@@ -59,39 +59,39 @@ impl LocalStore {
         p
     }
 
-    fn read_ranges(path: &Path, ranges: Vec<ByteRange>) -> std::io::Result<Option<Vec<Bytes>>> {
+    fn read_ranges(
+        path: &Path,
+        ranges: Vec<ByteRange>,
+    ) -> Result<Option<Vec<Bytes>>, StorageError> {
         let mut file = match fs::File::open(path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
+            Err(e) => return Err(io_err(e)),
         };
-        if file.metadata()?.is_dir() {
+        let meta = file.metadata().map_err(io_err)?;
+        if meta.is_dir() {
             return Ok(None);
         }
-        let size = file.metadata()?.len();
+        let size = meta.len();
         let mut out = Vec::with_capacity(ranges.len());
         for range in ranges {
             let (start, len) = match range {
                 ByteRange::FromStart(offset, None) => (offset, size.saturating_sub(offset)),
                 ByteRange::FromStart(offset, Some(len)) => (offset, len),
-                ByteRange::Suffix(len) => (size.saturating_sub(len), len.min(size)),
+                ByteRange::Suffix(len) => (size.saturating_sub(len), len),
             };
-            let end = start.checked_add(len).unwrap_or(u64::MAX);
-            if start > size || end > size {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    format!(
-                        "byte range {start}..{end} is past the end of {} ({size} bytes)",
-                        path.display()
-                    ),
+            // A range past the end means the value is truncated or an index is corrupt.
+            if start.checked_add(len).is_none_or(|end| end > size) {
+                return Err(StorageError::InvalidByteRangeError(
+                    InvalidByteRangeError::new(range, size),
                 ));
             }
             let len = usize::try_from(len).map_err(|_| {
-                std::io::Error::new(std::io::ErrorKind::InvalidInput, "byte range too large")
+                StorageError::InvalidByteRangeError(InvalidByteRangeError::new(range, size))
             })?;
             let mut buf = vec![0u8; len];
-            file.seek(SeekFrom::Start(start))?;
-            file.read_exact(&mut buf)?;
+            file.seek(SeekFrom::Start(start)).map_err(io_err)?;
+            file.read_exact(&mut buf).map_err(io_err)?;
             out.push(Bytes::from(buf));
         }
         Ok(Some(out))
@@ -126,8 +126,7 @@ impl ReadableStorageTraits for LocalStore {
         key: &StoreKey,
         byte_ranges: ByteRangeIterator<'a>,
     ) -> Result<MaybeBytesIterator<'a>, StorageError> {
-        let values = Self::read_ranges(&self.path_of(key.as_str()), byte_ranges.collect())
-            .map_err(io_err)?;
+        let values = Self::read_ranges(&self.path_of(key.as_str()), byte_ranges.collect())?;
         Ok(values.map(|v| Box::new(v.into_iter().map(Ok)) as Box<dyn Iterator<Item = _>>))
     }
 

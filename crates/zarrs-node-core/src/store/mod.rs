@@ -146,6 +146,7 @@ impl Store {
     /// # Errors
     /// Unsupported schemes, or a local path that exists but is not a directory.
     pub fn open(location: &str, options: &StoreOptions) -> Result<Self> {
+        crate::runtime::configure();
         let backend = Backend::parse(location)?;
         let storage: Storage = match &backend {
             Backend::Local(path) => Arc::new(LocalStore::new(path.clone())?),
