@@ -163,7 +163,7 @@ test('selection and value errors are typed', async () => {
   await expect(a.getOrthogonal([[0, 9]])).rejects.toBeInstanceOf(OutOfBoundsError);
   await expect(a.getCoordinates([[0], [0, 1]])).rejects.toBeInstanceOf(InvalidSelectionError);
   // Wrong TypedArray type, wrong length, strings into numbers.
-  await expect(a.set(null, new Float64Array(20))).rejects.toBeInstanceOf(InvalidInputError);
+  await expect(a.set(null, new Float64Array(20) as never)).rejects.toBeInstanceOf(InvalidInputError);
   await expect(a.set(null, new Float32Array(19))).rejects.toMatchObject({ code: 'InvalidInput', key: 'a' });
   await expect(a.set(null, ['x'] as never)).rejects.toBeInstanceOf(InvalidInputError);
   expect(() => a.setSync([0], new Int8Array(5) as never)).toThrow(ZarrsError);

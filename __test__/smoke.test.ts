@@ -8,7 +8,7 @@ test('create, write, read a sharded array in memory', async () => {
     null,
     Int32Array.from({ length: 48 }, (_, i) => i),
   );
-  const b = await openArray('memory://smoke', 'x');
+  const b = await openArray<'int32'>('memory://smoke', 'x');
   const { data, shape } = await b.get([slice(1, 3), slice(null, null, 3)]);
   expect(shape).toEqual([2, 3]);
   expect(Array.from(data)).toEqual([8, 11, 14, 16, 19, 22]);

@@ -72,8 +72,9 @@ export class Group {
     return (await withSignal(opts.signal, () => this.#native.members())) as Member[];
   }
 
-  async openArray(name: string, opts: CallOptions = {}): Promise<ZArray> {
-    return new ZArray(await withSignal(opts.signal, () => this.#native.openArray(name)), this.#store);
+  /** Open a child array; pass the expected dtype as a type argument to narrow `get()`'s data. */
+  async openArray<D extends DataType = DataType>(name: string, opts: CallOptions = {}): Promise<ZArray<D>> {
+    return new ZArray<D>(await withSignal(opts.signal, () => this.#native.openArray(name)), this.#store);
   }
 
   async openGroup(name: string, opts: CallOptions = {}): Promise<Group> {
@@ -130,10 +131,15 @@ export async function createGroup(store: StoreLike, path = '', options: CreateGr
   return new Group(await withSignal(options.signal, () => native.createGroup(h, path, o)), s);
 }
 
-export async function openArray(store: StoreLike, path = '', opts: CallOptions = {}): Promise<ZArray> {
+/** Open an array; pass the expected dtype as a type argument to narrow `get()`'s data. */
+export async function openArray<D extends DataType = DataType>(
+  store: StoreLike,
+  path = '',
+  opts: CallOptions = {},
+): Promise<ZArray<D>> {
   const s = await resolveStore(store);
   const h = storeHandle(s);
-  return new ZArray(await withSignal(opts.signal, () => native.openArray(h, path)), s);
+  return new ZArray<D>(await withSignal(opts.signal, () => native.openArray(h, path)), s);
 }
 
 export async function createArray<D extends DataType>(

@@ -92,7 +92,7 @@ impl ZArray {
     pub fn open(store: &Store, path: &str) -> Result<Self> {
         let path = normalize_node_path(path)?;
         match node::read_node(store, &path)? {
-            Some(node::NodeMeta::Array(meta)) => Self::from_metadata(store, &path, meta),
+            Some(node::NodeMeta::Array(meta)) => Self::from_metadata(store, &path, *meta),
             Some(node::NodeMeta::Group { .. }) => Err(Error::not_found(
                 path.clone(),
                 format!("'{path}' is a group, not an array"),
@@ -410,7 +410,7 @@ impl ZArray {
         start: &[u64],
         region: &[u64],
         elem: usize,
-    ) -> Result<Vec<(Vec<u64>, Vec<u64>, usize, usize)>> {
+    ) -> Result<Vec<Slab>> {
         if start.is_empty() {
             return Ok(vec![(vec![], vec![], 0, elem)]);
         }
@@ -524,152 +524,52 @@ impl ZArray {
         if n == 0 {
             return Ok(out);
         }
-        let unit = Self::unit_shape(&inner.array)?;
-        let ndim = sel.dims.len();
-        // Per dimension: inner-chunk index -> [(output position, source index)].
-        let groups: Vec<BTreeMap<u64, Vec<(u64, u64)>>> = sel
-            .dims
-            .iter()
-            .zip(&unit)
-            .map(|(d, &u)| {
-                let mut m: BTreeMap<u64, Vec<(u64, u64)>> = BTreeMap::new();
-                for i in 0..d.len() {
-                    let src = d.source(i);
-                    m.entry(src / u).or_default().push((i, src));
-                }
-                m
-            })
-            .collect();
-        let full_shape = sel.full_shape();
-        let mut out_strides = vec![1u64; ndim];
-        for d in (0..ndim.saturating_sub(1)).rev() {
-            out_strides[d] = out_strides[d + 1] * full_shape[d + 1];
-        }
-        // Every combination of touched inner chunks is one unit of work.
-        let keys: Vec<Vec<u64>> = groups.iter().map(|g| g.keys().copied().collect()).collect();
-        let mut combos: Vec<Vec<usize>> = vec![vec![]];
-        for k in &keys {
-            combos = combos
-                .into_iter()
-                .flat_map(|c| {
-                    (0..k.len()).map(move |i| {
-                        let mut c = c.clone();
-                        c.push(i);
-                        c
-                    })
-                })
-                .collect();
-        }
+        // One unit of work per touched inner chunk, decoded once, in parallel.
+        let plan = GridPlan::new(sel, &Self::unit_shape(&inner.array)?);
         let opts = Self::options();
-        let elem = self.dtype.size();
-        let gather_unit = |combo: &Vec<usize>| -> Result<(
-            ArrayBytes<'static>,
-            Vec<&Vec<(u64, u64)>>,
-            Vec<u64>,
-            Vec<u64>,
-        )> {
+        let decode = |cell: &Cell<'_>| -> Result<ArrayBytes<'static>> {
             cancel.check()?;
-            let lists: Vec<&Vec<(u64, u64)>> = combo
-                .iter()
-                .enumerate()
-                .map(|(d, &i)| &groups[d][&keys[d][i]])
-                .collect();
-            let lo: Vec<u64> = lists
-                .iter()
-                .map(|l| l.iter().map(|p| p.1).min().unwrap_or(0))
-                .collect();
-            let hi: Vec<u64> = lists
-                .iter()
-                .map(|l| l.iter().map(|p| p.1).max().unwrap_or(0) + 1)
-                .collect();
-            let bshape: Vec<u64> = lo.iter().zip(&hi).map(|(a, b)| b - a).collect();
-            let bbox = ArraySubset::new_with_start_shape(lo.clone(), bshape.clone())
-                .map_err(|e| Error::invalid_selection(e.to_string()))?;
-            Ok((Self::read_bbox(inner, &bbox, &opts)?, lists, lo, bshape))
+            Self::read_bbox(inner, &cell.subset()?, &opts)
         };
-        // Visit every (output, source-in-bbox) pair of one unit.
-        let for_each_pair = |lists: &[&Vec<(u64, u64)>],
-                             lo: &[u64],
-                             bshape: &[u64],
-                             f: &mut dyn FnMut(usize, usize)| {
-            let mut bstrides = vec![1u64; ndim];
-            for d in (0..ndim.saturating_sub(1)).rev() {
-                bstrides[d] = bstrides[d + 1] * bshape[d + 1];
-            }
-            let mut idx = vec![0usize; ndim];
-            if ndim == 0 {
-                f(0, 0);
-                return;
-            }
-            loop {
-                let mut o = 0u64;
-                let mut s = 0u64;
-                for d in 0..ndim {
-                    let (op, src) = lists[d][idx[d]];
-                    o += op * out_strides[d];
-                    s += (src - lo[d]) * bstrides[d];
-                }
-                f(o as usize, s as usize);
-                let mut d = ndim;
-                loop {
-                    if d == 0 {
-                        return;
-                    }
-                    d -= 1;
-                    idx[d] += 1;
-                    if idx[d] < lists[d].len() {
-                        break;
-                    }
-                    idx[d] = 0;
-                }
-            }
-        };
-        match (&mut out, elem) {
-            (TypedVec::String(strings), _) => {
-                let parts: Vec<Vec<(usize, String)>> = combos
-                    .par_iter()
-                    .map(|c| {
-                        let (bytes, lists, lo, bshape) = gather_unit(c)?;
-                        let (data, offsets) = bytes
-                            .into_variable()
-                            .map_err(|e| Error::new(ErrorCode::Codec, e.to_string()))?
-                            .into_parts();
-                        let mut v = Vec::new();
-                        for_each_pair(&lists, &lo, &bshape, &mut |o, s| {
-                            v.push((
-                                o,
-                                String::from_utf8_lossy(&data[offsets[s]..offsets[s + 1]])
-                                    .into_owned(),
-                            ));
-                        });
-                        Ok(v)
-                    })
-                    .collect::<Result<_>>()?;
-                for (o, s) in parts.into_iter().flatten() {
-                    strings[o] = s;
-                }
-            }
-            (buf, Some(elem)) => {
-                let bytes = buf
-                    .bytes_mut()
-                    .ok_or_else(|| Error::new(ErrorCode::Internal, "fixed buffer expected"))?;
-                let target = UnsafeCellSlice::new(bytes);
-                combos.par_iter().try_for_each(|c| {
-                    let (decoded, lists, lo, bshape) = gather_unit(c)?;
-                    let decoded = decoded
-                        .into_fixed()
-                        .map_err(|e| Error::new(ErrorCode::Codec, e.to_string()))?;
-                    for_each_pair(&lists, &lo, &bshape, &mut |o, s| {
-                        // SAFETY: each output position belongs to exactly one unit (its inner
-                        // chunk along every dimension), so writes from parallel units are disjoint.
-                        let dst = unsafe { target.index_mut(o * elem..(o + 1) * elem) };
-                        dst.copy_from_slice(&decoded[s * elem..(s + 1) * elem]);
+        if let TypedVec::String(strings) = &mut out {
+            let parts: Vec<Vec<(usize, String)>> = plan
+                .cells()
+                .par_iter()
+                .map(|cell| {
+                    let (data, offsets) = decode(cell)?
+                        .into_variable()
+                        .map_err(codec_err)?
+                        .into_parts();
+                    let mut v = Vec::new();
+                    cell.for_each_pair(&plan.out_strides, |o, s| {
+                        v.push((
+                            o,
+                            String::from_utf8_lossy(&data[offsets[s]..offsets[s + 1]]).into_owned(),
+                        ));
                     });
-                    Ok::<_, Error>(())
-                })?;
+                    Ok(v)
+                })
+                .collect::<Result<_>>()?;
+            for (o, s) in parts.into_iter().flatten() {
+                strings[o] = s;
             }
-            (_, None) => return Err(Error::new(ErrorCode::Internal, "element size unknown")),
+            return Ok(out);
         }
+        let elem = self.dtype.size().unwrap_or(1);
+        let bytes = out
+            .bytes_mut()
+            .ok_or_else(|| Error::new(ErrorCode::Internal, "fixed buffer expected"))?;
+        let target = UnsafeCellSlice::new(bytes);
+        plan.cells().par_iter().try_for_each(|cell| {
+            let decoded = decode(cell)?.into_fixed().map_err(codec_err)?;
+            cell.for_each_pair(&plan.out_strides, |o, s| {
+                // SAFETY: each output position belongs to exactly one cell (its inner chunk along
+                // every dimension), so writes from parallel cells are disjoint.
+                let dst = unsafe { target.index_mut(o * elem..(o + 1) * elem) };
+                dst.copy_from_slice(&decoded[s * elem..(s + 1) * elem]);
+            });
+            Ok::<_, Error>(())
+        })?;
         Ok(out)
     }
 
@@ -886,86 +786,15 @@ impl ZArray {
         let array = &inner.array;
         let zero = vec![0u64; array.dimensionality()];
         let chunk: Vec<u64> = array.chunk_shape(&zero)?.iter().map(|c| c.get()).collect();
-        let ndim = sel.dims.len();
-        let groups: Vec<BTreeMap<u64, Vec<(u64, u64)>>> = sel
-            .dims
-            .iter()
-            .zip(&chunk)
-            .map(|(d, &u)| {
-                let mut m: BTreeMap<u64, Vec<(u64, u64)>> = BTreeMap::new();
-                for i in 0..d.len() {
-                    let src = d.source(i);
-                    m.entry(src / u).or_default().push((i, src));
-                }
-                m
-            })
-            .collect();
-        let full = sel.full_shape();
-        let mut in_strides = vec![1u64; ndim];
-        for d in (0..ndim.saturating_sub(1)).rev() {
-            in_strides[d] = in_strides[d + 1] * full[d + 1];
-        }
-        let keys: Vec<Vec<u64>> = groups.iter().map(|g| g.keys().copied().collect()).collect();
-        let mut combos: Vec<Vec<usize>> = vec![vec![]];
-        for k in &keys {
-            combos = combos
-                .into_iter()
-                .flat_map(|c| {
-                    (0..k.len()).map(move |i| {
-                        let mut c = c.clone();
-                        c.push(i);
-                        c
-                    })
-                })
-                .collect();
-        }
+        // One read-modify-write per stored chunk (shard); cells never share a chunk.
+        let plan = GridPlan::new(sel, &chunk);
         let opts = Self::options();
         let elem = self.dtype.size();
-        combos.par_iter().try_for_each(|combo| {
+        plan.cells().par_iter().try_for_each(|cell| {
             cancel.check()?;
-            let lists: Vec<&Vec<(u64, u64)>> = combo
-                .iter()
-                .enumerate()
-                .map(|(d, &i)| &groups[d][&keys[d][i]])
-                .collect();
-            let lo: Vec<u64> = lists
-                .iter()
-                .map(|l| l.iter().map(|p| p.1).min().unwrap_or(0))
-                .collect();
-            let hi: Vec<u64> = lists
-                .iter()
-                .map(|l| l.iter().map(|p| p.1).max().unwrap_or(0) + 1)
-                .collect();
-            let bshape: Vec<u64> = lo.iter().zip(&hi).map(|(a, b)| b - a).collect();
-            let bbox = ArraySubset::new_with_start_shape(lo.clone(), bshape.clone())
-                .map_err(|e| Error::invalid_selection(e.to_string()))?;
-            let mut bstrides = vec![1u64; ndim];
-            for d in (0..ndim.saturating_sub(1)).rev() {
-                bstrides[d] = bstrides[d + 1] * bshape[d + 1];
-            }
+            let bbox = cell.subset()?;
             let mut pairs = Vec::new();
-            let mut idx = vec![0usize; ndim];
-            'outer: loop {
-                let (mut i, mut s) = (0u64, 0u64);
-                for d in 0..ndim {
-                    let (op, src) = lists[d][idx[d]];
-                    i += op * in_strides[d];
-                    s += (src - lo[d]) * bstrides[d];
-                }
-                pairs.push((i as usize, s as usize));
-                let mut d = ndim;
-                loop {
-                    if d == 0 {
-                        break 'outer;
-                    }
-                    d -= 1;
-                    idx[d] += 1;
-                    if idx[d] < lists[d].len() {
-                        break;
-                    }
-                    idx[d] = 0;
-                }
-            }
+            cell.for_each_pair(&plan.out_strides, |i, s| pairs.push((i, s)));
             match (&value, elem) {
                 (Materialized::Strings(vals), _) => {
                     let mut cur: Vec<String> = array.retrieve_array_subset_opt(&bbox, &opts)?;
@@ -976,10 +805,7 @@ impl ZArray {
                 }
                 (Materialized::Bytes(vals), Some(elem)) => {
                     let cur: ArrayBytes = array.retrieve_array_subset_opt(&bbox, &opts)?;
-                    let mut cur = cur
-                        .into_fixed()
-                        .map_err(|e| Error::new(ErrorCode::Codec, e.to_string()))?
-                        .into_owned();
+                    let mut cur = cur.into_fixed().map_err(codec_err)?.into_owned();
                     for (i, s) in pairs {
                         cur[s * elem..(s + 1) * elem]
                             .copy_from_slice(&vals[i * elem..(i + 1) * elem]);
@@ -1173,3 +999,126 @@ enum Materialized<'a> {
 
 /// Shared handle type used by the binding.
 pub type ZArrayRef = Arc<ZArray>;
+
+/// A slab of a region: its start, its shape, and its byte range in a C-order buffer of the
+/// whole region.
+type Slab = (Vec<u64>, Vec<u64>, usize, usize);
+
+fn codec_err(e: impl std::fmt::Display) -> Error {
+    Error::new(ErrorCode::Codec, e.to_string())
+}
+
+/// An orthogonal selection split by a regular grid (inner chunks for reads, stored chunks for
+/// writes): per dimension, grid cell -> `[(output position, source index)]`.
+struct GridPlan {
+    groups: Vec<BTreeMap<u64, Vec<(u64, u64)>>>,
+    /// Strides of the (undropped) output, C order.
+    out_strides: Vec<u64>,
+}
+
+/// The selected points of one grid cell: per dimension its `(output, source)` pairs, and the
+/// bounding box of the sources.
+struct Cell<'a> {
+    lists: Vec<&'a [(u64, u64)]>,
+    lo: Vec<u64>,
+    shape: Vec<u64>,
+}
+
+impl GridPlan {
+    fn new(sel: &Selection, cell_shape: &[u64]) -> Self {
+        let groups = sel
+            .dims
+            .iter()
+            .zip(cell_shape)
+            .map(|(d, &u)| {
+                let mut m: BTreeMap<u64, Vec<(u64, u64)>> = BTreeMap::new();
+                for i in 0..d.len() {
+                    let src = d.source(i);
+                    m.entry(src / u).or_default().push((i, src));
+                }
+                m
+            })
+            .collect();
+        let full = sel.full_shape();
+        Self {
+            groups,
+            out_strides: c_strides(&full),
+        }
+    }
+
+    /// Every combination of touched cells.
+    fn cells(&self) -> Vec<Cell<'_>> {
+        let mut cells: Vec<Vec<&[(u64, u64)]>> = vec![vec![]];
+        for g in &self.groups {
+            cells = cells
+                .into_iter()
+                .flat_map(|c| {
+                    g.values().map(move |l| {
+                        let mut c = c.clone();
+                        c.push(l.as_slice());
+                        c
+                    })
+                })
+                .collect();
+        }
+        cells
+            .into_iter()
+            .map(|lists| {
+                let lo: Vec<u64> = lists
+                    .iter()
+                    .map(|l| l.iter().map(|p| p.1).min().unwrap_or(0))
+                    .collect();
+                let shape = lists
+                    .iter()
+                    .zip(&lo)
+                    .map(|(l, lo)| l.iter().map(|p| p.1).max().unwrap_or(0) + 1 - lo)
+                    .collect();
+                Cell { lists, lo, shape }
+            })
+            .collect()
+    }
+}
+
+impl Cell<'_> {
+    fn subset(&self) -> Result<ArraySubset> {
+        ArraySubset::new_with_start_shape(self.lo.clone(), self.shape.clone())
+            .map_err(|e| Error::invalid_selection(e.to_string()))
+    }
+
+    /// Call `f(output linear index, linear index within the bounding box)` for every point.
+    fn for_each_pair(&self, out_strides: &[u64], mut f: impl FnMut(usize, usize)) {
+        let ndim = self.lists.len();
+        let box_strides = c_strides(&self.shape);
+        let mut idx = vec![0usize; ndim];
+        loop {
+            let (mut o, mut s) = (0u64, 0u64);
+            for d in 0..ndim {
+                let (op, src) = self.lists[d][idx[d]];
+                o += op * out_strides[d];
+                s += (src - self.lo[d]) * box_strides[d];
+            }
+            f(o as usize, s as usize);
+            // Odometer increment, last dimension fastest.
+            let mut d = ndim;
+            loop {
+                if d == 0 {
+                    return;
+                }
+                d -= 1;
+                idx[d] += 1;
+                if idx[d] < self.lists[d].len() {
+                    break;
+                }
+                idx[d] = 0;
+            }
+        }
+    }
+}
+
+fn c_strides(shape: &[u64]) -> Vec<u64> {
+    let mut strides = vec![1u64; shape.len()];
+    for d in (0..shape.len().saturating_sub(1)).rev() {
+        strides[d] = strides[d + 1] * shape[d + 1];
+    }
+    strides
+}

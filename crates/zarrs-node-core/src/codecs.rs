@@ -215,6 +215,7 @@ pub fn filter_v3(spec: &Value, ndim: usize) -> Result<Value> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

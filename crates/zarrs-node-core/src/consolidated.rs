@@ -284,7 +284,8 @@ pub fn after_metadata_write(store: &Store, path: &str, recreated: bool) -> Resul
             };
             meta.retain(|k, _| {
                 let own = k.rsplit_once('/').map_or("", |(p, _)| p) == rel;
-                !own && !(recreated && !below.is_empty() && k.starts_with(&below))
+                let stale_child = recreated && !below.is_empty() && k.starts_with(&below);
+                !(own || stale_child)
             });
             if let RawNode::V2 {
                 name,

@@ -284,6 +284,7 @@ pub fn catch_panic<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -325,7 +325,7 @@ impl ZGroup {
         let path = join(&self.path, &normalize_node_path(name)?);
         match self.child_raw(name)? {
             Some(raw) if raw.kind() == NodeKind::Array => match raw.parse(&path)? {
-                NodeMeta::Array(meta) => ZArray::from_metadata(&self.store, &path, meta),
+                NodeMeta::Array(meta) => ZArray::from_metadata(&self.store, &path, *meta),
                 NodeMeta::Group { .. } => Err(Error::new(ErrorCode::Internal, "kind mismatch")),
             },
             Some(_) => Err(Error::not_found(

@@ -229,7 +229,7 @@ fn resolve_shape(
                     c.len()
                 )));
             }
-            if c.iter().any(|&x| x == 0) {
+            if c.contains(&0) {
                 return Err(Error::invalid_input(format!(
                     "{what} {c:?} has a zero dimension"
                 )));
@@ -468,6 +468,7 @@ pub fn normalize_codecs(doc: &mut Value) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

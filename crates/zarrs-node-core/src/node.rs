@@ -31,7 +31,7 @@ impl NodeKind {
 #[derive(Debug, Clone)]
 pub enum NodeMeta {
     /// Array metadata as zarrs understands it.
-    Array(ArrayMetadata),
+    Array(Box<ArrayMetadata>),
     /// Group metadata.
     Group {
         /// 2 or 3.
@@ -101,9 +101,9 @@ impl RawNode {
                     return Err(bad("zarr.json", &"zarr_format must be 3"));
                 }
                 match v.get("node_type").and_then(Value::as_str) {
-                    Some("array") => Ok(NodeMeta::Array(ArrayMetadata::V3(
+                    Some("array") => Ok(NodeMeta::Array(Box::new(ArrayMetadata::V3(
                         serde_json::from_value(v).map_err(|e| bad("zarr.json", &e))?,
-                    ))),
+                    )))),
                     Some("group") => Ok(NodeMeta::Group {
                         format: 3,
                         attributes: attrs_of(v.get("attributes"))
@@ -120,9 +120,9 @@ impl RawNode {
                     if let Value::Object(o) = &mut doc {
                         o.insert("attributes".into(), Value::Object(attributes));
                     }
-                    Ok(NodeMeta::Array(ArrayMetadata::V2(
+                    Ok(NodeMeta::Array(Box::new(ArrayMetadata::V2(
                         serde_json::from_value(doc).map_err(|e| bad(".zarray", &e))?,
-                    )))
+                    ))))
                 } else {
                     if doc.get("zarr_format").and_then(Value::as_u64) != Some(2) {
                         return Err(bad(".zgroup", &"zarr_format must be 2"));

@@ -71,6 +71,7 @@ pub fn scalar_bytes(dtype: DType, v: &Value) -> Result<Vec<u8>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;

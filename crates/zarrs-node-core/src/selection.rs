@@ -292,6 +292,7 @@ pub fn coordinates(coords: &[Vec<i64>], shape: &[u64]) -> Result<Vec<Vec<u64>>> 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

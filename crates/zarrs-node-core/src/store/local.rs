@@ -291,6 +291,7 @@ impl WritableStorageTraits for LocalStore {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
