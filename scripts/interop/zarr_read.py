@@ -18,35 +18,11 @@ Exit status 1 with a message on stderr if zarr-python cannot open or read it.
 from __future__ import annotations
 
 import json
-import os
-import math
 import sys
 import warnings
 
-
-def json_scalar(x):
-    import numpy as np
-
-    if x is None:
-        return None
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        f = float(x)
-        if math.isnan(f):
-            return "NaN"
-        if math.isinf(f):
-            return "Infinity" if f > 0 else "-Infinity"
-        return f
-    if isinstance(x, (bytes, np.bytes_)):
-        return x.decode("utf-8", errors="backslashreplace")
-    if isinstance(x, (str, np.str_)):
-        return str(x)
-    if isinstance(x, int):
-        return x
-    return str(x)
+# scripts/interop is sys.path[0] when one of these scripts is run directly
+from _common import json_scalar, jsonable, run_main
 
 
 def normalize_dtype(arr) -> str:
@@ -71,22 +47,6 @@ def normalize_dtype(arr) -> str:
     if dt.kind in "OTU":
         return "string"
     return f"other:{name}"
-
-
-def jsonable(o):
-    """Make a metadata dict JSON-serialisable (numpy scalars, NaN, tuples)."""
-    if isinstance(o, dict):
-        return {str(k): jsonable(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [jsonable(v) for v in o]
-    if isinstance(o, (str, bool)) or o is None:
-        return o
-    if isinstance(o, int):
-        return o
-    try:
-        return json_scalar(o)
-    except Exception:
-        return str(o)
 
 
 def read(store_dir: str, array_path: str) -> dict:
@@ -163,11 +123,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    code = main(sys.argv)
-    if code:
-        # skip interpreter teardown: zarr-python's event loop thread otherwise
-        # dumps "Task was destroyed but it is pending!" noise after a failure
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    sys.exit(0)
+    run_main(main)

@@ -24,35 +24,11 @@ zarr-python cannot open the store at all.
 from __future__ import annotations
 
 import json
-import os
-import math
 import sys
 import warnings
 
-
-def jsonable(o):
-    import numpy as np
-
-    if isinstance(o, dict):
-        return {str(k): jsonable(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [jsonable(v) for v in o]
-    if o is None or isinstance(o, (str, bool)):
-        return o
-    if isinstance(o, np.bool_):
-        return bool(o)
-    if isinstance(o, (int, np.integer)):
-        return int(o)
-    if isinstance(o, (float, np.floating)):
-        f = float(o)
-        if math.isnan(f):
-            return "NaN"
-        if math.isinf(f):
-            return "Infinity" if f > 0 else "-Infinity"
-        return f
-    if isinstance(o, bytes):
-        return o.decode("utf-8", errors="backslashreplace")
-    return str(o)
+# scripts/interop is sys.path[0] when one of these scripts is run directly
+from _common import jsonable, run_main
 
 
 def normalize_dtype(arr) -> str:
@@ -148,11 +124,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    code = main(sys.argv)
-    if code:
-        # skip interpreter teardown: zarr-python's event loop thread otherwise
-        # dumps "Task was destroyed but it is pending!" noise after a failure
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    sys.exit(0)
+    run_main(main)

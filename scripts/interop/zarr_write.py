@@ -29,36 +29,17 @@ Prints {"ok": true, "metadata": {...}} on success; exit 1 + stderr message on fa
 from __future__ import annotations
 
 import json
-import os
 import sys
 import warnings
+
+# scripts/interop is sys.path[0] when one of these scripts is run directly
+from _common import jsonable, run_main
 
 DTYPES = {
     "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
     "float16", "float32", "float64", "string",
 }
 SPECIAL_FLOATS = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
-
-
-def jsonable(o):
-    """Metadata dict -> strict JSON (numpy scalars, NaN/Infinity as strings)."""
-    if isinstance(o, dict):
-        return {str(k): jsonable(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [jsonable(v) for v in o]
-    if o is None or isinstance(o, (str, bool, int)):
-        return o
-    try:
-        f = float(o)
-    except (TypeError, ValueError):
-        return str(o)
-    if f != f:
-        return "NaN"
-    if f in (float("inf"), float("-inf")):
-        return "Infinity" if f > 0 else "-Infinity"
-    if hasattr(o, "dtype") and o.dtype.kind in "iub":
-        return o.item()
-    return f
 
 
 def parse_value(v, dtype: str):
@@ -167,11 +148,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    code = main(sys.argv)
-    if code:
-        # skip interpreter teardown: zarr-python's event loop thread otherwise
-        # dumps "Task was destroyed but it is pending!" noise after a failure
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    sys.exit(0)
+    run_main(main)

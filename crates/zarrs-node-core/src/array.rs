@@ -374,10 +374,15 @@ impl ZArray {
     }
 
     /// Split `start..start+len` along dimension 0 into slabs aligned to the chunk grid, each
-    /// holding about `4 x threads` chunks, so cancellation is checked often without starving
-    /// the pool.
-    fn slabs(array: &ZArrayInner, start: &[u64], region: &[u64]) -> Result<Vec<(u64, u64)>> {
-        if region.is_empty() || region[0] == 0 {
+    /// holding about `16 x threads` chunks, so cancellation is checked often without starving
+    /// the pool. Without a cancellable token the region is one slab: no barriers at all.
+    fn slabs(
+        array: &ZArrayInner,
+        start: &[u64],
+        region: &[u64],
+        cancel: &CancelToken,
+    ) -> Result<Vec<(u64, u64)>> {
+        if region.is_empty() || region[0] == 0 || !cancel.is_cancellable() {
             return Ok(vec![(0, region.first().copied().unwrap_or(1))]);
         }
         let zero = vec![0u64; array.dimensionality()];
@@ -389,7 +394,7 @@ impl ZArray {
             .skip(1)
             .map(|(r, c)| r.div_ceil(c.get()).max(1))
             .product();
-        let rows_per_slab = ((runtime::threads() as u64 * 4).div_ceil(per_row.max(1))).max(1);
+        let rows_per_slab = ((runtime::threads() as u64 * 16).div_ceil(per_row.max(1))).max(1);
         let mut out = Vec::new();
         let end = start[0] + region[0];
         let mut s = start[0];
@@ -410,6 +415,7 @@ impl ZArray {
         start: &[u64],
         region: &[u64],
         elem: usize,
+        cancel: &CancelToken,
     ) -> Result<Vec<Slab>> {
         if start.is_empty() {
             return Ok(vec![(vec![], vec![], 0, elem)]);
@@ -417,7 +423,7 @@ impl ZArray {
         let row_bytes = usize::try_from(region.iter().skip(1).product::<u64>())
             .map_err(|_| Error::invalid_input("region too large"))?
             * elem;
-        Ok(Self::slabs(array, start, region)?
+        Ok(Self::slabs(array, start, region, cancel)?
             .into_iter()
             .map(|(off, len)| {
                 let mut s = start.to_vec();
@@ -482,7 +488,7 @@ impl ZArray {
             bytes.copy_from_slice(&decoded);
             return Ok(out);
         }
-        for (s, r, lo, hi) in Self::slab_parts(array, start, region, elem)? {
+        for (s, r, lo, hi) in Self::slab_parts(array, start, region, elem, cancel)? {
             cancel.check()?;
             let slab = &mut bytes[lo..hi];
             let slab_subset = ArraySubset::new_with_start_shape(s, r.clone())
@@ -521,55 +527,19 @@ impl ZArray {
         cancel: &CancelToken,
     ) -> Result<TypedVec> {
         let mut out = TypedVec::zeroed(self.dtype, n)?;
-        if n == 0 {
-            return Ok(out);
-        }
-        // One unit of work per touched inner chunk, decoded once, in parallel.
+        // One unit of work per touched inner chunk, decoded once.
         let plan = GridPlan::new(sel, &Self::unit_shape(&inner.array)?);
         let opts = Self::options();
-        let decode = |cell: &Cell<'_>| -> Result<ArrayBytes<'static>> {
-            cancel.check()?;
-            Self::read_bbox(inner, &cell.subset()?, &opts)
-        };
-        if let TypedVec::String(strings) = &mut out {
-            let parts: Vec<Vec<(usize, String)>> = plan
-                .cells()
-                .par_iter()
-                .map(|cell| {
-                    let (data, offsets) = decode(cell)?
-                        .into_variable()
-                        .map_err(codec_err)?
-                        .into_parts();
-                    let mut v = Vec::new();
-                    cell.for_each_pair(&plan.out_strides, |o, s| {
-                        v.push((
-                            o,
-                            String::from_utf8_lossy(&data[offsets[s]..offsets[s + 1]]).into_owned(),
-                        ));
-                    });
-                    Ok(v)
-                })
-                .collect::<Result<_>>()?;
-            for (o, s) in parts.into_iter().flatten() {
-                strings[o] = s;
-            }
-            return Ok(out);
-        }
-        let elem = self.dtype.size().unwrap_or(1);
-        let bytes = out
-            .bytes_mut()
-            .ok_or_else(|| Error::new(ErrorCode::Internal, "fixed buffer expected"))?;
-        let target = UnsafeCellSlice::new(bytes);
-        plan.cells().par_iter().try_for_each(|cell| {
-            let decoded = decode(cell)?.into_fixed().map_err(codec_err)?;
-            cell.for_each_pair(&plan.out_strides, |o, s| {
-                // SAFETY: each output position belongs to exactly one cell (its inner chunk along
-                // every dimension), so writes from parallel cells are disjoint.
-                let dst = unsafe { target.index_mut(o * elem..(o + 1) * elem) };
-                dst.copy_from_slice(&decoded[s * elem..(s + 1) * elem]);
-            });
-            Ok::<_, Error>(())
-        })?;
+        fill_from_units(
+            &mut out,
+            self.dtype.size().unwrap_or(1),
+            &plan.cells(),
+            |cell| {
+                cancel.check()?;
+                Self::read_bbox(inner, &cell.subset()?, &opts)
+            },
+            |cell, f| cell.for_each_pair(&plan.out_strides, f),
+        )?;
         Ok(out)
     }
 
@@ -581,9 +551,6 @@ impl ZArray {
         cancel: &CancelToken,
     ) -> Result<TypedVec> {
         let mut out = TypedVec::zeroed(self.dtype, n)?;
-        if n == 0 {
-            return Ok(out);
-        }
         let unit = Self::unit_shape(&inner.array)?;
         let mut groups: HashMap<Vec<u64>, Vec<usize>> = HashMap::new();
         for (i, p) in points.iter().enumerate() {
@@ -592,76 +559,45 @@ impl ZArray {
                 .or_default()
                 .push(i);
         }
-        let groups: Vec<Vec<usize>> = groups.into_values().collect();
+        // Per inner chunk: the bounding box of its points and (output, in-box) index pairs.
+        let units = groups
+            .into_values()
+            .map(|g| {
+                let ndim = unit.len();
+                let lo: Vec<u64> = (0..ndim)
+                    .map(|d| g.iter().map(|&i| points[i][d]).min().unwrap_or(0))
+                    .collect();
+                let shape: Vec<u64> = (0..ndim)
+                    .map(|d| g.iter().map(|&i| points[i][d]).max().unwrap_or(0) + 1 - lo[d])
+                    .collect();
+                let strides = c_strides(&shape);
+                let pairs = g
+                    .iter()
+                    .map(|&i| {
+                        (
+                            i,
+                            (0..ndim)
+                                .map(|d| (points[i][d] - lo[d]) * strides[d])
+                                .sum::<u64>() as usize,
+                        )
+                    })
+                    .collect::<Vec<_>>();
+                let bbox = ArraySubset::new_with_start_shape(lo, shape)
+                    .map_err(|e| Error::invalid_selection(e.to_string()))?;
+                Ok((bbox, pairs))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let opts = Self::options();
-        let read_group = |g: &Vec<usize>| -> Result<(ArrayBytes<'static>, Vec<(usize, usize)>)> {
-            cancel.check()?;
-            let ndim = unit.len();
-            let lo: Vec<u64> = (0..ndim)
-                .map(|d| g.iter().map(|&i| points[i][d]).min().unwrap_or(0))
-                .collect();
-            let hi: Vec<u64> = (0..ndim)
-                .map(|d| g.iter().map(|&i| points[i][d]).max().unwrap_or(0) + 1)
-                .collect();
-            let bshape: Vec<u64> = lo.iter().zip(&hi).map(|(a, b)| b - a).collect();
-            let bbox = ArraySubset::new_with_start_shape(lo.clone(), bshape.clone())
-                .map_err(|e| Error::invalid_selection(e.to_string()))?;
-            let decoded = Self::read_bbox(inner, &bbox, &opts)?;
-            let pairs = g
-                .iter()
-                .map(|&i| {
-                    let mut s = 0u64;
-                    for d in 0..ndim {
-                        s = s * bshape[d] + (points[i][d] - lo[d]);
-                    }
-                    (i, s as usize)
-                })
-                .collect();
-            Ok((decoded, pairs))
-        };
-        if let TypedVec::String(strings) = &mut out {
-            let parts: Vec<Vec<(usize, String)>> = groups
-                .par_iter()
-                .map(|g| {
-                    let (bytes, pairs) = read_group(g)?;
-                    let (data, offsets) = bytes
-                        .into_variable()
-                        .map_err(|e| Error::new(ErrorCode::Codec, e.to_string()))?
-                        .into_parts();
-                    Ok(pairs
-                        .into_iter()
-                        .map(|(o, s)| {
-                            (
-                                o,
-                                String::from_utf8_lossy(&data[offsets[s]..offsets[s + 1]])
-                                    .into_owned(),
-                            )
-                        })
-                        .collect())
-                })
-                .collect::<Result<_>>()?;
-            for (o, s) in parts.into_iter().flatten() {
-                strings[o] = s;
-            }
-            return Ok(out);
-        }
-        let elem = self.dtype.size().unwrap_or(1);
-        let bytes = out
-            .bytes_mut()
-            .ok_or_else(|| Error::new(ErrorCode::Internal, "fixed buffer expected"))?;
-        let target = UnsafeCellSlice::new(bytes);
-        groups.par_iter().try_for_each(|g| {
-            let (decoded, pairs) = read_group(g)?;
-            let decoded = decoded
-                .into_fixed()
-                .map_err(|e| Error::new(ErrorCode::Codec, e.to_string()))?;
-            for (o, s) in pairs {
-                // SAFETY: every point index `o` is in exactly one group.
-                let dst = unsafe { target.index_mut(o * elem..(o + 1) * elem) };
-                dst.copy_from_slice(&decoded[s * elem..(s + 1) * elem]);
-            }
-            Ok::<_, Error>(())
-        })?;
+        fill_from_units(
+            &mut out,
+            self.dtype.size().unwrap_or(1),
+            &units,
+            |(bbox, _)| {
+                cancel.check()?;
+                Self::read_bbox(inner, bbox, &opts)
+            },
+            |(_, pairs), f| pairs.iter().for_each(|&(o, s)| f(o, s)),
+        )?;
         Ok(out)
     }
 
@@ -760,7 +696,7 @@ impl ZArray {
             }
             Materialized::Bytes(bytes) => {
                 let elem = self.dtype.size().unwrap_or(1);
-                for (s, r, lo, hi) in Self::slab_parts(array, start, region, elem)? {
+                for (s, r, lo, hi) in Self::slab_parts(array, start, region, elem, cancel)? {
                     cancel.check()?;
                     let subset = ArraySubset::new_with_start_shape(s, r)
                         .map_err(|e| Error::invalid_selection(e.to_string()))?;
@@ -999,6 +935,51 @@ enum Materialized<'a> {
 
 /// Shared handle type used by the binding.
 pub type ZArrayRef = Arc<ZArray>;
+
+/// Decode every unit in parallel and copy its elements into `out`: `pairs(unit, f)` calls
+/// `f(output index, index within the decoded unit)`. Every output index must belong to exactly
+/// one unit; that is what makes the parallel writes disjoint.
+fn fill_from_units<U: Sync>(
+    out: &mut TypedVec,
+    elem: usize,
+    units: &[U],
+    decode: impl Fn(&U) -> Result<ArrayBytes<'static>> + Sync,
+    pairs: impl Fn(&U, &mut dyn FnMut(usize, usize)) + Sync,
+) -> Result<()> {
+    if let TypedVec::String(strings) = out {
+        let parts: Vec<Vec<(usize, String)>> = units
+            .par_iter()
+            .map(|u| {
+                let (data, offsets) = decode(u)?.into_variable().map_err(codec_err)?.into_parts();
+                let mut v = Vec::new();
+                pairs(u, &mut |o, s| {
+                    v.push((
+                        o,
+                        String::from_utf8_lossy(&data[offsets[s]..offsets[s + 1]]).into_owned(),
+                    ));
+                });
+                Ok(v)
+            })
+            .collect::<Result<_>>()?;
+        for (o, s) in parts.into_iter().flatten() {
+            strings[o] = s;
+        }
+        return Ok(());
+    }
+    let Some(bytes) = out.bytes_mut() else {
+        return Err(Error::new(ErrorCode::Internal, "fixed buffer expected"));
+    };
+    let target = UnsafeCellSlice::new(bytes);
+    units.par_iter().try_for_each(|u| {
+        let decoded = decode(u)?.into_fixed().map_err(codec_err)?;
+        pairs(u, &mut |o, s| {
+            // SAFETY: each output index belongs to exactly one unit (see above).
+            let dst = unsafe { target.index_mut(o * elem..(o + 1) * elem) };
+            dst.copy_from_slice(&decoded[s * elem..(s + 1) * elem]);
+        });
+        Ok::<_, Error>(())
+    })
+}
 
 /// A slab of a region: its start, its shape, and its byte range in a C-order buffer of the
 /// whole region.

@@ -182,15 +182,42 @@ pub enum TypedVec {
     String(Vec<String>),
 }
 
-fn zeroed<T: Clone + Default>(n: usize) -> Result<Vec<T>> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| {
+/// A zero-filled vector from `alloc_zeroed`: the OS hands out zero pages lazily, so the decode
+/// that follows is the first and only pass over the memory (a `resize` would write it twice).
+/// Allocation failure is an error, not an abort.
+fn zeroed<T: bytemuck::Zeroable>(n: usize) -> Result<Vec<T>> {
+    if n == 0 || std::mem::size_of::<T>() == 0 {
+        return Ok(Vec::new());
+    }
+    let oom = || {
         Error::new(
             ErrorCode::InvalidInput,
             format!("cannot allocate {n} elements: out of memory"),
         )
+    };
+    let layout = std::alloc::Layout::array::<T>(n).map_err(|_| oom())?;
+    // SAFETY: `layout` has non-zero size; the pointer is checked for null; the memory is
+    // zeroed, which is a valid `T` (`Zeroable`); length and capacity are both `n`, matching the
+    // layout the global allocator will free it with.
+    unsafe {
+        let ptr = std::alloc::alloc_zeroed(layout).cast::<T>();
+        if ptr.is_null() {
+            return Err(oom());
+        }
+        Ok(Vec::from_raw_parts(ptr, n, n))
+    }
+}
+
+/// Empty strings (no zeroed-memory shortcut for `String`).
+fn empty_strings(n: usize) -> Result<Vec<String>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| {
+        Error::new(
+            ErrorCode::InvalidInput,
+            format!("cannot allocate {n} strings: out of memory"),
+        )
     })?;
-    v.resize(n, T::default());
+    v.resize(n, String::new());
     Ok(v)
 }
 
@@ -213,7 +240,7 @@ impl TypedVec {
             DType::Float16 => Self::Float16(zeroed(n)?),
             DType::Float32 => Self::Float32(zeroed(n)?),
             DType::Float64 => Self::Float64(zeroed(n)?),
-            DType::String => Self::String(zeroed(n)?),
+            DType::String => Self::String(empty_strings(n)?),
         })
     }
 

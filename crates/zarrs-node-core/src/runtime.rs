@@ -99,25 +99,41 @@ pub fn run<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
 }
 
 /// Shared cancellation flag: set from JS through an `AbortSignal`, polled between units of work.
+/// A token made with [`CancelToken::never`] (no signal was passed) cannot be cancelled, which lets
+/// reads and writes skip their cancellation checkpoints entirely.
 #[derive(Debug, Clone, Default)]
-pub struct CancelToken(Arc<AtomicBool>);
+pub struct CancelToken(Option<Arc<AtomicBool>>);
 
 impl CancelToken {
-    /// A token that is not cancelled.
+    /// A token that can be cancelled later.
     #[must_use]
     pub fn new() -> Self {
-        Self::default()
+        Self(Some(Arc::new(AtomicBool::new(false))))
+    }
+
+    /// A token that is never cancelled.
+    #[must_use]
+    pub fn never() -> Self {
+        Self(None)
+    }
+
+    /// Whether [`cancel`](Self::cancel) can ever take effect.
+    #[must_use]
+    pub fn is_cancellable(&self) -> bool {
+        self.0.is_some()
     }
 
     /// Request cancellation.
     pub fn cancel(&self) {
-        self.0.store(true, Ordering::Release);
+        if let Some(flag) = &self.0 {
+            flag.store(true, Ordering::Release);
+        }
     }
 
     /// Whether cancellation was requested.
     #[must_use]
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::Acquire)
+        self.0.as_ref().is_some_and(|f| f.load(Ordering::Acquire))
     }
 
     /// `Err(Aborted)` once cancelled.

@@ -17,7 +17,7 @@ fn parse_json<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> core::Resu
 }
 
 fn token(c: Option<&NativeCancel>) -> CancelToken {
-    c.map(|c| c.token.clone()).unwrap_or_default()
+    c.map_or_else(CancelToken::never, |c| c.token.clone())
 }
 
 /// Cancellation handle: the TypeScript layer calls `cancel()` when an `AbortSignal` fires.
