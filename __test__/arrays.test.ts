@@ -11,6 +11,7 @@ import {
   mask,
   OutOfBoundsError,
   openArray,
+  openStore,
   setThreads,
   slice,
   ZarrsError,
@@ -192,4 +193,28 @@ test('AbortSignal cancels reads and writes', async () => {
   await expect(p).rejects.toMatchObject({ code: 'Aborted' });
   // The handle stays usable.
   expect((await a.get([0, slice(0, 2)])).shape).toEqual([2]);
+});
+
+test('sharding: whole-shard writes encode each shard once; partial reads reuse the shard index', async () => {
+  const store = await openStore('memory://shard-io');
+  const a = await createArray(store, 's', { shape: [64, 64], dtype: 'uint16', chunks: [8, 8], shards: [32, 32] });
+  store.resetStats();
+  await a.set(null, Uint16Array.from({ length: 64 * 64 }, (_, i) => i));
+  // Four shards, four PUTs, nothing read back (no read-modify-write).
+  expect(store.stats()).toMatchObject({ requests: 4, bytesRead: 0 });
+
+  store.resetStats();
+  expect((await a.get([3, 5])).data[0]).toBe(3 * 64 + 5);
+  const first = store.stats().requests; // shard index + one inner chunk
+  expect(first).toBeLessThanOrEqual(2);
+  store.resetStats();
+  expect(Array.from((await a.get([slice(0, 2), slice(0, 2)])).data)).toEqual([0, 1, 64, 65]);
+  // Same shard again: its index is cached, only the one inner chunk is fetched.
+  expect(store.stats().requests).toBe(1);
+  const small = store.stats().bytesRead;
+  expect(small).toBeLessThan(8 * 8 * 2 + 64); // one compressed 8x8 uint16 inner chunk, not the shard
+
+  // A write invalidates the cached index; the next read sees the new data.
+  await a.set([0, 0], 7);
+  expect((await a.get([0, 0])).data[0]).toBe(7);
 });
