@@ -199,7 +199,10 @@ test('sharding: whole-shard writes encode each shard once; partial reads reuse t
   const store = await openStore('memory://shard-io');
   const a = await createArray(store, 's', { shape: [64, 64], dtype: 'uint16', chunks: [8, 8], shards: [32, 32] });
   store.resetStats();
-  await a.set(null, Uint16Array.from({ length: 64 * 64 }, (_, i) => i));
+  await a.set(
+    null,
+    Uint16Array.from({ length: 64 * 64 }, (_, i) => i),
+  );
   // Four shards, four PUTs, nothing read back (no read-modify-write).
   expect(store.stats()).toMatchObject({ requests: 4, bytesRead: 0 });
 
