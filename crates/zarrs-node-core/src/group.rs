@@ -92,7 +92,6 @@ pub struct ZGroup {
     path: String,
     format: u8,
     attributes: Map<String, Value>,
-    document: Option<Value>,
     writable: bool,
     /// Consolidated metadata and this group's path relative to the group that holds it.
     consolidated: Option<(Arc<ConsolidatedView>, String)>,
@@ -155,16 +154,11 @@ impl ZGroup {
 
     fn from_raw(store: &Store, path: &str, raw: RawNode, writable: bool) -> Result<Self> {
         match raw.parse(path)? {
-            NodeMeta::Group {
-                format,
-                attributes,
-                document,
-            } => Ok(Self {
+            NodeMeta::Group { format, attributes } => Ok(Self {
                 store: store.clone(),
                 path: path.to_string(),
                 format,
                 attributes,
-                document,
                 writable,
                 consolidated: None,
             }),
@@ -197,13 +191,11 @@ impl ZGroup {
         node::prepare_new_node(store, &path, overwrite, format)?;
         node::write_group_metadata(store, &path, format, &attributes, None)?;
         consolidated::after_metadata_write(store, &path, true)?;
-        let document = (format == 3).then(|| serde_json::json!({ "zarr_format": 3, "node_type": "group", "attributes": attributes }));
         Ok(Self {
             store: store.clone(),
             path,
             format,
             attributes,
-            document,
             writable: true,
             consolidated: None,
         })
@@ -413,7 +405,6 @@ impl ZGroup {
             Consolidated::Require,
         )?;
         self.consolidated = reopened.consolidated;
-        self.document = reopened.document;
         Ok(())
     }
 

@@ -38,9 +38,6 @@ pub enum NodeMeta {
         format: u8,
         /// User attributes.
         attributes: Map<String, Value>,
-        /// The whole v3 `zarr.json` (kept so rewrites preserve unknown fields such as
-        /// `consolidated_metadata`); `None` for v2.
-        document: Option<Value>,
     },
 }
 
@@ -108,7 +105,6 @@ impl RawNode {
                         format: 3,
                         attributes: attrs_of(v.get("attributes"))
                             .map_err(|e| bad("zarr.json", &e))?,
-                        document: Some(v),
                     }),
                     _ => Err(bad("zarr.json", &"node_type must be 'array' or 'group'")),
                 }
@@ -130,7 +126,6 @@ impl RawNode {
                     Ok(NodeMeta::Group {
                         format: 2,
                         attributes,
-                        document: None,
                     })
                 }
             }

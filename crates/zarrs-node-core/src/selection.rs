@@ -69,12 +69,6 @@ impl DimSel {
             Self::Points(p) => p[usize::try_from(i).unwrap_or(usize::MAX)],
         }
     }
-
-    /// Whether this is a contiguous range (step 1).
-    #[must_use]
-    pub fn is_contiguous(&self) -> bool {
-        matches!(self, Self::Range { step: 1, .. })
-    }
 }
 
 /// A selection normalised against a shape: one [`DimSel`] per dimension.
