@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+import json
 import sys
 
 
@@ -50,6 +51,13 @@ def jsonable(o):
         return json_scalar(o)
     except Exception:
         return str(o)
+
+
+def print_json(obj) -> int:
+    """Write one JSON document (strict: no NaN literals) and a newline to stdout; exit code 0."""
+    json.dump(obj, sys.stdout, ensure_ascii=False, allow_nan=False)
+    sys.stdout.write("\n")
+    return 0
 
 
 def run_main(main) -> None:

@@ -22,7 +22,7 @@ import sys
 import warnings
 
 # scripts/interop is sys.path[0] when one of these scripts is run directly
-from _common import json_scalar, jsonable, run_main
+from _common import print_json, json_scalar, jsonable, run_main
 
 
 def normalize_dtype(arr) -> str:
@@ -90,9 +90,7 @@ def batch() -> int:
                 out.append(read(item["store"], item.get("path", "").strip("/")))
         except Exception as e:  # noqa: BLE001
             out.append({"error": f"{type(e).__name__}: {e}"})
-    json.dump(out, sys.stdout, ensure_ascii=False, allow_nan=False)
-    sys.stdout.write("\n")
-    return 0
+    return print_json(out)
 
 
 def main(argv: list[str]) -> int:
@@ -117,9 +115,7 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 1
-    json.dump(result, sys.stdout, ensure_ascii=False, allow_nan=False)
-    sys.stdout.write("\n")
-    return 0
+    return print_json(result)
 
 
 if __name__ == "__main__":

@@ -23,12 +23,11 @@ zarr-python cannot open the store at all.
 
 from __future__ import annotations
 
-import json
 import sys
 import warnings
 
 # scripts/interop is sys.path[0] when one of these scripts is run directly
-from _common import jsonable, run_main
+from _common import print_json, jsonable, run_main
 
 
 def normalize_dtype(arr) -> str:
@@ -118,9 +117,7 @@ def main(argv: list[str]) -> int:
         print(f"zarr_tree: zarr-python could not open {argv[1]!r}: {type(e).__name__}: {e}",
               file=sys.stderr)
         return 1
-    json.dump(result, sys.stdout, ensure_ascii=False, allow_nan=False)
-    sys.stdout.write("\n")
-    return 0
+    return print_json(result)
 
 
 if __name__ == "__main__":

@@ -139,7 +139,11 @@ impl ZArray {
         Ok(arr)
     }
 
-    fn format(&self) -> Result<u8> {
+    /// Zarr format (2 or 3) of the array's metadata.
+    ///
+    /// # Errors
+    /// Closed store.
+    pub fn zarr_format(&self) -> Result<u8> {
         self.with(|i| {
             Ok(if matches!(i.array.metadata(), ArrayMetadata::V2(_)) {
                 2
@@ -150,7 +154,7 @@ impl ZArray {
     }
 
     fn store_metadata(&self) -> Result<()> {
-        consolidated::before_metadata_write(&self.store, &self.path, self.format()?)?;
+        consolidated::before_metadata_write(&self.store, &self.path, self.zarr_format()?)?;
         self.store_metadata_inner(false)
     }
 
@@ -159,7 +163,7 @@ impl ZArray {
     /// zarr-python.
     fn store_metadata_inner(&self, recreated: bool) -> Result<()> {
         let mut doc = self.metadata_json()?;
-        if self.format()? == 3 {
+        if self.zarr_format()? == 3 {
             crate::metadata::normalize_codecs(&mut doc);
             node::put_json(
                 &self.store,
@@ -807,7 +811,7 @@ impl ZArray {
     }
 
     fn delete_chunks_outside(&self, shape: &[u64], chunk: &[u64], sep: &str) -> Result<()> {
-        let is_v3 = self.format()? == 3;
+        let is_v3 = self.zarr_format()? == 3;
         let storage = self.store.storage()?;
         let prefix = if self.path.is_empty() {
             String::new()

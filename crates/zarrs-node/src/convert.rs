@@ -29,7 +29,8 @@ pub struct NativeDimSel {
     pub mask: Option<Uint8Array>,
 }
 
-fn int(v: f64, what: &str) -> zarrs_node_core::Result<i64> {
+/// A JS number that must be an exact integer (indices, slice bounds, coordinates).
+pub fn int(v: f64, what: &str) -> zarrs_node_core::Result<i64> {
     if v.fract() != 0.0 || !v.is_finite() || v.abs() > 9_007_199_254_740_992.0 {
         return Err(zarrs_node_core::Error::invalid_selection(format!(
             "{what} must be an integer, got {v}"

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use zarrs_node_core as core;
 use zarrs_node_core::{CancelToken, Store, ZArray, ZGroup};
 
-use crate::convert::{to_chunk, to_specs, NativeChunk, NativeDimSel, NativeValue, OwnedValue};
+use crate::convert::{int, to_chunk, to_specs, NativeChunk, NativeDimSel, NativeValue, OwnedValue};
 use crate::job::{job, sync, Job};
 
 fn parse_json<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> core::Result<T> {
@@ -169,11 +169,7 @@ impl NativeStore {
 
 fn describe_array(a: &ZArray) -> core::Result<String> {
     let meta = a.metadata_json()?;
-    let format = if meta.get("node_type").is_some() && meta.get("zarr_format") == Some(&json!(3)) {
-        3
-    } else {
-        2
-    };
+    let format = a.zarr_format()?;
     Ok(json!({
         "path": a.path(),
         "shape": a.shape()?,
@@ -249,19 +245,7 @@ impl NativeArray {
         let coords: Vec<Vec<i64>> = sync(|| {
             coords
                 .iter()
-                .map(|c| {
-                    c.iter()
-                        .map(|&v| {
-                            if v.fract() != 0.0 || !v.is_finite() {
-                                Err(core::Error::invalid_selection(format!(
-                                    "coordinate {v} is not an integer"
-                                )))
-                            } else {
-                                Ok(v as i64)
-                            }
-                        })
-                        .collect()
-                })
+                .map(|c| c.iter().map(|&v| int(v, "coordinate")).collect())
                 .collect()
         })?;
         let (a, c) = (self.inner.clone(), token(cancel));
@@ -342,6 +326,12 @@ impl NativeArray {
     }
 }
 
+/// JSON: path, zarrFormat, attributes, consolidated.
+fn describe_group(g: &ZGroup) -> String {
+    json!({ "path": g.path(), "zarrFormat": g.format(), "attributes": g.attributes(), "consolidated": g.is_consolidated() })
+        .to_string()
+}
+
 #[napi]
 pub struct NativeGroup {
     inner: Arc<Mutex<ZGroup>>,
@@ -400,7 +390,7 @@ impl NativeGroup {
     pub fn describe(&self) -> Result<String> {
         sync(|| {
             let g = lock(&self.inner)?;
-            Ok(json!({ "path": g.path(), "zarrFormat": g.format(), "attributes": g.attributes(), "consolidated": g.is_consolidated() }).to_string())
+            Ok(describe_group(&g))
         })
     }
 
@@ -467,7 +457,7 @@ impl NativeGroup {
             let attrs = parse_json(&attrs_json, "attributes")?;
             let mut guard = lock(&g)?;
             guard.set_attributes(attrs)?;
-            Ok(json!({ "path": guard.path(), "zarrFormat": guard.format(), "attributes": guard.attributes(), "consolidated": guard.is_consolidated() }).to_string())
+            Ok(describe_group(&guard))
         })
     }
 
