@@ -1,0 +1,51 @@
+// awkward-array 0.1.0: a group with the array's `form` (JSON text) and `length` attributes and
+// one 1-D array per buffer, named `<form_key>-<role>`. Kept as form + raw buffers so it
+// round-trips exactly without an awkward implementation in JS.
+
+import { InvalidMetadataError } from '../../zarr/errors.js';
+import type { Group } from '../../zarr/group.js';
+import { AwkwardArray, type DenseArray } from '../elems.js';
+import { elemPath, encodingAttrs, registerReader, registerWriter } from '../registry.js';
+import { readDense, writeArray } from './dense.js';
+
+const SPEC = { encodingType: 'awkward-array', encodingVersion: '0.1.0' };
+
+registerReader('awkward-array', '0.1.0', {
+  kind: 'group',
+  read: async (node, ctx) => {
+    const g = node as Group;
+    const { form, length } = g.attrs;
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(String(form)) as Record<string, unknown>;
+    } catch {
+      throw new InvalidMetadataError('InvalidMetadata', `'${elemPath(g)}': attribute 'form' is not JSON`, {
+        key: g.path,
+      });
+    }
+    if (!Number.isSafeInteger(length)) {
+      throw new InvalidMetadataError('InvalidMetadata', `'${elemPath(g)}': attribute 'length' must be an integer`, {
+        key: g.path,
+      });
+    }
+    const names = await ctx.names(g);
+    const bufs = await Promise.all(names.map(async (n) => readDense(await ctx.child(g, n), ctx.opts.signal)));
+    const buffers: Record<string, DenseArray> = Object.fromEntries(names.map((n, i) => [n, bufs[i]]));
+    return new AwkwardArray(parsed, length as number, buffers);
+  },
+});
+
+registerWriter({
+  accepts: (e) => e instanceof AwkwardArray,
+  spec: () => SPEC,
+  write: async (parent, key, e, ctx) => {
+    const a = e as AwkwardArray;
+    const g = await parent.createGroup(key, {
+      zarrFormat: ctx.opts.zarrFormat,
+      attributes: { ...encodingAttrs(SPEC), form: JSON.stringify(a.form), length: a.length },
+      overwrite: true,
+      signal: ctx.opts.signal,
+    });
+    await Promise.all(Object.entries(a.buffers).map(([n, b]) => writeArray(g, n, b, {}, ctx, 'column')));
+  },
+});

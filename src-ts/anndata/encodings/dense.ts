@@ -1,0 +1,84 @@
+// Dense arrays: `array` (numbers, bools) and `string-array`, and the array writer every other
+// encoding uses for its children.
+
+import type { ZArray } from '../../zarr/array.js';
+import type { DataType } from '../../zarr/dtype.js';
+import { InvalidInputError } from '../../zarr/errors.js';
+import type { Group } from '../../zarr/group.js';
+import { type Dense, type DenseArray, inferDType, isDense, numel } from '../elems.js';
+import { type ElemKind, layoutFor } from '../layout.js';
+import {
+  type DatasetOptions,
+  elemPath,
+  encodingAttrs,
+  joinPath,
+  type Node,
+  registerReader,
+  registerWriter,
+  type WriteCtx,
+} from '../registry.js';
+
+/** Read a whole array with its dtype. */
+export async function readDense(node: Node, signal?: AbortSignal): Promise<DenseArray> {
+  const a = node as ZArray;
+  const c = await a.get(null, { signal });
+  return { dtype: a.dtype, data: c.data, shape: c.shape };
+}
+
+/**
+ * Create child `key` of `parent` holding `dense` (one create and one write call), with the
+ * layout of `kind` unless the dataset options say otherwise.
+ */
+export async function writeArray(
+  parent: Group,
+  key: string,
+  dense: Dense,
+  attrs: Record<string, unknown>,
+  ctx: WriteCtx,
+  kind: ElemKind,
+  ds: DatasetOptions = {},
+): Promise<ZArray> {
+  const path = joinPath(parent.path, key);
+  const dtype: DataType = dense.dtype ?? inferDType(dense.data, path);
+  const n = numel(dense.shape);
+  if (!dense.shape.every((s) => Number.isSafeInteger(s) && s >= 0) || n !== dense.data.length) {
+    throw new InvalidInputError(
+      'InvalidInput',
+      `'${elemPath(path)}': shape [${dense.shape.join(', ')}] does not match ${dense.data.length} values`,
+      { key: path },
+    );
+  }
+  const layout = layoutFor(kind, dense.shape, dtype, ctx.opts, ds);
+  const compressors = ds.compressors !== undefined ? ds.compressors : ctx.opts.compressor;
+  const arr = await parent.createArray(key, {
+    shape: dense.shape,
+    dtype,
+    chunks: layout.chunks,
+    shards: layout.shards,
+    ...(compressors === undefined ? {} : { compressors }),
+    attributes: attrs,
+    zarrFormat: ctx.opts.zarrFormat,
+    overwrite: true,
+    signal: ctx.opts.signal,
+  });
+  if (n > 0) await arr.set(null, dense.data as never, { signal: ctx.opts.signal });
+  return arr;
+}
+
+registerReader('array', '0.2.0', { kind: 'array', read: (node, ctx) => readDense(node, ctx.opts.signal) });
+registerReader('string-array', '0.2.0', { kind: 'array', read: (node, ctx) => readDense(node, ctx.opts.signal) });
+
+registerWriter({
+  accepts: isDense,
+  spec: (e) => {
+    const d = e as Dense;
+    const string = (d.dtype ?? inferDType(d.data, '')) === 'string';
+    return { encodingType: string ? 'string-array' : 'array', encodingVersion: '0.2.0' };
+  },
+  write: async (parent, key, e, ctx, ds) => {
+    const d = e as Dense;
+    const string = (d.dtype ?? inferDType(d.data, joinPath(parent.path, key))) === 'string';
+    const spec = { encodingType: string ? 'string-array' : 'array', encodingVersion: '0.2.0' };
+    await writeArray(parent, key, d, encodingAttrs(spec), ctx, 'dense', ds);
+  },
+});

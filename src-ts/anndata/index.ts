@@ -1,0 +1,51 @@
+// zarrs-node/anndata: read and write AnnData (the scverse on-disk format) in Zarr v2 and v3.
+
+import './arrow.js';
+
+export { type AlignedElem, AnnData, type AnnDataInit, type Raw, registerAnnDataNamespace } from './anndata.js';
+export { convertStringsToCategoricals } from './convert.js';
+export {
+  type BoolColumn,
+  type CategoricalColumn,
+  type CodesArray,
+  type Column,
+  col,
+  columnLength,
+  columnValues,
+  DataFrame,
+  type DataFrameInit,
+  type NullableBooleanColumn,
+  type NullableIntegerColumn,
+  type NullableStringColumn,
+  type NumericColumn,
+  type StringColumn,
+} from './dataframe.js';
+export {
+  AwkwardArray,
+  CscMatrix,
+  CsrMatrix,
+  type Dense,
+  type DenseArray,
+  type DenseMatrix,
+  type Elem,
+  type ElemDict,
+  type IOSpec,
+  type Matrix,
+  NumericScalar,
+  RecArray,
+  type Sparse,
+} from './elems.js';
+export {
+  type ReadZarrOptions,
+  readDispatched,
+  readElem,
+  readZarr,
+  type WriteElemOptions,
+  type WriteZarrOptions,
+  writeDispatched,
+  writeElem,
+  writeZarr,
+} from './io.js';
+export type { ShardPolicy } from './layout.js';
+export type { DatasetOptions, ReadCallback, ReadFn, ReadOptions, WriteCallback, WriteFn } from './registry.js';
+export { specOf } from './registry.js';

@@ -1,0 +1,176 @@
+// The entry points: readZarr / writeZarr for whole objects, readElem / writeElem for single
+// elements, and the dispatched variants that let a callback intercept every element.
+
+import type { CallOptions } from '../zarr/abort.js';
+import type { CodecSpec, ZArray } from '../zarr/array.js';
+import { ConsolidatedStaleError, InvalidMetadataError } from '../zarr/errors.js';
+import { createGroup, type Group, openGroup } from '../zarr/group.js';
+import type { Store, StoreLike } from '../zarr/store.js';
+import { AnnData } from './anndata.js';
+import { convertStringsToCategoricals } from './convert.js';
+import type { Elem } from './elems.js';
+import { readAnnDataGroup, writeAnnDataChildren } from './encodings/index.js';
+import type { ShardPolicy } from './layout.js';
+import {
+  type DatasetOptions,
+  elemPath,
+  encodingAttrs,
+  isGroup,
+  type Node,
+  type ReadCallback,
+  ReadCtx,
+  type ReadOptions,
+  specOfNode,
+  type WriteCallback,
+  WriteCtx,
+  type WriteOptions,
+} from './registry.js';
+
+export interface ReadZarrOptions extends ReadOptions {
+  /** Group path of the AnnData inside the store (default: the root). */
+  path?: string;
+}
+
+export interface WriteZarrOptions extends CallOptions {
+  /** Zarr format (default 3). Format 2 writes unsharded arrays and `.zmetadata`. */
+  zarrFormat?: 2 | 3;
+  /** 'auto' (default on v3): our policy per element kind (see README); false: unsharded. */
+  shards?: 'auto' | false | ShardPolicy;
+  /** Compressor of every array (default zstd level 3); null for none. */
+  compressor?: CodecSpec | null;
+  /** Write consolidated metadata at the end (default true). */
+  consolidate?: boolean;
+  /** Store string columns of obs/var as categoricals (the caller's object is not changed). */
+  convertStringsToCategoricals?: boolean;
+  /** Group path of the AnnData inside the store (default: the root). */
+  path?: string;
+}
+
+/** Read a whole AnnData from a store (consolidated metadata is used when present). */
+export async function readZarr(store: StoreLike, opts: ReadZarrOptions = {}): Promise<AnnData> {
+  const g = await openGroup(store, opts.path ?? '', { signal: opts.signal });
+  const spec = specOfNode(g);
+  if (spec.encodingType === '') {
+    // files from before encoding attributes: recognise them by their obs/var/X members
+    const names = new Set((await g.members(opts)).map((m) => m.name));
+    if (!['X', 'obs', 'var'].some((k) => names.has(k)))
+      throw notAnnData(g, 'it has no encoding-type and no X, obs or var');
+    return readAnnDataGroup(g, new ReadCtx(opts, undefined, true));
+  }
+  if (spec.encodingType !== 'anndata') throw notAnnData(g, `its encoding-type is '${spec.encodingType}'`);
+  return (await new ReadCtx(opts).read(g)) as AnnData;
+}
+
+function notAnnData(g: Group, why: string): InvalidMetadataError {
+  return new InvalidMetadataError('InvalidMetadata', `'${elemPath(g)}' is not an AnnData group: ${why}`, {
+    key: g.path,
+  });
+}
+
+/** Write an AnnData (replacing whatever is at the path). Everything is validated first. */
+export async function writeZarr(store: StoreLike, adata: AnnData, opts: WriteZarrOptions = {}): Promise<void> {
+  adata.validate();
+  const a = opts.convertStringsToCategoricals ? convertStringsToCategoricals(adata) : adata;
+  const wopts: WriteOptions = {
+    zarrFormat: opts.zarrFormat ?? 3,
+    shards: opts.shards ?? 'auto',
+    compressor: opts.compressor,
+    signal: opts.signal,
+  };
+  const root = await createGroup(store, opts.path ?? '', {
+    zarrFormat: wopts.zarrFormat,
+    attributes: encodingAttrs({ encodingType: 'anndata', encodingVersion: '0.1.0' }),
+    overwrite: true,
+    signal: opts.signal,
+  });
+  await writeAnnDataChildren(root, a, new WriteCtx(wopts));
+  if (opts.consolidate !== false) await root.consolidateMetadata(opts);
+}
+
+/** Read one element (any encoding) from a group or array. */
+export async function readElem(node: Node, opts: ReadOptions = {}): Promise<Elem> {
+  return (await new ReadCtx(opts).read(node)) as Elem;
+}
+
+/** Read with `callback` called for every element; it may call `read` to continue as usual. */
+export async function readDispatched(node: Node, callback: ReadCallback, opts: ReadOptions = {}): Promise<unknown> {
+  return new ReadCtx(opts, callback).read(node);
+}
+
+export interface WriteElemOptions extends CallOptions {
+  /** Storage options of the element's arrays (chunks, shards, compressors). */
+  datasetOptions?: DatasetOptions;
+  /** Sharding policy of arrays without explicit datasetOptions (default 'auto'). */
+  shards?: 'auto' | false | ShardPolicy;
+  compressor?: CodecSpec | null;
+  /**
+   * The store has consolidated metadata above `parent`: re-consolidate it after writing (true)
+   * or refuse with ConsolidatedStale before writing anything (default).
+   */
+  consolidate?: boolean;
+}
+
+/** Write one element as child `key` of `parent` (replacing an existing one). */
+export async function writeElem(parent: Group, key: string, elem: unknown, opts: WriteElemOptions = {}): Promise<void> {
+  await writeWith(parent, key, elem, undefined, opts);
+}
+
+/** Write with `callback` called for every element; it may call `write` to continue as usual. */
+export async function writeDispatched(
+  parent: Group,
+  key: string,
+  elem: unknown,
+  callback: WriteCallback,
+  opts: WriteElemOptions = {},
+): Promise<void> {
+  await writeWith(parent, key, elem, callback, opts);
+}
+
+async function writeWith(
+  parent: Group,
+  key: string,
+  elem: unknown,
+  callback: WriteCallback | undefined,
+  opts: WriteElemOptions,
+): Promise<void> {
+  const consolidatedAt = await consolidatedAncestor(parent.store, parent.path, parent.zarrFormat);
+  if (consolidatedAt !== null && !opts.consolidate) {
+    throw new ConsolidatedStaleError(
+      'ConsolidatedStale',
+      `'${elemPath(consolidatedAt)}' has consolidated metadata that writing '${elemPath(parent.path === '' ? key : `${parent.path}/${key}`)}' would make stale; pass { consolidate: true } to re-consolidate after the write`,
+      { key: parent.path === '' ? key : `${parent.path}/${key}` },
+    );
+  }
+  const ctx = new WriteCtx(
+    { zarrFormat: parent.zarrFormat, shards: opts.shards ?? 'auto', compressor: opts.compressor, signal: opts.signal },
+    callback,
+  );
+  await ctx.write(parent, key, elem, opts.datasetOptions);
+  if (consolidatedAt !== null) {
+    const g = await openGroup(parent.store, consolidatedAt, {
+      mode: 'r+',
+      consolidated: 'ignore',
+      signal: opts.signal,
+    });
+    await g.consolidateMetadata(opts);
+  }
+}
+
+/** The nearest group at or above `path` that holds consolidated metadata, or null. */
+async function consolidatedAncestor(store: Store, path: string, format: 2 | 3): Promise<string | null> {
+  const parts = path === '' ? [] : path.split('/');
+  for (let i = 0; i <= parts.length; i++) {
+    const p = parts.slice(0, i).join('/');
+    const prefix = p === '' ? '' : `${p}/`;
+    if (format === 3) {
+      const bytes = await store.get(`${prefix}zarr.json`);
+      if (bytes && JSON.parse(new TextDecoder().decode(bytes)).consolidated_metadata) return p;
+    } else if (await store.get(`${prefix}.zmetadata`)) {
+      return p;
+    }
+  }
+  return null;
+}
+
+export type { ZArray };
+export { AnnData, isGroup };
