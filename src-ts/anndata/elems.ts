@@ -178,7 +178,7 @@ export function numel(shape: readonly number[]): number {
 }
 
 function fail(path: string, msg: string): never {
-  throw new InvalidInputError('InvalidInput', `'${path}': ${msg}`, { key: path });
+  throw new InvalidInputError('InvalidInput', `'/${path}': ${msg}`, { key: path });
 }
 
 /** The structural checks of a CSR/CSC matrix (also run on read, on the arrays as stored). */

@@ -25,6 +25,7 @@ import {
   WriteCtx,
   type WriteOptions,
 } from './registry.js';
+import { checkKeyName, validateElem } from './validate.js';
 
 export interface ReadZarrOptions extends ReadOptions {
   /** Group path of the AnnData inside the store (default: the root). */
@@ -69,7 +70,7 @@ function notAnnData(g: Group, why: string): InvalidMetadataError {
 
 /** Write an AnnData (replacing whatever is at the path). Everything is validated first. */
 export async function writeZarr(store: StoreLike, adata: AnnData, opts: WriteZarrOptions = {}): Promise<void> {
-  adata.validate();
+  validateElem(adata, '');
   const a = opts.convertStringsToCategoricals ? convertStringsToCategoricals(adata) : adata;
   const wopts: WriteOptions = {
     zarrFormat: opts.zarrFormat ?? 3,
@@ -133,6 +134,9 @@ async function writeWith(
   callback: WriteCallback | undefined,
   opts: WriteElemOptions,
 ): Promise<void> {
+  const path = parent.path === '' ? key : `${parent.path}/${key}`;
+  checkKeyName(key, path);
+  validateElem(elem, path);
   const consolidatedAt = await consolidatedAncestor(parent.store, parent.path, parent.zarrFormat);
   if (consolidatedAt !== null && !opts.consolidate) {
     throw new ConsolidatedStaleError(

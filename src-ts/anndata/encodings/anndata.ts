@@ -104,7 +104,6 @@ registerWriter({
   spec: () => ANNDATA,
   write: async (parent, key, e, ctx) => {
     const a = e as AnnData;
-    a.validate();
     await writeAnnDataChildren(await createGroup(parent, key, encodingAttrs(ANNDATA), ctx), a, ctx);
   },
 });

@@ -1,7 +1,7 @@
 // dataframe 0.2.0 (and the legacy 0.1.0 read): a group whose `_index` attribute names the index
 // child and whose `column-order` attribute orders the columns.
 
-import { InvalidInputError, InvalidMetadataError } from '../../zarr/errors.js';
+import { InvalidMetadataError } from '../../zarr/errors.js';
 import type { Group } from '../../zarr/group.js';
 import { type CategoricalColumn, type CodesArray, type Column, columnLength, DataFrame } from '../dataframe.js';
 import { elemPath, encodingAttrs, joinPath, type ReadCtx, registerReader, registerWriter } from '../registry.js';
@@ -74,7 +74,7 @@ async function readLegacyCategorical(g: Group, name: string, ref: string, ctx: R
   ]);
   const categories = denseToColumn(cats, joinPath(g.path, catPath.join('/'))) as CategoricalColumn['categories'];
   const path = joinPath(g.path, name);
-  checkCodes(codes.data as CodesArray, cats.data.length, path, (m) => {
+  checkCodes(codes.data as CodesArray, cats.data.length, (m) => {
     throw new InvalidMetadataError('InvalidMetadata', `'${elemPath(path)}': ${m}`, { key: path });
   });
   return { kind: 'categorical', codes: codes.data as CodesArray, categories, ordered: false };
@@ -88,30 +88,7 @@ registerWriter({
   spec: () => SPEC,
   write: async (parent, key, e, ctx) => {
     const df = e as DataFrame;
-    const path = joinPath(parent.path, key);
     const indexKey = df.indexName ?? '_index';
-    for (const name of df.columns) {
-      const why =
-        name === '_index'
-          ? "'_index' is reserved for the index"
-          : name === indexKey
-            ? `it is also the index name`
-            : name.includes('/')
-              ? "it contains '/'"
-              : name === ''
-                ? 'it is empty'
-                : null;
-      if (why) {
-        throw new InvalidInputError('InvalidInput', `'${elemPath(path)}': cannot write column '${name}': ${why}`, {
-          key: joinPath(path, name),
-        });
-      }
-    }
-    if (indexKey.includes('/') || indexKey === '') {
-      throw new InvalidInputError('InvalidInput', `'${elemPath(path)}': invalid index name '${indexKey}'`, {
-        key: path,
-      });
-    }
     const g = await parent.createGroup(key, {
       zarrFormat: ctx.opts.zarrFormat,
       attributes: { ...encodingAttrs(SPEC), _index: indexKey, 'column-order': df.columns },

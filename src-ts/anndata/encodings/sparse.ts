@@ -53,7 +53,7 @@ function readSparse(format: 'csr' | 'csc') {
       dtype: data.dtype as NumericDType,
     });
     try {
-      validateCompressed(m, path);
+      validateCompressed(m, g.path);
     } catch (e) {
       throw new InvalidMetadataError('InvalidMetadata', (e as Error).message, { key: g.path });
     }
@@ -69,7 +69,6 @@ registerWriter({
   spec: (e) => ({ encodingType: `${(e as Sparse).format}_matrix`, encodingVersion: '0.1.0' }),
   write: async (parent, key, e, ctx, ds) => {
     const m = e as Sparse;
-    validateCompressed(m, elemPath(parent.path === '' ? key : `${parent.path}/${key}`));
     const g = await parent.createGroup(key, {
       zarrFormat: ctx.opts.zarrFormat,
       attributes: {
