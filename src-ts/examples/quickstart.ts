@@ -1,43 +1,52 @@
-// `npm start`: create a sharded array, write it, read parts back, print tree() and info().
-// (The AnnData conversion job replaces this example later.)
+// `npm start`: the main job on bundled example data. Read an AnnData that python anndata 0.12
+// wrote (zarr v2, unsharded: 2,000 cells x 1,000 genes, CSR counts, categorical obs columns),
+// convert it to sharded Zarr v3 with consolidated metadata, read it back, check that nothing
+// changed, and print the result.
+//
+//   npm start [-- <input.zarr> [<output.zarr>]]
 
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createArray, createGroup, openGroup, slice } from '../index.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readZarr, writeZarr } from '../anndata/index.js';
+import { openGroup, openStore } from '../index.js';
 
-const dir = process.argv[2] ?? mkdtempSync(join(tmpdir(), 'zarrs-node-quickstart-'));
-const root = await createGroup(dir, '', { attributes: { description: 'zarrs-node quick start' }, overwrite: true });
-const n = 2048;
-const arr = await createArray(root.store, 'images/gradient', {
-  shape: [n, n],
-  dtype: 'float32',
-  chunks: [256, 256],
-  shards: [1024, 1024],
-  compressors: 'zstd:3',
-  dimensionNames: ['y', 'x'],
-});
-const data = new Float32Array(n * n);
-for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) data[y * n + x] = Math.sin(x / 64) * Math.cos(y / 64);
+const here = dirname(fileURLToPath(import.meta.url));
+const input = process.argv[2] ?? join(here, '..', '..', '__test__', 'fixtures', 'example', 'cells-2k-v2.zarr');
+const output = process.argv[3] ?? join(mkdtempSync(join(tmpdir(), 'zarrs-node-quickstart-')), 'cells.zarr');
 
 let t = performance.now();
-await arr.set(null, data);
-const writeMs = performance.now() - t;
-t = performance.now();
-const all = await arr.get();
+const adata = await readZarr(input);
 const readMs = performance.now() - t;
-const window = await arr.get([slice(1000, 1004), slice(2000, null, 16)]);
-await root.consolidateMetadata();
+console.log(`read ${input}\n  ${adata.nObs} cells x ${adata.nVars} genes in ${readMs.toFixed(0)} ms`);
+console.log(`  obs columns: ${adata.obs.columns.join(', ')}`);
 
-const reopened = await openGroup(dir, '', { consolidated: 'require' });
-console.log(`store: ${dir}\n`);
-console.log(await reopened.tree());
-console.log('info:', await arr.info());
-console.log(
-  `wrote ${(data.byteLength / 2 ** 20).toFixed(0)} MiB in ${writeMs.toFixed(0)} ms, read it back in ${readMs.toFixed(0)} ms`,
-);
-console.log(
-  'round trip exact:',
-  all.data.every((v, i) => v === data[i]),
-);
-console.log('window [1000:1004, 2000::16] shape', window.shape, 'first values', Array.from(window.data.slice(0, 3)));
+t = performance.now();
+await writeZarr(output, adata); // defaults: zarr v3, sharded, zstd, consolidated
+const writeMs = performance.now() - t;
+console.log(`wrote ${output} (zarr v3, sharded, consolidated) in ${writeMs.toFixed(0)} ms\n`);
+
+// Reopening a consolidated store costs exactly one request; reading it all back must give the
+// same object.
+const store = await openStore(output, { readOnly: true });
+const root = await openGroup(store, '', { consolidated: 'require' });
+console.log(`open: ${store.stats().requests} request(s)`);
+console.log(await root.tree());
+const back = await readZarr(store);
+const X = adata.X as { data: Float32Array; indices: Int32Array };
+const Y = back.X as { data: Float32Array; indices: Int32Array };
+const same =
+  back.nObs === adata.nObs &&
+  back.obs.columns.join() === adata.obs.columns.join() &&
+  back.obsNames.every((n, i) => n === adata.obsNames[i]) &&
+  Y.data.every((v, i) => v === X.data[i]) &&
+  Y.indices.every((v, i) => v === X.indices[i]);
+console.log(`round trip identical: ${same}`);
+const cellType = back.obs.get('cell_type');
+if (cellType.kind === 'categorical') {
+  console.log(
+    `cell_type: ${cellType.categories.data.length} categories, first cell is ${String(cellType.categories.data[Number(cellType.codes[0])])}`,
+  );
+}
+if (!same) process.exit(1);
