@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv with the pinned reference packages (zarr-python) used by the interop tests.
+# Create .venv with the pinned reference packages (zarr-python, anndata 0.12) used by the
+# interop tests and fixture generators.
 # Re-runs are cheap: it only installs when requirements changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
