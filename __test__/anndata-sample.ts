@@ -151,24 +151,9 @@ export function toCsr(dense: Float32Array, n: number, m: number, int64: boolean)
   });
 }
 
+/** CSC of an n x m dense matrix: the CSR of its transpose, relabelled. */
 export function toCsc(dense: Float32Array, n: number, m: number): CscMatrix {
-  const data: number[] = [];
-  const indices: number[] = [];
-  const indptr = [0];
-  for (let j = 0; j < m; j++) {
-    for (let i = 0; i < n; i++) {
-      const v = dense[i * m + j];
-      if (v !== 0) {
-        data.push(v);
-        indices.push(i);
-      }
-    }
-    indptr.push(data.length);
-  }
-  return new CscMatrix({
-    data: Float32Array.from(data),
-    indices: Int32Array.from(indices),
-    indptr: Int32Array.from(indptr),
-    shape: [n, m],
-  });
+  const t = Float32Array.from({ length: n * m }, (_, k) => dense[(k % n) * m + Math.floor(k / n)]);
+  const csr = toCsr(t, m, n, false);
+  return new CscMatrix({ data: csr.data, indices: csr.indices, indptr: csr.indptr, shape: [n, m] });
 }

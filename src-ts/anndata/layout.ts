@@ -19,7 +19,15 @@
 //   instead of tiny per-column chunks).
 // - arrays that fit in a single inner chunk are left unsharded (a shard index would only add
 //   bytes); scalars are never sharded.
+//
+// Compression: zstd level 3 everywhere; numeric arrays wider than one byte put a blosc byte
+// shuffle in front of it (blosc with cname zstd), because plain zstd does poorly on
+// little-endian numbers. On the benchmark's CSR matrix (100M non-zeros) the int32 `indices`
+// shrink from 212 MB to 114 MB and encode ~3x faster; float32 counts shrink 85 -> 75 MB.
+// Every Zarr implementation reads blosc (zarr-python, zarrs, zarrita). Pass `compressor: 'zstd'`
+// for plain zstd, as python anndata writes.
 
+import type { CodecSpec } from '../zarr/array.js';
 import type { DataType } from '../zarr/dtype.js';
 import { itemSize } from '../zarr/dtype.js';
 import type { DatasetOptions, WriteOptions } from './registry.js';
@@ -32,6 +40,11 @@ export interface ShardPolicy {
 }
 
 export type ElemKind = 'dense' | 'sparse' | 'indptr' | 'column';
+
+/** The default compressor of an array of `dtype` (see the module comment). */
+export function defaultCompressor(dtype: DataType): CodecSpec {
+  return (itemSize(dtype) ?? 1) > 1 ? 'blosc:zstd:3' : 'zstd:3';
+}
 
 const MiB = 1024 * 1024;
 /** What a string element costs on average, for sizing string chunks. */

@@ -6,7 +6,7 @@ import type { DataType } from '../../zarr/dtype.js';
 import { InvalidInputError } from '../../zarr/errors.js';
 import type { Group } from '../../zarr/group.js';
 import { type Dense, type DenseArray, inferDType, isDense, numel } from '../elems.js';
-import { type ElemKind, layoutFor } from '../layout.js';
+import { defaultCompressor, type ElemKind, layoutFor } from '../layout.js';
 import {
   type DatasetOptions,
   elemPath,
@@ -49,7 +49,12 @@ export async function writeArray(
     );
   }
   const layout = layoutFor(kind, dense.shape, dtype, ctx.opts, ds);
-  const compressors = ds.compressors !== undefined ? ds.compressors : ctx.opts.compressor;
+  const compressors =
+    ds.compressors !== undefined
+      ? ds.compressors
+      : ctx.opts.compressor !== undefined
+        ? ctx.opts.compressor
+        : defaultCompressor(dtype);
   const arr = await parent.createArray(key, {
     shape: dense.shape,
     dtype,
