@@ -98,7 +98,7 @@ export function dumpElem(e: unknown): J {
     return {
       type: 'awkward-array',
       length: e.length,
-      form: e.form,
+      form: reduceForm(e.form),
       buffers: Object.fromEntries(
         Object.keys(e.buffers)
           .sort()
@@ -128,6 +128,21 @@ export function dumpElem(e: unknown): J {
   }
   if (typeof e === 'object') return { type: 'dict', items: sorted(e as Record<string, unknown>) };
   throw new Error(`cannot dump ${typeof e}`);
+}
+
+/** The form without form keys, empty parameters and empty inner shapes (python's canonical_form). */
+function reduceForm(o: unknown): unknown {
+  if (Array.isArray(o)) return o.map(reduceForm);
+  if (typeof o !== 'object' || o === null) return o;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    const empty =
+      k === 'form_key' ||
+      (k === 'parameters' && (v === null || Object.keys(v as object).length === 0)) ||
+      (k === 'inner_shape' && Array.isArray(v) && v.length === 0);
+    if (!empty) out[k] = reduceForm(v);
+  }
+  return out;
 }
 
 export function dumpAnnData(a: AnnData): Record<string, J> {

@@ -83,7 +83,12 @@ export function sampleAnnData(n = 6, m = 5): AnnData {
     obsm: {
       X_pca: { data: Float64Array.from({ length: n * 2 }, (_, k) => k / 10), shape: [n, 2] },
       sparse: toCsr(dense, n, m, true),
-      frame: new DataFrame({ index: obs.index, columns: { a: col.numeric(Float32Array.from(rows)) } }),
+      // python gives aligned frames the obs index, name included
+      frame: new DataFrame({
+        index: obs.index,
+        indexName: 'cell_id',
+        columns: { a: col.numeric(Float32Array.from(rows)) },
+      }),
     },
     varm: { loadings: { data: Float32Array.from({ length: m * 3 }, (_, k) => k), shape: [m, 3] } },
     obsp: {
@@ -108,10 +113,12 @@ export function sampleAnnData(n = 6, m = 5): AnnData {
       Case: 'upper',
       case: 'lower',
       ragged: new AwkwardArray(
+        // the verbose form awkward itself writes
         {
           class: 'ListOffsetArray',
           offsets: 'i64',
-          content: { class: 'NumpyArray', primitive: 'int64', form_key: 'node1' },
+          content: { class: 'NumpyArray', primitive: 'int64', inner_shape: [], parameters: {}, form_key: 'node1' },
+          parameters: {},
           form_key: 'node0',
         },
         3,

@@ -214,14 +214,21 @@ def canonical_form(form) -> dict:
 def _awkward(x) -> dict:
     import awkward as ak
 
-    # anndata writes ak.to_buffers(ak.to_packed(x)); dump the form it stores
-    form, length, _ = ak.to_buffers(ak.to_packed(x))
+    # anndata writes ak.to_buffers(ak.to_packed(x)): dump the form and the buffers it stores
+    # (a reader without awkward, like ours, compares those rather than python values)
+    form, length, container = ak.to_buffers(ak.to_packed(x))
     return {
         "type": "awkward-array",
         "length": int(length),
         "form": canonical_form(form),
-        "value": plain(ak.to_list(x)),
+        "buffers": {k: _buffer(v) for k, v in sorted(container.items())},
     }
+
+
+def _buffer(v) -> list:
+    import numpy as np
+
+    return plain(np.asarray(v).ravel().tolist())
 
 
 def _is_awkward(x) -> bool:
@@ -519,9 +526,8 @@ def _store_elem(node) -> dict:
         length = int(node.attrs["length"])
         form = node.attrs["form"]
         buffers = {name: np.asarray(child[...]) for name, child in node.members()}
-        arr = ak.from_buffers(ak.forms.from_json(form), length, buffers)
         return {"type": "awkward-array", "length": length, "form": canonical_form(form),
-                "value": plain(ak.to_list(arr))}
+                "buffers": {k: _buffer(v) for k, v in sorted(buffers.items())}}
     raise TypeError(f"cannot dump node {node.path!r} with encoding-type {enc!r}")
 
 

@@ -42,7 +42,11 @@ export interface WriteZarrOptions extends CallOptions {
   compressor?: CodecSpec | null;
   /** Write consolidated metadata at the end (default true). */
   consolidate?: boolean;
-  /** Store string columns of obs/var as categoricals (the caller's object is not changed). */
+  /**
+   * Store obs/var string columns that repeat a value (or miss one) as categoricals with sorted
+   * categories, like python's `write_zarr` (default true). Works on a copy: the caller's object
+   * is never changed.
+   */
   convertStringsToCategoricals?: boolean;
   /** Group path of the AnnData inside the store (default: the root). */
   path?: string;
@@ -72,7 +76,7 @@ function notAnnData(g: Group, why: string): InvalidMetadataError {
 /** Write an AnnData (replacing whatever is at the path). Everything is validated first. */
 export async function writeZarr(store: StoreLike, adata: AnnData, opts: WriteZarrOptions = {}): Promise<void> {
   validateElem(adata, '');
-  const a = opts.convertStringsToCategoricals ? convertStringsToCategoricals(adata) : adata;
+  const a = opts.convertStringsToCategoricals === false ? adata : convertStringsToCategoricals(adata);
   const wopts: WriteOptions = {
     zarrFormat: opts.zarrFormat ?? 3,
     shards: opts.shards ?? 'auto',

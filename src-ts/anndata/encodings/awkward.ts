@@ -46,6 +46,8 @@ registerWriter({
       overwrite: true,
       signal: ctx.opts.signal,
     });
-    await Promise.all(Object.entries(a.buffers).map(([n, b]) => writeArray(g, n, b, {}, ctx, 'column')));
+    // python writes each buffer as an element of its own (encoding `array`)
+    const attrs = encodingAttrs({ encodingType: 'array', encodingVersion: '0.2.0' });
+    await Promise.all(Object.entries(a.buffers).map(([n, b]) => writeArray(g, n, b, attrs, ctx, 'column')));
   },
 });

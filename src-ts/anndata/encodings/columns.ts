@@ -133,6 +133,9 @@ registerReader('nullable-integer', '0.1.0', { kind: 'group', read: readMasked('n
 registerReader('nullable-boolean', '0.1.0', { kind: 'group', read: readMasked('nullable-boolean') });
 registerReader('nullable-string-array', '0.1.0', { kind: 'group', read: readMasked('nullable-string') });
 
+const ARRAY = encodingAttrs({ encodingType: 'array', encodingVersion: '0.2.0' });
+const STRING_ARRAY = encodingAttrs({ encodingType: 'string-array', encodingVersion: '0.2.0' });
+
 /** Write a column as child `key` of `parent` (arrays use the 1-D column layout). */
 export async function writeColumn(parent: Group, key: string, c: Column, ctx: WriteCtx): Promise<void> {
   const _path = joinPath(parent.path, key);
@@ -152,7 +155,7 @@ export async function writeColumn(parent: Group, key: string, c: Column, ctx: Wr
         signal: ctx.opts.signal,
       });
       await Promise.all([
-        writeArray(g, 'codes', { data: c.codes, shape: [c.codes.length] }, {}, ctx, 'column'),
+        writeArray(g, 'codes', { data: c.codes, shape: [c.codes.length] }, ARRAY, ctx, 'column'),
         writeColumn(g, 'categories', c.categories, ctx),
       ]);
       return;
@@ -172,8 +175,9 @@ export async function writeColumn(parent: Group, key: string, c: Column, ctx: Wr
             ? { dtype: 'bool', data: c.values, shape: [c.values.length] }
             : { dtype: c.dtype, data: c.values, shape: [c.values.length] };
       await Promise.all([
-        writeArray(g, 'values', values, {}, ctx, 'column'),
-        writeArray(g, 'mask', { dtype: 'bool', data: c.mask, shape: [c.mask.length] }, {}, ctx, 'column'),
+        // python writes its children as elements, with their own encoding attributes
+        writeArray(g, 'values', values, values.dtype === 'string' ? STRING_ARRAY : ARRAY, ctx, 'column'),
+        writeArray(g, 'mask', { dtype: 'bool', data: c.mask, shape: [c.mask.length] }, ARRAY, ctx, 'column'),
       ]);
     }
   }
