@@ -17,3 +17,15 @@ test('bench/run.mjs --smoke runs every peer and writes a report', () => {
   expect(md).toMatch(/\| sharded \|/);
   expect(md).toMatch(/\| chunked \|/);
 });
+
+test('bench/anndata/run.mjs --smoke runs zarrs-node and python anndata and writes a report', () => {
+  const out = tmp('zn-bench-anndata-');
+  execFileSync(process.execPath, [join(ROOT, 'bench', 'anndata', 'run.mjs'), '--smoke', '--out', out], {
+    cwd: ROOT,
+    stdio: 'pipe',
+  });
+  const md = readFileSync(join(out, 'anndata-latest.md'), 'utf8');
+  expect(md).toMatch(/\| zarrs-node \| \d+ \| \d+ \| 1\.00x \| 1\.00x \|/);
+  expect(md).toMatch(/\| anndata 0\.12\.\d+ \|/);
+  expect(md).toContain('reads the zarrs-node store');
+}, 120_000);

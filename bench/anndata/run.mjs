@@ -40,7 +40,9 @@ function run(cmd, argv) {
 /** Python interpreters with anndata, and whether zarrs-python is importable in each. */
 function pythons() {
   const found = [];
-  for (const venv of ['.venv', '.venv-anndata-0.13']) {
+  // .venv: anndata 0.12 (+ zarrs-python); the 0.13 venvs are local builds (not on the registry):
+  // anndata 0.13 switches to the zarrs pipeline by itself when zarrs is importable, hence two.
+  for (const venv of ['.venv', '.venv-anndata-0.13', '.venv-anndata-0.13-zarrs']) {
     const py = join(root, venv, 'bin', 'python');
     if (!existsSync(py)) {
       console.log(`skip ${venv}: not installed`);
@@ -53,7 +55,7 @@ function pythons() {
           'import json, anndata\ntry:\n import zarrs; z = True\nexcept Exception: z = False\nprint(json.dumps({"v": anndata.__version__, "zarrs": z}))',
         ]),
       );
-      found.push({ py, version: info.v, zarrs: info.zarrs });
+      found.push({ py, version: info.v, zarrs: info.zarrs, autoZarrs: info.zarrs && !info.v.startsWith('0.12') });
     } catch (e) {
       console.log(`skip ${venv}: anndata not importable (${String(e).split('\n')[0]})`);
     }
@@ -70,14 +72,14 @@ if (!existsSync(join(source, '.zgroup'))) {
   console.log(run(pys[0].py, [join(root, 'bench', 'anndata', 'gen.py'), source, ...size]).trim());
 }
 
-const peers = [
-  { name: 'zarrs-node', cmd: process.execPath, script: join(root, 'bench', 'anndata', 'peer.mjs'), flags: [] },
-];
+const ours = join(root, 'bench', 'anndata', 'peer.mjs');
+const peers = [{ name: 'zarrs-node', cmd: process.execPath, script: ours, flags: [] }];
+// the same codec as python anndata (plain zstd), to separate layout/engine from codec choice
+if (!smoke) peers.push({ name: 'zarrs-node (plain zstd)', cmd: process.execPath, script: ours, flags: ['--zstd'] });
 for (const p of smoke ? pys.slice(0, 1) : pys) {
   const script = join(root, 'bench', 'anndata', 'peer.py');
-  peers.push({ name: `anndata ${p.version}`, cmd: p.py, script, flags: [] });
+  if (!p.autoZarrs) peers.push({ name: `anndata ${p.version}`, cmd: p.py, script, flags: [] });
   if (p.zarrs && !smoke) peers.push({ name: `anndata ${p.version} + zarrs`, cmd: p.py, script, flags: ['--zarrs'] });
-  else if (!p.zarrs) console.log(`skip anndata ${p.version} + zarrs: zarrs-python not installed in ${p.py}`);
 }
 
 const results = Object.fromEntries(peers.map((p) => [p.name, { write: [], read: [], writeRss: [], readRss: [] }]));
@@ -97,10 +99,10 @@ for (let r = 0; r < rounds; r++) {
 }
 // Cross-reads: zarrs-node reading each python store and the python peers reading ours.
 const cross = [];
-const ours = peers[0];
-for (const p of peers.slice(1)) {
-  const a = JSON.parse(run(ours.cmd, [ours.script, 'read', outOf(p)]));
-  const b = JSON.parse(run(p.cmd, [p.script, 'read', outOf(ours), ...p.flags]));
+const base0 = peers[0];
+for (const p of peers.filter((x) => x.cmd !== process.execPath)) {
+  const a = JSON.parse(run(base0.cmd, [base0.script, 'read', outOf(p)]));
+  const b = JSON.parse(run(p.cmd, [p.script, 'read', outOf(base0), ...p.flags]));
   cross.push({ reader: 'zarrs-node', store: p.name, ms: a.ms }, { reader: p.name, store: 'zarrs-node', ms: b.ms });
 }
 
