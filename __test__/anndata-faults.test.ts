@@ -122,6 +122,31 @@ describe('reading bad stores', () => {
     await expect(readZarr(join(tmp(), 'missing.zarr'))).rejects.toBeInstanceOf(NotFoundError);
   });
 
+  test('rec-arrays (structured dtypes) are Unsupported, naming the element', async () => {
+    const path = await written();
+    const store = await openStore(path);
+    const zarray = {
+      zarr_format: 2,
+      shape: [2],
+      chunks: [2],
+      dtype: [
+        ['n', '<U1'],
+        ['s', '<f8'],
+      ],
+      fill_value: null,
+      order: 'C',
+      filters: null,
+      compressor: null,
+    };
+    await store.set('uns/rec/.zarray', new TextEncoder().encode(JSON.stringify(zarray)));
+    await store.set(
+      'uns/rec/.zattrs',
+      new TextEncoder().encode('{"encoding-type":"rec-array","encoding-version":"0.2.0"}'),
+    );
+    // the sample is v3: make this a v2 store's worth of test by reading the node directly
+    await expectError(openArray(path, 'uns/rec'), UnsupportedError, 'uns/rec', /structured \(record\) dtype/);
+  });
+
   test('legacy files without encoding attributes read as arrays and dicts', async () => {
     const path = join(tmp(), 'legacy.zarr');
     const root = await createGroup(path, '', { zarrFormat: 2 });
@@ -259,6 +284,5 @@ describe('writing bad objects leaves the store untouched', () => {
     expect((await uns.members()).map((m) => m.name)).not.toContain('bad');
     await expect(writeElem(uns, 'fn', (() => 1) as never)).rejects.toBeInstanceOf(InvalidInputError);
     await expect(readElem(await openGroup(path, 'uns'))).resolves.toBeTruthy();
-    void UnsupportedError;
   });
 });
