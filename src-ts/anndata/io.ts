@@ -75,7 +75,7 @@ function notAnnData(g: Group, why: string): InvalidMetadataError {
 
 /** Write an AnnData (replacing whatever is at the path). Everything is validated first. */
 export async function writeZarr(store: StoreLike, adata: AnnData, opts: WriteZarrOptions = {}): Promise<void> {
-  validateElem(adata, '');
+  await validateElem(adata, '');
   const a = opts.convertStringsToCategoricals === false ? adata : convertStringsToCategoricals(adata);
   const wopts: WriteOptions = {
     zarrFormat: opts.zarrFormat ?? 3,
@@ -141,7 +141,7 @@ async function writeWith(
 ): Promise<void> {
   const path = parent.path === '' ? key : `${parent.path}/${key}`;
   checkKeyName(key, path);
-  validateElem(elem, path);
+  await validateElem(elem, path);
   const consolidatedAt = await consolidatedAncestor(parent.store, parent.path, parent.zarrFormat);
   if (consolidatedAt !== null && !opts.consolidate) {
     throw new ConsolidatedStaleError(

@@ -53,19 +53,28 @@ function validateFrame(df: DataFrame, path: string): void {
   }
 }
 
-/** Check `elem` (and everything below it) is writable; throws InvalidInput naming the element. */
-export function validateElem(elem: unknown, path: string): void {
+/**
+ * Check `elem` (and everything below it) is writable; rejects with InvalidInput naming the
+ * element. Sparse structures are checked natively, all at once.
+ */
+export async function validateElem(elem: unknown, path: string): Promise<void> {
+  const sparse: Promise<void>[] = [];
+  walk(elem, path, sparse);
+  await Promise.all(sparse);
+}
+
+function walk(elem: unknown, path: string, sparse: Promise<void>[]): void {
   if (elem === null || ['string', 'number', 'bigint', 'boolean'].includes(typeof elem)) return;
   if (elem instanceof NumericScalar) return;
   if (elem instanceof AnnData) {
     elem.validate();
     validateFrame(elem.obs, joinPath(path, 'obs'));
     validateFrame(elem.var, joinPath(path, 'var'));
-    if (elem.X) validateElem(elem.X, joinPath(path, 'X'));
+    if (elem.X) walk(elem.X, joinPath(path, 'X'), sparse);
     for (const k of ['obsm', 'varm', 'obsp', 'varp', 'layers', 'uns'] as const) {
-      validateElem({ ...elem[k] }, joinPath(path, k));
+      walk({ ...elem[k] }, joinPath(path, k), sparse);
     }
-    if (elem.raw) validateElem({ ...elem.raw }, joinPath(path, 'raw'));
+    if (elem.raw) walk({ ...elem.raw }, joinPath(path, 'raw'), sparse);
     return;
   }
   if (elem instanceof DataFrame) {
@@ -73,7 +82,7 @@ export function validateElem(elem: unknown, path: string): void {
     return;
   }
   if (isSparse(elem)) {
-    validateCompressed(elem, path);
+    sparse.push(validateCompressed(elem, path));
     return;
   }
   if (isColumn(elem)) {
@@ -81,7 +90,7 @@ export function validateElem(elem: unknown, path: string): void {
     return;
   }
   if (elem instanceof AwkwardArray) {
-    for (const [k, b] of Object.entries(elem.buffers)) validateElem(b, joinPath(path, k));
+    for (const [k, b] of Object.entries(elem.buffers)) walk(b, joinPath(path, k), sparse);
     return;
   }
   if (isDense(elem)) {
@@ -99,7 +108,7 @@ export function validateElem(elem: unknown, path: string): void {
     for (const [k, v] of Object.entries(elem as Record<string, unknown>)) {
       const p = joinPath(path, k);
       checkKeyName(k, p);
-      validateElem(v, p);
+      walk(v, p, sparse);
     }
     return;
   }

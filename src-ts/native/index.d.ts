@@ -159,3 +159,10 @@ export declare function setMaxAllocBytes(n: number): void
 
 /** Set the worker thread count (also read from `ZARRS_NODE_THREADS` at first use). */
 export declare function setThreads(n: number): void
+
+/**
+ * Check a CSR/CSC structure (indptr monotone from 0 to nnz, indices in `[0, minor)`) over the
+ * raw buffers in one call, on the worker pool. `indptr` / `indices` are the bytes of int32 or
+ * int64 arrays (`*Is64` says which). Rejects with `InvalidInput` naming the first problem.
+ */
+export declare function validateCompressed(indptr: Uint8Array, indptrIs64: boolean, indices: Uint8Array, indicesIs64: boolean, nnz: number, major: number, minor: number): Promise<void>

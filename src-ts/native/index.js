@@ -773,7 +773,7 @@ if (
   }
 }
 
-const { NativeArray, NativeCancel, NativeGroup, NativeStore, __testPanic, consolidateMetadata, createArray, createGroup, getThreads, nativeVersions, openArray, openGroup, setMaxAllocBytes, setThreads } = nativeBinding
+const { NativeArray, NativeCancel, NativeGroup, NativeStore, __testPanic, consolidateMetadata, createArray, createGroup, getThreads, nativeVersions, openArray, openGroup, setMaxAllocBytes, setThreads, validateCompressed } = nativeBinding
 export { NativeArray }
 export { NativeCancel }
 export { NativeGroup }
@@ -788,4 +788,5 @@ export { openArray }
 export { openGroup }
 export { setMaxAllocBytes }
 export { setThreads }
+export { validateCompressed }
 export const __napiBindingTarget = __napiLoadedBindingTarget

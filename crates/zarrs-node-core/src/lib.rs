@@ -16,6 +16,7 @@ pub mod node;
 pub mod runtime;
 pub mod scalar;
 pub mod selection;
+pub mod sparse;
 pub mod store;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -51,3 +51,51 @@ pub fn __test_panic(where_: String) -> Result<Either<AsyncTask<Job<()>>, ()>> {
     }
     sync(|| -> zarrs_node_core::Result<()> { panic!("test panic on the JS thread") }).map(Either::B)
 }
+
+/// Check a CSR/CSC structure (indptr monotone from 0 to nnz, indices in `[0, minor)`) over the
+/// raw buffers in one call, on the worker pool. `indptr` / `indices` are the bytes of int32 or
+/// int64 arrays (`*Is64` says which). Rejects with `InvalidInput` naming the first problem.
+#[napi(ts_return_type = "Promise<void>")]
+pub fn validate_compressed(
+    indptr: Uint8Array,
+    indptr_is64: bool,
+    indices: Uint8Array,
+    indices_is64: bool,
+    nnz: f64,
+    major: f64,
+    minor: f64,
+) -> AsyncTask<Job<()>> {
+    job(move || {
+        use zarrs_node_core::sparse::validate_compressed;
+        validate_compressed(
+            index_view(&indptr, indptr_is64)?,
+            index_view(&indices, indices_is64)?,
+            nnz as usize,
+            major as usize,
+            minor as usize,
+        )
+    })
+}
+
+/// An int32 / int64 view of raw bytes (no copy).
+fn index_view(
+    b: &[u8],
+    is64: bool,
+) -> zarrs_node_core::Result<zarrs_node_core::sparse::Indices<'_>> {
+    use zarrs_node_core::sparse::Indices;
+    let bad =
+        || zarrs_node_core::Error::invalid_input("index buffer is not aligned to its element size");
+    // an empty JS buffer may come with a dangling, unaligned pointer
+    if b.is_empty() {
+        return Ok(if is64 {
+            Indices::I64(&[])
+        } else {
+            Indices::I32(&[])
+        });
+    }
+    Ok(if is64 {
+        Indices::I64(bytemuck::try_cast_slice(b).map_err(|_| bad())?)
+    } else {
+        Indices::I32(bytemuck::try_cast_slice(b).map_err(|_| bad())?)
+    })
+}

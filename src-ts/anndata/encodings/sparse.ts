@@ -53,7 +53,7 @@ function readSparse(format: 'csr' | 'csc') {
       dtype: data.dtype as NumericDType,
     });
     try {
-      validateCompressed(m, g.path);
+      await validateCompressed(m, g.path);
     } catch (e) {
       throw new InvalidMetadataError('InvalidMetadata', (e as Error).message, { key: g.path });
     }
