@@ -19,7 +19,14 @@ export {
   openGroup,
 } from './zarr/group.js';
 export { type BasicSelection, type Mask, mask, type OrthogonalSelection, type Slice, slice } from './zarr/selection.js';
-export { openStore, Store, type StoreLike, type StoreOptions, type StoreStats } from './zarr/store.js';
+export {
+  openStore,
+  type RetryOptions,
+  Store,
+  type StoreLike,
+  type StoreOptions,
+  type StoreStats,
+} from './zarr/store.js';
 
 /** Set the number of worker threads (default: `ZARRS_NODE_THREADS` or the core count). */
 export function setThreads(n: number): void {

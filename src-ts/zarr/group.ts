@@ -13,6 +13,11 @@ export interface OpenGroupOptions extends CallOptions {
   mode?: 'r' | 'r+' | 'a' | 'w';
   /** Use consolidated metadata when present ('auto', default), insist on it, or ignore it. */
   consolidated?: 'auto' | 'require' | 'ignore';
+  /**
+   * The format when known: 2 skips the `zarr.json` probe, so a consolidated v2 hierarchy
+   * opens with one request (`.zmetadata`) instead of two.
+   */
+  zarrFormat?: 2 | 3;
 }
 
 export interface CreateGroupOptions extends CallOptions {
@@ -119,7 +124,7 @@ export async function openGroup(store: StoreLike, path = '', options: OpenGroupO
   const s = await resolveStore(store);
   const h = storeHandle(s);
   return new Group(
-    await withSignal(options.signal, () => native.openGroup(h, path, options.mode, options.consolidated)),
+    await withSignal(options.signal, () => native.openGroup(h, path, options.mode, options.consolidated, options.zarrFormat)),
     s,
   );
 }

@@ -8,8 +8,8 @@
 //! grouped by inner chunk: each inner chunk is decoded once, in parallel, and its elements
 //! scattered into the output.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
 
 use rayon::prelude::*;
 use serde_json::Value;
@@ -25,8 +25,8 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::metadata::{build_array_metadata, CreateArrayOptions};
 use crate::runtime::{self, CancelToken};
 use crate::selection::{coordinates, DimSpec, Selection};
-use crate::store::{normalize_node_path, Store};
-use crate::{consolidated, node};
+use crate::store::{normalize_node_path, PrefetchGuard, Store};
+use crate::{consolidated, node, remote_read};
 
 type ZArrayInner = Array<dyn ReadableWritableListableStorageTraits>;
 
@@ -66,16 +66,41 @@ pub struct ZArray {
 struct Inner {
     array: ZArrayInner,
     shard_cache: ArrayShardedReadableExtCache,
+    /// Shards whose index `shard_cache` holds (object stores prefetch the others).
+    indexed: Mutex<HashSet<Vec<u64>>>,
 }
 
 impl Inner {
     fn new(array: ZArrayInner) -> Self {
         let shard_cache = ArrayShardedReadableExtCache::new(&array);
-        Self { array, shard_cache }
+        Self {
+            array,
+            shard_cache,
+            indexed: Mutex::default(),
+        }
+    }
+
+    fn clear_shard_cache(&self) {
+        self.shard_cache.clear();
+        if let Ok(mut seen) = self.indexed.lock() {
+            seen.clear();
+        }
+    }
+
+    /// Object stores: fetch what decoding these inner chunks needs, batched (see
+    /// [`remote_read`]).
+    fn prefetch(&self, store: &Store, subchunks: &[Vec<u64>]) -> Result<PrefetchGuard> {
+        remote_read::prefetch_subchunks(
+            store,
+            &self.array,
+            &self.shard_cache,
+            &self.indexed,
+            subchunks,
+        )
     }
 }
 
-fn lock_err() -> Error {
+pub(crate) fn lock_err() -> Error {
     Error::new(ErrorCode::Internal, "array lock poisoned")
 }
 
@@ -465,6 +490,13 @@ impl ZArray {
             .map_err(|e| Error::invalid_selection(e.to_string()))?;
         let whole = Self::covers_whole_chunks(array, &subset)?;
         let sharded_partial = inner.shard_cache.array_is_sharded() && !whole;
+        let _prefetched = if sharded_partial && self.store.is_remote() {
+            let subchunks =
+                remote_read::subchunks_of_region(start, region, &Self::unit_shape(array)?);
+            inner.prefetch(&self.store, &subchunks)?
+        } else {
+            PrefetchGuard::none()
+        };
 
         if let TypedVec::String(strings) = &mut out {
             *strings = if sharded_partial {
@@ -532,12 +564,23 @@ impl ZArray {
     ) -> Result<TypedVec> {
         let mut out = TypedVec::zeroed(self.dtype, n)?;
         // One unit of work per touched inner chunk, decoded once.
-        let plan = GridPlan::new(sel, &Self::unit_shape(&inner.array)?);
+        let unit = Self::unit_shape(&inner.array)?;
+        let plan = GridPlan::new(sel, &unit);
+        let cells = plan.cells();
+        let _prefetched = if self.store.is_remote() {
+            let subchunks: Vec<Vec<u64>> = cells
+                .iter()
+                .map(|c| c.lo.iter().zip(&unit).map(|(l, u)| l / u).collect())
+                .collect();
+            inner.prefetch(&self.store, &subchunks)?
+        } else {
+            PrefetchGuard::none()
+        };
         let opts = Self::options();
         fill_from_units(
             &mut out,
             self.dtype.size().unwrap_or(1),
-            &plan.cells(),
+            &cells,
             |cell| {
                 cancel.check()?;
                 Self::read_bbox(inner, &cell.subset()?, &opts)
@@ -563,6 +606,11 @@ impl ZArray {
                 .or_default()
                 .push(i);
         }
+        let _prefetched = if self.store.is_remote() {
+            inner.prefetch(&self.store, &groups.keys().cloned().collect::<Vec<_>>())?
+        } else {
+            PrefetchGuard::none()
+        };
         // Per inner chunk: the bounding box of its points and (output, in-box) index pairs.
         let units = groups
             .into_values()
@@ -632,7 +680,7 @@ impl ZArray {
         });
         // Decoded shard indexes may now be stale.
         if let Ok(inner) = self.inner.read() {
-            inner.shard_cache.clear();
+            inner.clear_shard_cache();
         }
         result.map_err(|e| e.with_key(self.path.clone()))
     }
@@ -804,6 +852,7 @@ impl ZArray {
                 .set_shape(new_shape.clone())
                 .map_err(|e| Error::from(e).with_key(self.path.clone()))?;
             inner.shard_cache = ArrayShardedReadableExtCache::new(&inner.array);
+            inner.indexed = Mutex::default();
             (chunk, sep)
         };
         self.store_metadata()?;

@@ -136,7 +136,7 @@ impl Error {
 }
 
 /// Render an error and its `source()` chain as one line.
-fn chain(err: &dyn std::error::Error) -> String {
+pub(crate) fn chain(err: &dyn std::error::Error) -> String {
     let mut out = err.to_string();
     let mut source = err.source();
     while let Some(s) = source {
@@ -152,6 +152,15 @@ fn chain(err: &dyn std::error::Error) -> String {
 
 impl From<StorageError> for Error {
     fn from(err: StorageError) -> Self {
+        // Object stores: keep the key and the not-found case, and say just what failed.
+        if let Some(remote) = crate::store::remote::remote_error(&err) {
+            let code = if remote.not_found {
+                ErrorCode::NotFound
+            } else {
+                ErrorCode::Storage
+            };
+            return Self::new(code, remote.message.clone()).with_key(remote.key.clone());
+        }
         let code = match &err {
             StorageError::ReadOnly => ErrorCode::ReadOnly,
             StorageError::InvalidStoreKey(_) | StorageError::StorePrefixError(_) => {
@@ -176,6 +185,12 @@ impl From<StorageError> for Error {
 
 impl From<CodecError> for Error {
     fn from(err: CodecError) -> Self {
+        let err = match err {
+            CodecError::StorageError(e) if crate::store::remote::remote_error(&e).is_some() => {
+                return e.into()
+            }
+            other => other,
+        };
         let code = match &err {
             CodecError::InvalidChecksum => ErrorCode::Checksum,
             CodecError::StorageError(StorageError::ReadOnly) => ErrorCode::ReadOnly,

@@ -104,6 +104,22 @@ impl ZGroup {
     /// [`ErrorCode::NotFound`] when absent (modes r/r+), or when `Require` finds no consolidated
     /// metadata; storage and metadata errors.
     pub fn open(store: &Store, path: &str, mode: Mode, consolidated: Consolidated) -> Result<Self> {
+        Self::open_format(store, path, mode, consolidated, None)
+    }
+
+    /// [`open`](Self::open) when the caller knows the Zarr format: `Some(2)` skips the
+    /// `zarr.json` probe, so opening a consolidated v2 hierarchy costs one request
+    /// (`.zmetadata`) instead of two (one of them a miss).
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    pub fn open_format(
+        store: &Store,
+        path: &str,
+        mode: Mode,
+        consolidated: Consolidated,
+        format: Option<u8>,
+    ) -> Result<Self> {
         let path = normalize_node_path(path)?;
         let writable = mode != Mode::Read;
         if mode == Mode::Write {
@@ -112,7 +128,11 @@ impl ZGroup {
         // Fewest requests: zarr.json (v3, consolidated inline); else .zmetadata, which also
         // holds the v2 group's own documents; else the plain v2 documents.
         let mut view = None;
-        let mut raw = node::get_json(store, &join(&path, "zarr.json"))?.map(RawNode::V3);
+        let mut raw = if format == Some(2) {
+            None
+        } else {
+            node::get_json(store, &join(&path, "zarr.json"))?.map(RawNode::V3)
+        };
         if raw.is_none() && consolidated != Consolidated::Ignore {
             if let Some(z) = node::get_json(store, &join(&path, ".zmetadata"))? {
                 let v = ConsolidatedView::from_v2(&z, &path)?;

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use rayon::ThreadPool;
+use zarrs_storage::storage_adapter::async_to_sync::AsyncToSyncBlockOn;
 
 use crate::error::{Error, ErrorCode, Result};
 
@@ -96,6 +97,59 @@ pub fn threads() -> usize {
 pub fn run<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
     let p = pool()?;
     crate::error::catch_panic(|| p.install(f))
+}
+
+/// Worker threads of the I/O runtime: object-store requests are network-bound, a couple of
+/// threads drive hundreds of them.
+const IO_THREADS: usize = 2;
+
+/// The one process-wide tokio runtime that drives object-store requests. Built on first use;
+/// it is ours, never napi's executor (zarrs' async-to-sync adapter must not block inside one).
+fn io_runtime() -> Result<&'static tokio::runtime::Runtime> {
+    static RT: OnceLock<std::result::Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(IO_THREADS)
+            .thread_name("zarrs-node-io")
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(|e| {
+        Error::new(
+            ErrorCode::Internal,
+            format!("cannot start the I/O runtime: {e}"),
+        )
+    })
+}
+
+/// Run `future` to completion on the I/O runtime, blocking the calling (rayon or libuv) thread.
+///
+/// # Errors
+/// When the runtime cannot be started.
+pub fn block_on_io<F: std::future::Future>(future: F) -> Result<F::Output> {
+    Ok(io_runtime()?.block_on(future))
+}
+
+/// zarrs' async-to-sync adapter hook: blocks on the I/O runtime.
+#[derive(Debug, Clone)]
+pub struct IoBlockOn(tokio::runtime::Handle);
+
+impl IoBlockOn {
+    /// A handle to the I/O runtime (started here if needed).
+    ///
+    /// # Errors
+    /// When the runtime cannot be started.
+    pub fn new() -> Result<Self> {
+        Ok(Self(io_runtime()?.handle().clone()))
+    }
+}
+
+impl AsyncToSyncBlockOn for IoBlockOn {
+    fn block_on<F: core::future::Future>(&self, future: F) -> F::Output {
+        self.0.block_on(future)
+    }
 }
 
 /// Shared cancellation flag: set from JS through an `AbortSignal`, polled between units of work.

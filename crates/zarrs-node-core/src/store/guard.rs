@@ -1,7 +1,13 @@
 //! The adapter every backend sits behind: key validation, read-only enforcement and exact
 //! request/byte accounting (what `Store.stats()` reports and request-count tests assert).
+//!
+//! Local and memory backends are counted here, one request per storage call (a whole read, a
+//! byte range, a write, a list, a delete). Object stores count themselves, at the HTTP layer,
+//! because only there is a request a request: a coalesced range read, a multipart part, a retry
+//! and a LIST page each cost one (see `remote`).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
 use zarrs_storage::byte_range::ByteRangeIterator;
 use zarrs_storage::{
@@ -22,24 +28,75 @@ pub struct StoreStats {
     pub bytes_written: u64,
 }
 
-/// Validates, enforces read-only and counts, then forwards to the backend.
-pub struct Guarded {
-    inner: Storage,
-    read_only: AtomicBool,
+/// The counters behind [`StoreStats`], shared between the adapter and a backend that counts
+/// for itself.
+#[derive(Debug, Default)]
+pub struct Counters {
     requests: AtomicU64,
     bytes_read: AtomicU64,
     bytes_written: AtomicU64,
 }
 
+impl Counters {
+    /// Count `n` requests.
+    pub fn add_requests(&self, n: u64) {
+        self.requests.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Count `n` bytes read.
+    pub fn add_read(&self, n: u64) {
+        self.bytes_read.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Count `n` bytes written.
+    pub fn add_written(&self, n: u64) {
+        self.bytes_written.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Snapshot.
+    pub fn stats(&self) -> StoreStats {
+        StoreStats {
+            requests: self.requests.load(Ordering::Relaxed),
+            bytes_read: self.bytes_read.load(Ordering::Relaxed),
+            bytes_written: self.bytes_written.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Zero all counters.
+    pub fn reset(&self) {
+        self.requests.store(0, Ordering::Relaxed);
+        self.bytes_read.store(0, Ordering::Relaxed);
+        self.bytes_written.store(0, Ordering::Relaxed);
+    }
+}
+
+/// Validates, enforces read-only and counts, then forwards to the backend.
+pub struct Guarded {
+    inner: Storage,
+    read_only: AtomicBool,
+    counters: Arc<Counters>,
+    /// Whether this adapter counts (local, memory) or the backend does (object stores).
+    counting: bool,
+}
+
 impl Guarded {
-    /// Wrap `inner`.
+    /// Wrap `inner`, counting every call here.
     pub fn new(inner: Storage, read_only: bool) -> Self {
         Self {
             inner,
             read_only: AtomicBool::new(read_only),
-            requests: AtomicU64::new(0),
-            bytes_read: AtomicU64::new(0),
-            bytes_written: AtomicU64::new(0),
+            counters: Arc::default(),
+            counting: true,
+        }
+    }
+
+    /// Wrap a backend that counts its own requests and bytes into `counters`.
+    pub fn self_counting(inner: Storage, read_only: bool, counters: Arc<Counters>) -> Self {
+        Self {
+            inner,
+            read_only: AtomicBool::new(read_only),
+            counters,
+            counting: false,
         }
     }
 
@@ -50,22 +107,30 @@ impl Guarded {
 
     /// Snapshot of the counters.
     pub fn stats(&self) -> StoreStats {
-        StoreStats {
-            requests: self.requests.load(Ordering::Relaxed),
-            bytes_read: self.bytes_read.load(Ordering::Relaxed),
-            bytes_written: self.bytes_written.load(Ordering::Relaxed),
-        }
+        self.counters.stats()
     }
 
     /// Zero the counters.
     pub fn reset_stats(&self) {
-        self.requests.store(0, Ordering::Relaxed);
-        self.bytes_read.store(0, Ordering::Relaxed);
-        self.bytes_written.store(0, Ordering::Relaxed);
+        self.counters.reset();
     }
 
     fn count(&self, requests: u64) {
-        self.requests.fetch_add(requests, Ordering::Relaxed);
+        if self.counting {
+            self.counters.add_requests(requests);
+        }
+    }
+
+    fn count_read(&self, n: usize) {
+        if self.counting {
+            self.counters.add_read(n as u64);
+        }
+    }
+
+    fn count_written(&self, n: usize) {
+        if self.counting {
+            self.counters.add_written(n as u64);
+        }
     }
 
     fn check_key(key: &str) -> Result<(), StorageError> {
@@ -99,7 +164,7 @@ impl ReadableStorageTraits for Guarded {
                 .iter()
                 .map(|b| b.as_ref().map_or(0, Bytes::len))
                 .sum();
-            self.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+            self.count_read(n);
             Box::new(values.into_iter()) as Box<dyn Iterator<Item = _>>
         }))
     }
@@ -144,8 +209,7 @@ impl WritableStorageTraits for Guarded {
     fn set(&self, key: &StoreKey, value: Bytes) -> Result<(), StorageError> {
         self.check_write(key.as_str())?;
         self.count(1);
-        self.bytes_written
-            .fetch_add(value.len() as u64, Ordering::Relaxed);
+        self.count_written(value.len());
         self.inner.set(key, value)
     }
 
@@ -158,7 +222,7 @@ impl WritableStorageTraits for Guarded {
         let values: Vec<_> = offset_values.collect();
         self.count(values.len() as u64);
         let n: usize = values.iter().map(|(_, b)| b.len()).sum();
-        self.bytes_written.fetch_add(n as u64, Ordering::Relaxed);
+        self.count_written(n);
         self.inner
             .set_partial_many(key, Box::new(values.into_iter()))
     }

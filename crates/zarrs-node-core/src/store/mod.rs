@@ -1,26 +1,33 @@
-//! Stores: open a location (path, `file://`, `memory://name`) into a [`Store`] that every array
-//! and group shares.
+//! Stores: open a location (path, `file://`, `memory://name`, `s3://`, `gs://`, `az://`,
+//! `abfs://`, `http(s)://`) into a [`Store`] that every array and group shares.
 //!
 //! Every backend sits behind one [`guard::Guarded`] adapter that validates keys (no `..`,
-//! absolute paths or backslashes), enforces read-only mode and counts requests and bytes. Object
-//! stores plug in as another [`Backend`] without touching array code.
+//! absolute paths or backslashes), enforces read-only mode and counts requests and bytes.
+//! Object stores ([`remote`]) plug in as another [`Backend`] without touching array code; the
+//! array layer only asks a store to [`prefetch`](Store::prefetch) the byte ranges it will read.
 
 mod guard;
 mod local;
+pub mod remote;
+pub mod remote_config;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use zarrs_storage::byte_range::ByteRange;
+use zarrs_storage::storage_adapter::async_to_sync::AsyncToSyncStorageAdapter;
 use zarrs_storage::store::MemoryStore;
 use zarrs_storage::{
     ListableStorageTraits, ReadableStorageTraits, ReadableWritableListableStorageTraits, StoreKey,
     StorePrefix, WritableStorageTraits,
 };
 
-pub use guard::{Guarded, StoreStats};
+pub use guard::{Counters, Guarded, StoreStats};
 pub use local::LocalStore;
+pub use remote::{ObjectBackend, PrefetchGuard};
+pub use remote_config::{RemoteKind, RemoteOptions, RemoteUrl, RetryOptions};
 
 use crate::error::{Error, ErrorCode, Result};
 
@@ -44,6 +51,8 @@ pub struct StoreOptions {
     pub read_only: bool,
     /// Policy for metadata writes below consolidated groups.
     pub consolidated_writes: ConsolidatedWrites,
+    /// Credentials, retries, concurrency and coalescing for object stores.
+    pub remote: RemoteOptions,
 }
 
 /// Which backend a location resolved to.
@@ -53,14 +62,18 @@ pub enum Backend {
     Local(PathBuf),
     /// A named process-wide in-memory store.
     Memory(String),
+    /// An object store (S3, GCS, Azure, HTTP).
+    Remote(RemoteUrl),
 }
 
 impl Backend {
-    /// Parse a location: a filesystem path, `file://...`, or `memory://<name>`.
+    /// Parse a location: a filesystem path, `file://...`, `memory://<name>`, or an object-store
+    /// URL (`s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix`,
+    /// `abfs://container@account.dfs.core.windows.net/prefix`, `http(s)://host/prefix`).
     ///
     /// # Errors
     /// [`ErrorCode::Unsupported`] for URL schemes this build cannot open,
-    /// [`ErrorCode::InvalidInput`] for an empty location.
+    /// [`ErrorCode::InvalidInput`] for an empty location or a URL without a bucket.
     pub fn parse(location: &str) -> Result<Self> {
         if location.is_empty() {
             return Err(Error::invalid_input("store location is empty"));
@@ -78,18 +91,14 @@ impl Backend {
         if let Some(name) = location.strip_prefix("memory://") {
             return Ok(Self::Memory(name.trim_end_matches('/').to_string()));
         }
+        if let Some(remote) = RemoteUrl::parse(location) {
+            return remote.map(Self::Remote);
+        }
         if let Some((scheme, _)) = location.split_once("://") {
-            let known = [
-                "s3", "gs", "gcs", "az", "abfs", "abfss", "azure", "http", "https",
-            ];
-            return Err(if known.contains(&scheme) {
-                Error::unsupported(format!(
-                    "{scheme}:// stores are not supported by this build yet (object storage support is tracked separately)"
-                ))
-            } else {
+            return Err(
                 Error::unsupported(format!("unknown store URL scheme '{scheme}://'"))
-            }
-            .with_key(location));
+                    .with_key(location),
+            );
         }
         Ok(Self::Local(PathBuf::from(location)))
     }
@@ -120,6 +129,7 @@ fn memory_registry() -> &'static Mutex<HashMap<String, Arc<MemoryStore>>> {
 
 struct StoreInner {
     storage: Arc<Guarded>,
+    remote: Option<Arc<ObjectBackend>>,
     location: String,
     backend: Backend,
     closed: AtomicBool,
@@ -143,25 +153,52 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Open `location` (see [`Backend::parse`]).
     ///
+    /// Object stores send no request here: a wrong endpoint or credential shows on first use,
+    /// except missing credentials, which fail here (see [`remote_config`]). `http(s)://` stores
+    /// are always read-only.
+    ///
     /// # Errors
-    /// Unsupported schemes, or a local path that exists but is not a directory.
+    /// Unsupported schemes, a local path that exists but is not a directory, an incomplete
+    /// object-store configuration.
     pub fn open(location: &str, options: &StoreOptions) -> Result<Self> {
         crate::runtime::configure();
         let backend = Backend::parse(location)?;
-        let storage: Storage = match &backend {
-            Backend::Local(path) => Arc::new(LocalStore::new(path.clone())?),
+        let mut remote = None;
+        let guarded = match &backend {
+            Backend::Local(path) => {
+                Guarded::new(Arc::new(LocalStore::new(path.clone())?), options.read_only)
+            }
             Backend::Memory(name) => {
                 let mut reg = memory_registry().lock().map_err(|_| {
                     Error::new(ErrorCode::Internal, "memory store registry poisoned")
                 })?;
-                reg.entry(name.clone())
+                let storage = reg
+                    .entry(name.clone())
                     .or_insert_with(|| Arc::new(MemoryStore::new()))
-                    .clone()
+                    .clone();
+                Guarded::new(storage, options.read_only)
+            }
+            Backend::Remote(url) => {
+                let counters = Arc::new(Counters::default());
+                let object = Arc::new(ObjectBackend::new(
+                    location,
+                    url,
+                    &options.remote,
+                    counters.clone(),
+                )?);
+                let sync: Storage = Arc::new(AsyncToSyncStorageAdapter::new(
+                    object.clone(),
+                    crate::runtime::IoBlockOn::new()?,
+                ));
+                remote = Some(object);
+                let read_only = options.read_only || url.kind == RemoteKind::Http;
+                Guarded::self_counting(sync, read_only, counters)
             }
         };
         Ok(Self {
             inner: Arc::new(StoreInner {
-                storage: Arc::new(Guarded::new(storage, options.read_only)),
+                storage: Arc::new(guarded),
+                remote,
                 location: location.to_string(),
                 backend,
                 closed: AtomicBool::new(false),
@@ -236,6 +273,26 @@ impl Store {
     /// Mark the store closed; later calls on it (or arrays opened from it) fail clearly.
     pub fn close(&self) {
         self.inner.closed.store(true, Ordering::Release);
+    }
+
+    /// Whether this is an object store (where requests cost latency, so reads are batched).
+    #[must_use]
+    pub fn is_remote(&self) -> bool {
+        self.inner.remote.is_some()
+    }
+
+    /// Fetch the byte ranges `wants` names now (object stores: coalesced per key, concurrent
+    /// across keys) and serve reads of them from memory while the guard lives. A no-op guard
+    /// on local and memory stores.
+    ///
+    /// # Errors
+    /// The first failed request, with its key.
+    pub fn prefetch(&self, wants: Vec<(StoreKey, Vec<ByteRange>)>) -> Result<PrefetchGuard> {
+        self.check_open()?;
+        match &self.inner.remote {
+            Some(remote) => remote.prefetch(wants).map_err(Error::from),
+            None => Ok(PrefetchGuard::none()),
+        }
     }
 
     /// Request and byte counters.
@@ -464,8 +521,20 @@ mod tests {
             Backend::Memory("m".into())
         );
         assert_eq!(
-            Backend::parse("s3://b/k").unwrap_err().code,
+            Backend::parse("s3://b/k/").unwrap(),
+            Backend::Remote(RemoteUrl {
+                kind: RemoteKind::S3,
+                base: "s3://b".into(),
+                prefix: "k".into()
+            })
+        );
+        assert_eq!(
+            Backend::parse("foo://b/k").unwrap_err().code,
             ErrorCode::Unsupported
+        );
+        assert_eq!(
+            Backend::parse("s3:///k").unwrap_err().code,
+            ErrorCode::InvalidInput
         );
         assert_eq!(
             Backend::parse("").unwrap_err().code,
