@@ -29,3 +29,15 @@ test('bench/anndata/run.mjs --smoke runs zarrs-node and python anndata and write
   expect(md).toMatch(/\| anndata 0\.12\.\d+ \|/);
   expect(md).toContain('reads the zarrs-node store');
 }, 120_000);
+
+test('bench/objstore.mjs --smoke measures every peer through the latency proxy', () => {
+  const out = tmp('zn-objbench-');
+  execFileSync(process.execPath, [join(ROOT, 'bench', 'objstore.mjs'), '--smoke', '--out', out, '--latency', '2'], {
+    cwd: ROOT,
+    stdio: 'pipe',
+  });
+  const md = readFileSync(join(out, 'objstore-smoke.md'), 'utf8');
+  for (const peer of ['zarrs-node (coalescing, default)', 'zarrs-node (coalesce: false)', 'zarrita.js FetchStore'])
+    expect(md).toContain(peer);
+  expect(md).toMatch(/fewer/);
+});

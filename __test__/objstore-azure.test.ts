@@ -3,7 +3,14 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createArray, openArray, openStore } from '../src-ts/index.js';
 import { type Backend, objectStoreSuite, prefix } from './objstore-suite.js';
-import { AZURITE_ACCOUNT, AZURITE_KEY, type AzureServer, type FaultProxy, startAzurite, startFaultProxy } from './servers.js';
+import {
+  AZURITE_ACCOUNT,
+  AZURITE_KEY,
+  type AzureServer,
+  type FaultProxy,
+  startAzurite,
+  startFaultProxy,
+} from './servers.js';
 
 let server: AzureServer;
 let proxy: FaultProxy;

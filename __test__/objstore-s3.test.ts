@@ -50,7 +50,10 @@ describe('S3 (moto)', () => {
     try {
       const url = `s3://${server.bucket}/${prefix('env')}`;
       const a = await createArray(url, 'a', { shape: [10], dtype: 'int32' });
-      await a.set(null, Int32Array.from({ length: 10 }, (_, i) => i * i));
+      await a.set(
+        null,
+        Int32Array.from({ length: 10 }, (_, i) => i * i),
+      );
       expect(Array.from((await (await openArray(url, 'a')).get()).data as Int32Array)).toEqual([
         0, 1, 4, 9, 16, 25, 36, 49, 64, 81,
       ]);
@@ -63,10 +66,7 @@ describe('S3 (moto)', () => {
   });
 
   test('wrong credentials: a clear Storage error, fast', async () => {
-    for (const wrong of [
-      { secretAccessKey: 'not-the-secret' },
-      { accessKeyId: 'AKIAUNKNOWNKEY000000' },
-    ]) {
+    for (const wrong of [{ secretAccessKey: 'not-the-secret' }, { accessKeyId: 'AKIAUNKNOWNKEY000000' }]) {
       const store = await openStore(`s3://${server.bucket}/${prefix('creds')}`, { ...backend.options(), ...wrong });
       const t0 = Date.now();
       await expect(store.set('k', new Uint8Array([1]))).rejects.toMatchObject({

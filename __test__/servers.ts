@@ -77,7 +77,8 @@ function unsignedFor(service: string): Record<string, string> {
 }
 
 /**
- * moto's S3 server with authentication on: the first four requests (create a user, its key and
+ * moto's S3 server (through scripts/moto_server.py, which fixes its SigV4 query check) with
+ * authentication on: the first four requests (create a user, its key and
  * an allow-all policy, then the bucket) run before checks start; every later request must be
  * signed with that key, so wrong credentials really fail.
  */
@@ -86,7 +87,7 @@ export async function startS3(bucket = 'zn-test'): Promise<S3Server> {
     throw new Error(`${SERVERS_PYTHON} is missing: run 'bash scripts/setup-python.sh' (npm test and .ci/run do)`);
   }
   const port = await freePort();
-  const proc = spawn(SERVERS_PYTHON, ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
+  const proc = spawn(SERVERS_PYTHON, [join(ROOT, 'scripts', 'moto_server.py'), '-H', '127.0.0.1', '-p', String(port)], {
     env: { ...process.env, INITIAL_NO_AUTH_ACTION_COUNT: '4' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -132,8 +133,7 @@ export async function startS3(bucket = 'zn-test'): Promise<S3Server> {
 }
 
 export const AZURITE_ACCOUNT = 'devstoreaccount1';
-export const AZURITE_KEY =
-  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 export interface AzureServer {
   /** Account URL, path style: `http://127.0.0.1:<port>/devstoreaccount1`. */
@@ -171,17 +171,9 @@ export async function startAzurite(container = 'zn-test'): Promise<AzureServer> 
   const bin = join(ROOT, 'node_modules', '.bin', 'azurite-blob');
   const proc = spawn(
     bin,
-    [
-      '--blobHost',
-      '127.0.0.1',
-      '--blobPort',
-      String(port),
-      '--inMemoryPersistence',
-      '--skipApiVersionCheck',
-      '--location',
-      tmp('zn-azurite-'),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    ['--blobHost', '127.0.0.1', '--blobPort', String(port), '--inMemoryPersistence', '--skipApiVersionCheck'],
+    // Anything Azurite writes next to itself lands in a temp dir, not the checkout.
+    { cwd: tmp('zn-azurite-'), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const output = captureOutput(proc);
   const endpoint = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
@@ -242,5 +234,4 @@ export interface FaultProxy {
 
 /** See scripts/loopback-servers.mjs (shared with bench/objstore.mjs). */
 export const startRangeServer: (root: string) => Promise<RangeServer> = loopback.startRangeServer;
-export const startFaultProxy: (upstream: string, latencyMs?: number) => Promise<FaultProxy> =
-  loopback.startFaultProxy;
+export const startFaultProxy: (upstream: string, latencyMs?: number) => Promise<FaultProxy> = loopback.startFaultProxy;

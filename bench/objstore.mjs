@@ -39,7 +39,8 @@ const SHARD = smoke ? 512 : 8_192;
 const PICK = smoke ? 64 : 1_024;
 process.env.ZARRS_NODE_THREADS = args.threads;
 process.env.RAYON_NUM_THREADS = args.threads;
-const dataDir = args.data ?? join(smoke ? tmpdir() : join(root, 'bench', '.data'), smoke ? `zn-objbench-${process.pid}` : '');
+const dataDir =
+  args.data ?? join(smoke ? tmpdir() : join(root, 'bench', '.data'), smoke ? `zn-objbench-${process.pid}` : '');
 const storeDir = join(dataDir, `objstore-${ROWS}x${COLS}.zarr`);
 
 /** 1,024 distinct rows spread over the array, sorted (a seeded LCG: the same every run). */
@@ -167,12 +168,26 @@ for (let round = 0; round < repeats; round++) {
     for (const peer of peers) {
       const out = execFileSync(
         process.execPath,
-        [fileURLToPath(import.meta.url), '--peer', peer, '--op', op, '--data', dataDir, '--latency', args.latency, ...(smoke ? ['--smoke'] : [])],
+        [
+          fileURLToPath(import.meta.url),
+          '--peer',
+          peer,
+          '--op',
+          op,
+          '--data',
+          dataDir,
+          '--latency',
+          args.latency,
+          ...(smoke ? ['--smoke'] : []),
+        ],
         { cwd: root, encoding: 'utf8', maxBuffer: 1 << 20 },
       );
       const r = JSON.parse(out.trim().split('\n').pop());
-      (results[`${op}/${peer}`] ??= []).push(r);
-      console.error(`round ${round + 1} ${op} ${peer}: ${r.ms.toFixed(0)} ms, ${r.requests} requests, ${r.bytes} bytes`);
+      const key = `${op}/${peer}`;
+      results[key] = [...(results[key] ?? []), r];
+      console.error(
+        `round ${round + 1} ${op} ${peer}: ${r.ms.toFixed(0)} ms, ${r.requests} requests, ${r.bytes} bytes`,
+      );
     }
   }
 }
@@ -192,7 +207,8 @@ const rows = [];
 let md = `# Object-store reads: ${ROWS.toLocaleString('en')} x ${COLS.toLocaleString('en')} float32, inner chunks ${INNER} rows, shards ${SHARD} rows, zstd\n\n`;
 md += `HTTP range server behind a proxy adding ${args.latency} ms per request; ${args.threads} threads; median of ${repeats}; each run in a fresh process.\n`;
 md += `One request per touched inner chunk would be ${innerChunks.rows} (rows) / ${innerChunks.full} (full) plus ${shards} shard indexes.\n\n`;
-md += '| read | peer | requests | MB received | wall ms | vs zarrita (time) |\n| --- | --- | ---: | ---: | ---: | ---: |\n';
+md +=
+  '| read | peer | requests | MB received | wall ms | vs zarrita (time) |\n| --- | --- | ---: | ---: | ---: | ---: |\n';
 for (const op of ops) {
   const zt = median(results[`${op}/zarrita`].map((r) => r.ms));
   for (const peer of peers) {
@@ -214,8 +230,17 @@ const perChunk = innerChunks.rows + shards;
 md += `\nScattered rows: ${coalesced.requests} requests with coalescing vs ${perChunk} for one request per inner chunk (+ indexes): ${(perChunk / coalesced.requests).toFixed(1)}x fewer.\n`;
 const outDir = args.out ?? join(root, 'bench', 'results');
 mkdirSync(outDir, { recursive: true });
-const meta = { date: new Date().toISOString(), host: hostname(), threads: args.threads, latencyMs: Number(args.latency), smoke };
+const meta = {
+  date: new Date().toISOString(),
+  host: hostname(),
+  threads: args.threads,
+  latencyMs: Number(args.latency),
+  smoke,
+};
 const stamp = meta.date.slice(0, 10);
-writeFileSync(join(outDir, smoke ? 'objstore-smoke.json' : `${stamp}-${meta.host}-objstore.json`), `${JSON.stringify({ meta, innerChunks, shards, rows }, null, 2)}\n`);
+writeFileSync(
+  join(outDir, smoke ? 'objstore-smoke.json' : `${stamp}-${meta.host}-objstore.json`),
+  `${JSON.stringify({ meta, innerChunks, shards, rows }, null, 2)}\n`,
+);
 writeFileSync(join(outDir, smoke ? 'objstore-smoke.md' : 'objstore-latest.md'), md);
 console.log(md);

@@ -103,7 +103,8 @@ export async function startFaultProxy(upstream, latencyMs = 0) {
   };
   const matches = (rule, req) =>
     (!rule.method || rule.method === req.method) &&
-    (!rule.path || (typeof rule.path === 'string' ? (req.url ?? '').includes(rule.path) : rule.path.test(req.url ?? '')));
+    (!rule.path ||
+      (typeof rule.path === 'string' ? (req.url ?? '').includes(rule.path) : rule.path.test(req.url ?? '')));
   const server = http.createServer(async (req, res) => {
     const entry = { method: req.method ?? '', url: req.url ?? '', status: 0, bytes: 0 };
     log.push(entry);

@@ -92,6 +92,12 @@ export declare function createGroup(store: NativeStore, path: string, options?: 
 /** The worker thread count. */
 export declare function getThreads(): number
 
+/** Backoff delays of `StoreOptions.retry`. */
+export interface NativeBackoff {
+  initialMs?: number
+  maxMs?: number
+}
+
 /** A decoded selection. */
 export interface NativeChunk {
   data: Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array | string[]
@@ -124,6 +130,15 @@ export interface NativeMember {
   kind: string
 }
 
+/** `StoreOptions.retry`. */
+export interface NativeRetryOptions {
+  maxRetries?: number
+  backoff?: NativeBackoff
+  timeoutMs?: number
+  requestTimeoutMs?: number
+  connectTimeoutMs?: number
+}
+
 /** Request and byte counters. */
 export interface NativeStats {
   requests: number
@@ -131,11 +146,30 @@ export interface NativeStats {
   bytesWritten: number
 }
 
-/** Options of `openStore`. */
+/** Options of `openStore` (see `StoreOptions` in `src-ts/zarr/store.ts`). */
 export interface NativeStoreOptions {
   readOnly?: boolean
   /** `'update' | 'refuse'`. */
   consolidatedWrites?: string
+  accessKeyId?: string
+  secretAccessKey?: string
+  sessionToken?: string
+  region?: string
+  endpoint?: string
+  allowHttp?: boolean
+  anonymous?: boolean
+  accountName?: string
+  accountKey?: string
+  sasToken?: string
+  useEmulator?: boolean
+  serviceAccountKey?: string
+  serviceAccountPath?: string
+  retry?: NativeRetryOptions
+  maxConcurrency?: number
+  coalesce?: boolean
+  coalesceGapBytes?: number
+  multipartThreshold?: number
+  multipartPartSize?: number
 }
 
 /** Values for a write, as the TypeScript layer sends them (exactly one field set). */
@@ -152,7 +186,7 @@ export declare function nativeVersions(): string
 
 export declare function openArray(store: NativeStore, path: string): Promise<NativeArray>
 
-export declare function openGroup(store: NativeStore, path: string, mode?: string | undefined | null, consolidated?: string | undefined | null): Promise<NativeGroup>
+export declare function openGroup(store: NativeStore, path: string, mode?: string | undefined | null, consolidated?: string | undefined | null, zarrFormat?: number | undefined | null): Promise<NativeGroup>
 
 /** Cap on a single read's output allocation in bytes (0 restores the default: physical memory). */
 export declare function setMaxAllocBytes(n: number): void

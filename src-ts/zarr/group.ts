@@ -124,7 +124,9 @@ export async function openGroup(store: StoreLike, path = '', options: OpenGroupO
   const s = await resolveStore(store);
   const h = storeHandle(s);
   return new Group(
-    await withSignal(options.signal, () => native.openGroup(h, path, options.mode, options.consolidated, options.zarrFormat)),
+    await withSignal(options.signal, () =>
+      native.openGroup(h, path, options.mode, options.consolidated, options.zarrFormat),
+    ),
     s,
   );
 }

@@ -134,7 +134,6 @@ pub struct PrefetchGuard {
 
 impl PrefetchGuard {
     /// A guard holding nothing (local stores, nothing to fetch).
-    #[must_use]
     pub fn none() -> Self {
         Self { owner: None }
     }

@@ -512,3 +512,166 @@ impl RemoteOptions {
         (threshold, part)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> RemoteUrl {
+        RemoteUrl::parse(s).unwrap().unwrap()
+    }
+
+    #[test]
+    fn parses_every_scheme() {
+        let u = url("gs://bucket/a/b.zarr/");
+        assert_eq!(
+            (u.kind, u.base.as_str(), u.prefix.as_str()),
+            (RemoteKind::Gcs, "gs://bucket", "a/b.zarr")
+        );
+        let u = url("az://container/x");
+        assert_eq!(
+            (u.kind, u.base.as_str(), u.prefix.as_str()),
+            (RemoteKind::Azure, "az://container", "x")
+        );
+        let u = url("abfs://c@acct.dfs.core.windows.net/p/q");
+        assert_eq!(
+            (u.kind, u.base.as_str(), u.prefix.as_str()),
+            (
+                RemoteKind::Azure,
+                "abfs://c@acct.dfs.core.windows.net",
+                "p/q"
+            )
+        );
+        let u = url("https://host:8080/data/x.zarr/");
+        assert_eq!(
+            (u.kind, u.base.as_str(), u.prefix.as_str()),
+            (RemoteKind::Http, "https://host:8080/data/x.zarr", "")
+        );
+        assert_eq!(url("s3://b").prefix, "");
+        assert!(RemoteUrl::parse("ftp://x").is_none());
+        assert_eq!(
+            RemoteUrl::parse("gs://").unwrap().unwrap_err().code,
+            ErrorCode::InvalidInput
+        );
+    }
+
+    // GCS has no local server here: its configuration is what we can check.
+    #[test]
+    fn gcs_configuration() {
+        let key = r#"{"type":"service_account","client_email":"a@b.iam.gserviceaccount.com","private_key":"x","private_key_id":"1"}"#;
+        let o = RemoteOptions {
+            service_account_key: Some(key.into()),
+            endpoint: Some("http://127.0.0.1:4443".into()),
+            ..RemoteOptions::default()
+        };
+        let b = o.gcs_builder(&url("gs://my-bucket/p")).unwrap();
+        assert_eq!(
+            b.get_config_value(&GoogleConfigKey::Bucket).as_deref(),
+            Some("my-bucket")
+        );
+        assert_eq!(
+            b.get_config_value(&GoogleConfigKey::ServiceAccountKey)
+                .as_deref(),
+            Some(key)
+        );
+        assert_eq!(
+            b.get_config_value(&GoogleConfigKey::BaseUrl).as_deref(),
+            Some("http://127.0.0.1:4443")
+        );
+        let anon = RemoteOptions {
+            anonymous: true,
+            ..RemoteOptions::default()
+        };
+        assert_eq!(
+            anon.gcs_builder(&url("gs://b"))
+                .unwrap()
+                .get_config_value(&GoogleConfigKey::SkipSignature)
+                .as_deref(),
+            Some("true")
+        );
+    }
+
+    #[test]
+    fn s3_explicit_options_win() {
+        let o = RemoteOptions {
+            access_key_id: Some("AKID".into()),
+            secret_access_key: Some("SECRET".into()),
+            session_token: Some("TOKEN".into()),
+            region: Some("eu-west-3".into()),
+            endpoint: Some("http://127.0.0.1:9000".into()),
+            ..RemoteOptions::default()
+        };
+        let b = o.s3_builder(&url("s3://bkt/p")).unwrap();
+        for (k, v) in [
+            (AmazonS3ConfigKey::Bucket, "bkt"),
+            (AmazonS3ConfigKey::AccessKeyId, "AKID"),
+            (AmazonS3ConfigKey::SecretAccessKey, "SECRET"),
+            (AmazonS3ConfigKey::Token, "TOKEN"),
+            (AmazonS3ConfigKey::Region, "eu-west-3"),
+            (AmazonS3ConfigKey::Endpoint, "http://127.0.0.1:9000"),
+        ] {
+            assert_eq!(b.get_config_value(&k).as_deref(), Some(v), "{k:?}");
+        }
+    }
+
+    #[test]
+    fn azure_emulator_and_missing_credentials() {
+        let o = RemoteOptions {
+            use_emulator: Some(true),
+            endpoint: Some("http://127.0.0.1:10123".into()),
+            ..RemoteOptions::default()
+        };
+        let b = o.azure_builder(&url("az://c/p")).unwrap();
+        assert_eq!(
+            b.get_config_value(&AzureConfigKey::Endpoint).as_deref(),
+            Some("http://127.0.0.1:10123/devstoreaccount1")
+        );
+        assert_eq!(
+            b.get_config_value(&AzureConfigKey::AccountName).as_deref(),
+            Some("devstoreaccount1")
+        );
+        if std::env::vars().any(|(k, _)| k.starts_with("AZURE_")) {
+            return; // credentials may come from this machine's environment
+        }
+        let none = RemoteOptions {
+            account_name: Some("acct".into()),
+            ..RemoteOptions::default()
+        };
+        let e = none.azure_builder(&url("az://c")).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Storage);
+        assert!(e.message.contains("no Azure credentials"), "{}", e.message);
+    }
+
+    #[test]
+    fn defaults_and_switches() {
+        let o = RemoteOptions::default();
+        assert_eq!(o.coalesce_gap(), Some(defaults::COALESCE_GAP));
+        assert_eq!(o.concurrency(), defaults::MAX_CONCURRENCY);
+        assert_eq!(
+            o.multipart(),
+            (defaults::MULTIPART_THRESHOLD, defaults::MULTIPART_PART_SIZE)
+        );
+        let off = RemoteOptions {
+            coalesce: Some(false),
+            multipart_threshold: Some(1),
+            multipart_part_size: Some(10),
+            max_concurrency: Some(0),
+            ..RemoteOptions::default()
+        };
+        assert_eq!(off.coalesce_gap(), None);
+        assert_eq!(off.multipart(), (10, 10));
+        assert_eq!(off.concurrency(), 1);
+        let r = RemoteOptions {
+            retry: RetryOptions {
+                max_retries: Some(0),
+                backoff_initial_ms: Some(7),
+                ..RetryOptions::default()
+            },
+            ..RemoteOptions::default()
+        }
+        .retry_config();
+        assert_eq!(r.max_retries, 0);
+        assert_eq!(r.backoff.init_backoff, Duration::from_millis(7));
+    }
+}
