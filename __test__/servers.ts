@@ -232,6 +232,18 @@ export interface FaultProxy {
   stop(): Promise<void>;
 }
 
+/** The range server in a child process (for tests whose thread blocks on synchronous reads). */
+export async function startRangeServerProcess(root: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const proc = spawn(process.execPath, [join(ROOT, 'scripts', 'loopback-servers.mjs'), 'range', root], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((ok, fail) => {
+    proc.stdout?.once('data', (b: Buffer) => ok(b.toString().trim()));
+    proc.once('exit', () => fail(new Error('range server exited')));
+  });
+  return { url, stop: () => stopProcess(proc) };
+}
+
 /** See scripts/loopback-servers.mjs (shared with bench/objstore.mjs). */
 export const startRangeServer: (root: string) => Promise<RangeServer> = loopback.startRangeServer;
 export const startFaultProxy: (upstream: string, latencyMs?: number) => Promise<FaultProxy> = loopback.startFaultProxy;

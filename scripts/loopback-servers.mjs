@@ -154,3 +154,10 @@ export async function startFaultProxy(upstream, latencyMs = 0) {
     });
   return proxy;
 }
+
+// `node scripts/loopback-servers.mjs range <root>`: serve <root> from this process and print
+// the URL (for callers whose own thread may block on synchronous reads).
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/')) && process.argv[2] === 'range') {
+  const server = await startRangeServer(process.argv[3]);
+  process.stdout.write(`${server.url}\n`);
+}

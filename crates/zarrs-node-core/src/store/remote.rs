@@ -171,8 +171,10 @@ impl std::fmt::Debug for ObjectBackend {
     }
 }
 
+/// The object path of a store key, taken as is (`Path::from` would percent-encode characters
+/// such as `ü` a second time on top of the HTTP layer's encoding).
 fn path(key: &str) -> Path {
-    Path::from(key)
+    Path::parse(key).unwrap_or_else(|_| Path::from(key))
 }
 
 /// Merge sorted-by-start `ranges` whose gap is at most `gap` (`None`: no merging). Returns the
@@ -213,7 +215,7 @@ impl ObjectBackend {
         } else {
             Arc::new(object_store::prefix::PrefixStore::new(
                 client,
-                url.prefix.as_str(),
+                path(&url.prefix),
             ))
         };
         let (multipart_threshold, part_size) = options.multipart();
