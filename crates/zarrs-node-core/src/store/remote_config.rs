@@ -567,10 +567,6 @@ mod tests {
         };
         let b = o.gcs_builder(&url("gs://my-bucket/p")).unwrap();
         assert_eq!(
-            b.get_config_value(&GoogleConfigKey::Bucket).as_deref(),
-            Some("my-bucket")
-        );
-        assert_eq!(
             b.get_config_value(&GoogleConfigKey::ServiceAccountKey)
                 .as_deref(),
             Some(key)
@@ -590,6 +586,14 @@ mod tests {
                 .as_deref(),
             Some("true")
         );
+        // The bucket comes from the URL when the client is built (no request is sent).
+        let client = anon
+            .build(
+                &url("gs://my-bucket/p"),
+                zarrs_object_store::object_store::client::ReqwestConnector::default(),
+            )
+            .unwrap();
+        assert!(client.to_string().contains("my-bucket"), "{client}");
     }
 
     #[test]
@@ -604,7 +608,6 @@ mod tests {
         };
         let b = o.s3_builder(&url("s3://bkt/p")).unwrap();
         for (k, v) in [
-            (AmazonS3ConfigKey::Bucket, "bkt"),
             (AmazonS3ConfigKey::AccessKeyId, "AKID"),
             (AmazonS3ConfigKey::SecretAccessKey, "SECRET"),
             (AmazonS3ConfigKey::Token, "TOKEN"),
@@ -613,6 +616,13 @@ mod tests {
         ] {
             assert_eq!(b.get_config_value(&k).as_deref(), Some(v), "{k:?}");
         }
+        let client = o
+            .build(
+                &url("s3://bkt/p"),
+                zarrs_object_store::object_store::client::ReqwestConnector::default(),
+            )
+            .unwrap();
+        assert!(client.to_string().contains("bkt"), "{client}");
     }
 
     #[test]
