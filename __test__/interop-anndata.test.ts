@@ -62,7 +62,10 @@ function pythonView(dump: J, anndataVersion: string): J {
   const d = structuredClone(dump);
   const old = anndataVersion.startsWith('0.12');
   const walk = (x: unknown): void => {
-    if (Array.isArray(x)) return x.forEach(walk);
+    if (Array.isArray(x)) {
+      x.forEach(walk);
+      return;
+    }
     if (typeof x !== 'object' || x === null) return;
     const o = x as J;
     if (o.type === 'numeric-scalar' && o.dtype !== 'bool')
