@@ -64,7 +64,7 @@ export declare class NativeGroup {
 
 export declare class NativeStore {
   /** Open a location. Local and memory stores do no I/O here. */
-  static open(location: string, options?: NativeStoreOptions | undefined | null): NativeStore
+  static open(location: string, optionsJson?: string | undefined | null): NativeStore
   get location(): string
   get readOnly(): boolean
   get(key: string): Promise<Buffer | null>
@@ -91,12 +91,6 @@ export declare function createGroup(store: NativeStore, path: string, options?: 
 
 /** The worker thread count. */
 export declare function getThreads(): number
-
-/** Backoff delays of `StoreOptions.retry`. */
-export interface NativeBackoff {
-  initialMs?: number
-  maxMs?: number
-}
 
 /** A decoded selection. */
 export interface NativeChunk {
@@ -130,46 +124,11 @@ export interface NativeMember {
   kind: string
 }
 
-/** `StoreOptions.retry`. */
-export interface NativeRetryOptions {
-  maxRetries?: number
-  backoff?: NativeBackoff
-  timeoutMs?: number
-  requestTimeoutMs?: number
-  connectTimeoutMs?: number
-}
-
 /** Request and byte counters. */
 export interface NativeStats {
   requests: number
   bytesRead: number
   bytesWritten: number
-}
-
-/** Options of `openStore` (see `StoreOptions` in `src-ts/zarr/store.ts`). */
-export interface NativeStoreOptions {
-  readOnly?: boolean
-  /** `'update' | 'refuse'`. */
-  consolidatedWrites?: string
-  accessKeyId?: string
-  secretAccessKey?: string
-  sessionToken?: string
-  region?: string
-  endpoint?: string
-  allowHttp?: boolean
-  anonymous?: boolean
-  accountName?: string
-  accountKey?: string
-  sasToken?: string
-  useEmulator?: boolean
-  serviceAccountKey?: string
-  serviceAccountPath?: string
-  retry?: NativeRetryOptions
-  maxConcurrency?: number
-  coalesce?: boolean
-  coalesceGapBytes?: number
-  multipartThreshold?: number
-  multipartPartSize?: number
 }
 
 /** Values for a write, as the TypeScript layer sends them (exactly one field set). */

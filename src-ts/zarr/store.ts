@@ -162,7 +162,8 @@ export type StoreLike = Store | string | URL;
  */
 export async function openStore(location: string | URL, options: StoreOptions = {}): Promise<Store> {
   const loc = location instanceof URL ? location.href : location;
-  return new Store(callSync(() => native.NativeStore.open(loc, options)));
+  const json = JSON.stringify(options);
+  return new Store(callSync(() => native.NativeStore.open(loc, json)));
 }
 
 /** @internal */

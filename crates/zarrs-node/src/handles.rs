@@ -47,102 +47,6 @@ impl Default for NativeCancel {
     }
 }
 
-/// Options of `openStore` (see `StoreOptions` in `src-ts/zarr/store.ts`).
-#[napi(object)]
-pub struct NativeStoreOptions {
-    pub read_only: Option<bool>,
-    /// `'update' | 'refuse'`.
-    pub consolidated_writes: Option<String>,
-    pub access_key_id: Option<String>,
-    pub secret_access_key: Option<String>,
-    pub session_token: Option<String>,
-    pub region: Option<String>,
-    pub endpoint: Option<String>,
-    pub allow_http: Option<bool>,
-    pub anonymous: Option<bool>,
-    pub account_name: Option<String>,
-    pub account_key: Option<String>,
-    pub sas_token: Option<String>,
-    pub use_emulator: Option<bool>,
-    pub service_account_key: Option<String>,
-    pub service_account_path: Option<String>,
-    pub retry: Option<NativeRetryOptions>,
-    pub max_concurrency: Option<u32>,
-    pub coalesce: Option<bool>,
-    pub coalesce_gap_bytes: Option<f64>,
-    pub multipart_threshold: Option<f64>,
-    pub multipart_part_size: Option<f64>,
-}
-
-/// Backoff delays of `StoreOptions.retry`.
-#[napi(object)]
-pub struct NativeBackoff {
-    pub initial_ms: Option<f64>,
-    pub max_ms: Option<f64>,
-}
-
-/// `StoreOptions.retry`.
-#[napi(object)]
-pub struct NativeRetryOptions {
-    pub max_retries: Option<u32>,
-    pub backoff: Option<NativeBackoff>,
-    pub timeout_ms: Option<f64>,
-    pub request_timeout_ms: Option<f64>,
-    pub connect_timeout_ms: Option<f64>,
-}
-
-fn whole(v: Option<f64>, what: &str) -> core::Result<Option<u64>> {
-    match v {
-        Some(x) if !(x.is_finite() && x >= 0.0 && x.fract() == 0.0) => Err(
-            core::Error::invalid_input(format!("{what} must be a non-negative integer, got {x}")),
-        ),
-        Some(x) => Ok(Some(x as u64)),
-        None => Ok(None),
-    }
-}
-
-fn remote_options(o: &NativeStoreOptions) -> core::Result<core::store::RemoteOptions> {
-    let retry = o.retry.as_ref();
-    let backoff = retry.and_then(|r| r.backoff.as_ref());
-    Ok(core::store::RemoteOptions {
-        access_key_id: o.access_key_id.clone(),
-        secret_access_key: o.secret_access_key.clone(),
-        session_token: o.session_token.clone(),
-        region: o.region.clone(),
-        endpoint: o.endpoint.clone(),
-        allow_http: o.allow_http,
-        anonymous: o.anonymous.unwrap_or(false),
-        account_name: o.account_name.clone(),
-        account_key: o.account_key.clone(),
-        sas_token: o.sas_token.clone(),
-        use_emulator: o.use_emulator,
-        service_account_key: o.service_account_key.clone(),
-        service_account_path: o.service_account_path.clone(),
-        retry: core::store::RetryOptions {
-            max_retries: retry.and_then(|r| r.max_retries).map(|n| n as usize),
-            backoff_initial_ms: whole(
-                backoff.and_then(|b| b.initial_ms),
-                "retry.backoff.initialMs",
-            )?,
-            backoff_max_ms: whole(backoff.and_then(|b| b.max_ms), "retry.backoff.maxMs")?,
-            timeout_ms: whole(retry.and_then(|r| r.timeout_ms), "retry.timeoutMs")?,
-            request_timeout_ms: whole(
-                retry.and_then(|r| r.request_timeout_ms),
-                "retry.requestTimeoutMs",
-            )?,
-            connect_timeout_ms: whole(
-                retry.and_then(|r| r.connect_timeout_ms),
-                "retry.connectTimeoutMs",
-            )?,
-        },
-        max_concurrency: o.max_concurrency.map(|n| n as usize),
-        coalesce: o.coalesce,
-        coalesce_gap: whole(o.coalesce_gap_bytes, "coalesceGapBytes")?,
-        multipart_threshold: whole(o.multipart_threshold, "multipartThreshold")?,
-        multipart_part_size: whole(o.multipart_part_size, "multipartPartSize")?,
-    })
-}
-
 /// Request and byte counters.
 #[napi(object)]
 pub struct NativeStats {
@@ -160,22 +64,12 @@ pub struct NativeStore {
 impl NativeStore {
     /// Open a location. Local and memory stores do no I/O here.
     #[napi(factory)]
-    pub fn open(location: String, options: Option<NativeStoreOptions>) -> Result<Self> {
+    pub fn open(location: String, options_json: Option<String>) -> Result<Self> {
         sync(|| {
-            let mut o = core::StoreOptions::default();
-            if let Some(opts) = options {
-                o.remote = remote_options(&opts)?;
-                o.read_only = opts.read_only.unwrap_or(false);
-                o.consolidated_writes = match opts.consolidated_writes.as_deref() {
-                    None | Some("update") => core::ConsolidatedWrites::Update,
-                    Some("refuse") => core::ConsolidatedWrites::Refuse,
-                    Some(other) => {
-                        return Err(core::Error::invalid_input(format!(
-                            "consolidatedWrites must be 'update' or 'refuse', got '{other}'"
-                        )))
-                    }
-                };
-            }
+            let o = match options_json {
+                Some(json) => core::StoreOptions::from_json(&json)?,
+                None => core::StoreOptions::default(),
+            };
             Ok(Self {
                 inner: Store::open(&location, &o)?,
             })

@@ -27,7 +27,7 @@ use zarrs_storage::{
 pub use guard::{Counters, Guarded, StoreStats};
 pub use local::LocalStore;
 pub use remote::{ObjectBackend, PrefetchGuard};
-pub use remote_config::{RemoteKind, RemoteOptions, RemoteUrl, RetryOptions};
+pub use remote_config::{BackoffOptions, RemoteKind, RemoteOptions, RemoteUrl, RetryOptions};
 
 use crate::error::{Error, ErrorCode, Result};
 
@@ -35,7 +35,8 @@ use crate::error::{Error, ErrorCode, Result};
 pub type Storage = Arc<dyn ReadableWritableListableStorageTraits>;
 
 /// What a metadata write below a consolidated group does.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ConsolidatedWrites {
     /// Patch the consolidated copy after the write (default).
     #[default]
@@ -45,14 +46,27 @@ pub enum ConsolidatedWrites {
 }
 
 /// Options for [`Store::open`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct StoreOptions {
     /// Refuse every write with [`ErrorCode::ReadOnly`].
     pub read_only: bool,
     /// Policy for metadata writes below consolidated groups.
     pub consolidated_writes: ConsolidatedWrites,
     /// Credentials, retries, concurrency and coalescing for object stores.
+    #[serde(flatten)]
     pub remote: RemoteOptions,
+}
+
+impl StoreOptions {
+    /// Parse the camelCase JSON of `openStore`'s options (`StoreOptions` in `src-ts/zarr/store.ts`).
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidInput`] naming the bad option.
+    pub fn from_json(json: &str) -> Result<Self> {
+        serde_json::from_str(json)
+            .map_err(|e| Error::invalid_input(format!("invalid store options: {e}")))
+    }
 }
 
 /// Which backend a location resolved to.
@@ -504,6 +518,29 @@ pub fn join(path: &str, name: &str) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn options_from_json() {
+        let o = StoreOptions::from_json(
+            r#"{"readOnly":true,"consolidatedWrites":"refuse","region":"eu-west-1",
+                "retry":{"maxRetries":0,"backoff":{"initialMs":7}},"coalesceGapBytes":0}"#,
+        )
+        .unwrap();
+        assert!(o.read_only);
+        assert_eq!(o.consolidated_writes, ConsolidatedWrites::Refuse);
+        assert_eq!(o.remote.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(o.remote.retry.max_retries, Some(0));
+        assert_eq!(o.remote.retry.backoff.initial_ms, Some(7));
+        assert_eq!(o.remote.coalesce_gap, Some(0));
+        for bad in [
+            r#"{"consolidatedWrites":"never"}"#,
+            r#"{"retry":{"timeoutMs":-1}}"#,
+            r#"{"multipartThreshold":1.5}"#,
+        ] {
+            let e = StoreOptions::from_json(bad).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidInput, "{bad}");
+        }
+    }
 
     #[test]
     fn parses_locations() {

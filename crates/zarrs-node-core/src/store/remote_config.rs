@@ -8,6 +8,7 @@
 //! through `AZURE_MSI_ENDPOINT` or a federated token file), so a missing key is a clear error
 //! instead of a long wait on an address that does not answer.
 
+use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -107,15 +108,24 @@ impl RemoteUrl {
     }
 }
 
+/// Backoff delays between retries.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct BackoffOptions {
+    /// First delay in ms (default 100), doubled per retry up to `max_ms`.
+    pub initial_ms: Option<u64>,
+    /// Largest delay in ms (default 5000).
+    pub max_ms: Option<u64>,
+}
+
 /// Retry budget for object-store requests.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct RetryOptions {
     /// Retries after the first attempt (default 3; 0 disables retries).
     pub max_retries: Option<usize>,
-    /// First backoff delay in ms (default 100), doubled per retry up to `backoff_max_ms`.
-    pub backoff_initial_ms: Option<u64>,
-    /// Largest backoff delay in ms (default 5000).
-    pub backoff_max_ms: Option<u64>,
+    /// Backoff delays.
+    pub backoff: BackoffOptions,
     /// Total time in ms after which a failing request is not retried again (default 60000).
     pub timeout_ms: Option<u64>,
     /// Time limit of one HTTP request, body included, in ms (default 30000): a stalled
@@ -126,8 +136,10 @@ pub struct RetryOptions {
 }
 
 /// Options for object-store locations (ignored by local and memory stores). Every `None`
-/// falls back to the environment, then to the default.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// falls back to the environment, then to the default. Deserialized from the camelCase JSON of
+/// `openStore`'s options.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct RemoteOptions {
     /// S3 access key id (`AWS_ACCESS_KEY_ID`).
     pub access_key_id: Option<String>,
@@ -165,6 +177,7 @@ pub struct RemoteOptions {
     pub coalesce: Option<bool>,
     /// Largest gap in bytes bridged when coalescing (default 1 MiB; 0 merges only touching
     /// ranges).
+    #[serde(rename = "coalesceGapBytes")]
     pub coalesce_gap: Option<u64>,
     /// Values larger than this are uploaded in parts (default 32 MiB).
     pub multipart_threshold: Option<u64>,
@@ -234,10 +247,10 @@ impl RemoteOptions {
         RetryConfig {
             backoff: BackoffConfig {
                 init_backoff: Duration::from_millis(
-                    r.backoff_initial_ms.unwrap_or(defaults::BACKOFF_INITIAL_MS),
+                    r.backoff.initial_ms.unwrap_or(defaults::BACKOFF_INITIAL_MS),
                 ),
                 max_backoff: Duration::from_millis(
-                    r.backoff_max_ms.unwrap_or(defaults::BACKOFF_MAX_MS),
+                    r.backoff.max_ms.unwrap_or(defaults::BACKOFF_MAX_MS),
                 ),
                 base: 2.0,
             },
@@ -675,7 +688,10 @@ mod tests {
         let r = RemoteOptions {
             retry: RetryOptions {
                 max_retries: Some(0),
-                backoff_initial_ms: Some(7),
+                backoff: BackoffOptions {
+                    initial_ms: Some(7),
+                    max_ms: None,
+                },
                 ..RetryOptions::default()
             },
             ..RemoteOptions::default()
