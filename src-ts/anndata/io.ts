@@ -2,20 +2,20 @@
 // elements, and the dispatched variants that let a callback intercept every element.
 
 import type { CallOptions } from '../zarr/abort.js';
-import type { CodecSpec, ZArray } from '../zarr/array.js';
+import type { CodecSpec } from '../zarr/array.js';
 import { ConsolidatedStaleError, InvalidMetadataError } from '../zarr/errors.js';
 import { createGroup, type Group, openGroup } from '../zarr/group.js';
-import type { Store, StoreLike } from '../zarr/store.js';
-import { AnnData } from './anndata.js';
+import type { StoreLike } from '../zarr/store.js';
+import type { AnnData } from './anndata.js';
 import { convertStringsToCategoricals } from './convert.js';
 import type { Elem } from './elems.js';
 import { readAnnDataGroup, writeAnnDataChildren } from './encodings/index.js';
 import type { ShardPolicy } from './layout.js';
 import {
+  checkKeyName,
   type DatasetOptions,
   elemPath,
   encodingAttrs,
-  isGroup,
   type Node,
   type ReadCallback,
   ReadCtx,
@@ -25,7 +25,7 @@ import {
   WriteCtx,
   type WriteOptions,
 } from './registry.js';
-import { checkKeyName, validateElem } from './validate.js';
+import { validateElem } from './validate.js';
 
 export interface ReadZarrOptions extends ReadOptions {
   /** Group path of the AnnData inside the store (default: the root). */
@@ -142,7 +142,7 @@ async function writeWith(
   const path = parent.path === '' ? key : `${parent.path}/${key}`;
   checkKeyName(key, path);
   await validateElem(elem, path);
-  const consolidatedAt = await consolidatedAncestor(parent.store, parent.path, parent.zarrFormat);
+  const consolidatedAt = await parent.consolidatedAbove(key, opts);
   if (consolidatedAt !== null && !opts.consolidate) {
     throw new ConsolidatedStaleError(
       'ConsolidatedStale',
@@ -164,22 +164,3 @@ async function writeWith(
     await g.consolidateMetadata(opts);
   }
 }
-
-/** The nearest group at or above `path` that holds consolidated metadata, or null. */
-async function consolidatedAncestor(store: Store, path: string, format: 2 | 3): Promise<string | null> {
-  const parts = path === '' ? [] : path.split('/');
-  for (let i = 0; i <= parts.length; i++) {
-    const p = parts.slice(0, i).join('/');
-    const prefix = p === '' ? '' : `${p}/`;
-    if (format === 3) {
-      const bytes = await store.get(`${prefix}zarr.json`);
-      if (bytes && JSON.parse(new TextDecoder().decode(bytes)).consolidated_metadata) return p;
-    } else if (await store.get(`${prefix}.zmetadata`)) {
-      return p;
-    }
-  }
-  return null;
-}
-
-export type { ZArray };
-export { AnnData, isGroup };

@@ -60,6 +60,11 @@ export declare class NativeGroup {
   setAttributes(attrsJson: string): Promise<string>
   tree(): Promise<string>
   consolidate(): Promise<void>
+  /**
+   * The outermost group whose consolidated metadata a write of child `name` would make
+   * stale, or null.
+   */
+  consolidatedAbove(name: string): Promise<string | null>
 }
 
 export declare class NativeStore {

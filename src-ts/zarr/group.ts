@@ -105,6 +105,14 @@ export class Group {
     return withSignal(opts.signal, () => this.#native.tree());
   }
 
+  /**
+   * @internal The outermost group whose consolidated metadata writing child `name` would make
+   * stale (its path), or null.
+   */
+  async consolidatedAbove(name: string, opts: CallOptions = {}): Promise<string | null> {
+    return withSignal(opts.signal, () => this.#native.consolidatedAbove(name));
+  }
+
   /** Write consolidated metadata for everything below this group (v3 inline, v2 .zmetadata). */
   async consolidateMetadata(opts: CallOptions = {}): Promise<void> {
     await withSignal(opts.signal, () => this.#native.consolidate());

@@ -182,6 +182,18 @@ pub fn consolidate(store: &Store, path: &str) -> Result<()> {
     }
 }
 
+/// The group nearest the root whose consolidated metadata describes the node at `path` (which
+/// need not exist yet), or `None`: where a write at `path` would make metadata stale.
+///
+/// # Errors
+/// Storage errors.
+pub fn outermost_consolidated(store: &Store, path: &str, format: u8) -> Result<Option<String>> {
+    Ok(consolidated_ancestors(store, path, format)?
+        .into_iter()
+        .next()
+        .map(|(anc, _, _)| anc))
+}
+
 /// Groups whose consolidated metadata describes `path`, root first, with the path of `path`
 /// relative to each: strict ancestors, plus (v2) `path` itself, whose own `.zgroup`/`.zattrs`
 /// are listed in its `.zmetadata`.

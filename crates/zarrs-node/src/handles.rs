@@ -455,6 +455,18 @@ impl NativeGroup {
         let g = self.inner.clone();
         job(move || lock(&g)?.consolidate())
     }
+
+    /// The outermost group whose consolidated metadata a write of child `name` would make
+    /// stale, or null.
+    #[napi(ts_return_type = "Promise<string | null>")]
+    pub fn consolidated_above(&self, name: String) -> AsyncTask<Job<Option<String>>> {
+        let g = self.inner.clone();
+        job(move || {
+            let g = lock(&g)?.clone();
+            let path = core::store::join(g.path(), &name);
+            core::consolidated::outermost_consolidated(g.store(), &path, g.format())
+        })
+    }
 }
 
 #[napi(ts_return_type = "Promise<NativeGroup>")]
