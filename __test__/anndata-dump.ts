@@ -4,7 +4,7 @@
 
 import { inferDType } from '../src-ts/anndata/elems.js';
 import {
-  AnnData,
+  type AnnData,
   AwkwardArray,
   type Column,
   DataFrame,
@@ -160,5 +160,3 @@ export function dumpAnnData(a: AnnData): Record<string, J> {
     raw: a.raw === null ? null : { X: dumpElem(a.raw.X), var: dumpFrame(a.raw.var), varm: sorted(a.raw.varm) },
   };
 }
-
-export { AnnData };

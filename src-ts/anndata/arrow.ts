@@ -10,7 +10,6 @@ import {
   type CategoricalColumn,
   type Column,
   codesArray,
-  columnLength,
   DataFrame,
   type NullableIntegerColumn,
   type NumericColumn,
@@ -257,5 +256,3 @@ function fromArrow(table: arrow.Table, opts: { index?: string }): DataFrame {
 }
 
 registerArrow(toArrow, fromArrow);
-
-export { columnLength };

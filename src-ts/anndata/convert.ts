@@ -1,7 +1,7 @@
 // convertStringsToCategoricals: like python's `strings_to_categoricals`, but on a copy.
 
 import { AnnData } from './anndata.js';
-import { type CategoricalColumn, type Column, codesArray, DataFrame } from './dataframe.js';
+import { type CategoricalColumn, type Column, codesArray, type DataFrame } from './dataframe.js';
 
 /** Python's str ordering (by code point), which differs from JS's UTF-16 order above U+FFFF. */
 export function compareCodePoints(a: string, b: string): number {
@@ -62,5 +62,3 @@ export function convertStringsToCategoricals(adata: AnnData): AnnData {
     raw: adata.raw,
   });
 }
-
-export { DataFrame };

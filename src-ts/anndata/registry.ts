@@ -116,7 +116,7 @@ export class WriteCtx {
 
   /** Write `elem` as child `key` of `parent`, through the dispatch callback when set. */
   write(parent: Group, key: string, elem: unknown, datasetOptions: DatasetOptions = {}): Promise<void> {
-    checkKey(parent, key);
+    checkKeyName(key, joinPath(parent.path, key));
     const defaultWrite: WriteFn = (p, k, e, d) => writeRegistered(p, k, e, this, d ?? {});
     if (!this.callback) return defaultWrite(parent, key, elem, datasetOptions);
     const iospec = writerFor(elem, joinPath(parent.path, key)).spec(elem);
@@ -243,16 +243,13 @@ async function writeRegistered(
   await writerFor(elem, joinPath(parent.path, key)).write(parent, key, elem, ctx, datasetOptions);
 }
 
-/** Keys are single path segments; `_index` is reserved for dataframe indexes. */
-export function checkKey(parent: Group, key: string): void {
-  const path = joinPath(parent.path, key);
+/** Keys are single path segments. Throws InvalidInput naming `path` (the element's path). */
+export function checkKeyName(key: string, path: string): void {
   if (key === '' || key.includes('/') || key === '.' || key === '..') {
     throw new InvalidInputError(
       'InvalidInput',
-      `'${elemPath(path)}': element keys must be one non-empty segment without '/'`,
-      {
-        key: path,
-      },
+      `'${elemPath(path)}' has an invalid key '${key}': keys must be one non-empty segment without '/'`,
+      { key: path },
     );
   }
 }

@@ -5,17 +5,10 @@ import { InvalidInputError } from '../zarr/errors.js';
 import { AnnData } from './anndata.js';
 import { type Column, columnLength, DataFrame, isColumn } from './dataframe.js';
 import { AwkwardArray, inferDType, isDense, isSparse, NumericScalar, numel, validateCompressed } from './elems.js';
-import { elemPath, joinPath } from './registry.js';
+import { checkKeyName, elemPath, joinPath } from './registry.js';
 
 function fail(path: string, msg: string): never {
   throw new InvalidInputError('InvalidInput', `'${elemPath(path)}' ${msg}`, { key: path });
-}
-
-/** Keys are single path segments. */
-export function checkKeyName(key: string, path: string): void {
-  if (key === '' || key.includes('/') || key === '.' || key === '..') {
-    fail(path, `has an invalid key '${key}': keys must be one non-empty segment without '/'`);
-  }
 }
 
 function validateColumn(c: Column, path: string): void {

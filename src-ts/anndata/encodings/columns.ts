@@ -10,7 +10,6 @@ import type { Dense, DenseArray, IOSpec } from '../elems.js';
 import {
   elemPath,
   encodingAttrs,
-  isGroup,
   joinPath,
   type Node,
   type ReadCtx,
@@ -188,5 +187,3 @@ registerWriter({
   spec: (e) => columnSpec(e as Column),
   write: (parent, key, e, ctx) => writeColumn(parent, key, e as Column, ctx),
 });
-
-export { isGroup };

@@ -73,17 +73,16 @@ export async function writeArray(
 registerReader('array', '0.2.0', { kind: 'array', read: (node, ctx) => readDense(node, ctx.opts.signal) });
 registerReader('string-array', '0.2.0', { kind: 'array', read: (node, ctx) => readDense(node, ctx.opts.signal) });
 
+function denseSpec(d: Dense, path = '') {
+  const string = (d.dtype ?? inferDType(d.data, path)) === 'string';
+  return { encodingType: string ? 'string-array' : 'array', encodingVersion: '0.2.0' };
+}
+
 registerWriter({
   accepts: isDense,
-  spec: (e) => {
-    const d = e as Dense;
-    const string = (d.dtype ?? inferDType(d.data, '')) === 'string';
-    return { encodingType: string ? 'string-array' : 'array', encodingVersion: '0.2.0' };
-  },
+  spec: (e) => denseSpec(e as Dense),
   write: async (parent, key, e, ctx, ds) => {
     const d = e as Dense;
-    const string = (d.dtype ?? inferDType(d.data, joinPath(parent.path, key))) === 'string';
-    const spec = { encodingType: string ? 'string-array' : 'array', encodingVersion: '0.2.0' };
-    await writeArray(parent, key, d, encodingAttrs(spec), ctx, 'dense', ds);
+    await writeArray(parent, key, d, encodingAttrs(denseSpec(d, joinPath(parent.path, key))), ctx, 'dense', ds);
   },
 });
