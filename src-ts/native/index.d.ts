@@ -148,7 +148,7 @@ export interface NativeValue {
 /** Versions of this addon and of the zarrs crate it was built with. */
 export declare function nativeVersions(): string
 
-export declare function openArray(store: NativeStore, path: string): Promise<NativeArray>
+export declare function openArray(store: NativeStore, path: string, zarrFormat?: number | undefined | null): Promise<NativeArray>
 
 export declare function openGroup(store: NativeStore, path: string, mode?: string | undefined | null, consolidated?: string | undefined | null, zarrFormat?: number | undefined | null): Promise<NativeGroup>
 

@@ -146,15 +146,21 @@ export async function createGroup(store: StoreLike, path = '', options: CreateGr
   return new Group(await withSignal(options.signal, () => native.createGroup(h, path, o)), s);
 }
 
+/** Options of the top-level `openArray`. */
+export interface OpenArrayOptions extends CallOptions {
+  /** Read only this format's metadata (2: `.zarray`, 3: `zarr.json`); default: v3 when a path holds both. */
+  zarrFormat?: 2 | 3;
+}
+
 /** Open an array; pass the expected dtype as a type argument to narrow `get()`'s data. */
 export async function openArray<D extends DataType = DataType>(
   store: StoreLike,
   path = '',
-  opts: CallOptions = {},
+  opts: OpenArrayOptions = {},
 ): Promise<ZArray<D>> {
   const s = await resolveStore(store);
   const h = storeHandle(s);
-  return new ZArray<D>(await withSignal(opts.signal, () => native.openArray(h, path)), s);
+  return new ZArray<D>(await withSignal(opts.signal, () => native.openArray(h, path, opts.zarrFormat)), s);
 }
 
 export async function createArray<D extends DataType>(

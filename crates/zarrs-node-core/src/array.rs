@@ -115,8 +115,23 @@ impl ZArray {
     /// [`ErrorCode::NotFound`] when there is no array there, [`ErrorCode::InvalidMetadata`] /
     /// [`ErrorCode::Unsupported`] for metadata zarrs rejects.
     pub fn open(store: &Store, path: &str) -> Result<Self> {
+        Self::open_format(store, path, None)
+    }
+
+    /// [`open`](Self::open) reading only the metadata of `format` (2: `.zarray`, 3:
+    /// `zarr.json`); `None` prefers v3 when a path holds both.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open); [`ErrorCode::InvalidInput`] for a format other than 2 or 3.
+    pub fn open_format(store: &Store, path: &str, format: Option<u8>) -> Result<Self> {
         let path = normalize_node_path(path)?;
-        match node::read_node(store, &path)? {
+        if let Some(f) = format.filter(|f| !matches!(f, 2 | 3)) {
+            return Err(
+                Error::invalid_input(format!("zarrFormat must be 2 or 3, got {f}")).with_key(path),
+            );
+        }
+        let raw = node::read_raw_format(store, &path, format)?;
+        match raw.map(|r| r.parse(&path)).transpose()? {
             Some(node::NodeMeta::Array(meta)) => Self::from_metadata(store, &path, *meta),
             Some(node::NodeMeta::Group { .. }) => Err(Error::not_found(
                 path.clone(),
@@ -124,7 +139,10 @@ impl ZArray {
             )),
             None => Err(Error::not_found(
                 path.clone(),
-                format!("no array at '{path}'"),
+                match format {
+                    Some(f) => format!("no zarr v{f} array at '{path}'"),
+                    None => format!("no array at '{path}'"),
+                },
             )),
         }
     }
@@ -135,6 +153,7 @@ impl ZArray {
     /// Metadata zarrs rejects.
     pub fn from_metadata(store: &Store, path: &str, meta: ArrayMetadata) -> Result<Self> {
         let storage = store.storage()?;
+        let meta = node::normalize_array_metadata(meta);
         let array = Array::new_with_metadata(storage, &zarrs_path(path), meta)
             .map_err(|e| Error::from(e).with_key(path))?;
         let dtype = DType::from_zarrs(array.data_type()).map_err(|e| e.with_key(path))?;

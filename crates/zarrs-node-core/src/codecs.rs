@@ -1,6 +1,53 @@
 //! User codec specs (`'zstd:3'`, `{ name: 'blosc', cname: 'lz4' }`, ...) translated to zarr v3
 //! codec metadata and v2 numcodecs compressor JSON. zarrs does the actual encoding; this module
-//! only spells configurations the way zarr-python writes them.
+//! only spells configurations the way zarr-python writes them. The submodules add the numcodecs
+//! codecs zarrs lacks as zarrs codec plugins.
+
+/// Register `$codec` as a zarrs codec plugin for zarr v3 (`$v3`) and v2 (`$v2`), created by its
+/// `fn from_configuration(&Configuration) -> Result<Codec, PluginCreateError>`: the same
+/// `inventory` registry zarrs' built-in codecs use, so v2 `.zarray` filters/compressors and v3
+/// `codecs` entries find it by name.
+macro_rules! numcodecs_plugin {
+    ($codec:ident, v3: $v3:literal, v2: $v2:literal) => {
+        zarrs::plugin::impl_extension_aliases!($codec, v3: $v3, [], v2: $v2);
+
+        inventory::submit! { zarrs::array::codec::api::CodecPluginV3::new::<$codec>() }
+        inventory::submit! { zarrs::array::codec::api::CodecPluginV2::new::<$codec>() }
+
+        impl zarrs::array::codec::api::CodecTraitsV3 for $codec {
+            fn create(
+                metadata: &zarrs::metadata::v3::MetadataV3,
+            ) -> Result<zarrs::array::codec::api::Codec, zarrs::plugin::PluginCreateError> {
+                Self::from_configuration(
+                    &metadata.to_typed_configuration::<zarrs::metadata::Configuration>()?,
+                )
+            }
+        }
+
+        impl zarrs::array::codec::api::CodecTraitsV2 for $codec {
+            fn create(
+                metadata: &zarrs::metadata::v2::MetadataV2,
+            ) -> Result<zarrs::array::codec::api::Codec, zarrs::plugin::PluginCreateError> {
+                Self::from_configuration(metadata.configuration())
+            }
+        }
+    };
+}
+
+pub mod bitround_v2;
+pub mod delta;
+pub mod lz4;
+
+/// Neither plugin codec decodes or encodes part of a chunk: each needs the whole chunk.
+const WHOLE_CHUNK_DECODE: zarrs::array::codec::api::PartialDecoderCapability =
+    zarrs::array::codec::api::PartialDecoderCapability {
+        partial_read: false,
+        partial_decode: false,
+    };
+const WHOLE_CHUNK_ENCODE: zarrs::array::codec::api::PartialEncoderCapability =
+    zarrs::array::codec::api::PartialEncoderCapability {
+        partial_encode: false,
+    };
 
 use serde_json::{json, Value};
 
@@ -22,7 +69,7 @@ fn normalize(spec: &Value) -> Result<serde_json::Map<String, Value>> {
             let name = parts.next().unwrap_or_default().to_string();
             let mut m = serde_json::Map::new();
             match name.as_str() {
-                "zstd" | "gzip" | "zlib" => {
+                "zstd" | "gzip" | "zlib" | "bz2" => {
                     if let Some(level) = parts.next() {
                         let level: i64 = level.parse().map_err(|_| {
                             Error::invalid_input(format!("bad level in codec spec '{s}'"))
@@ -151,10 +198,16 @@ pub fn compressor_v3(spec: &Value, dtype: DType) -> Result<Value> {
             "blocksize": int(&m, "blocksize", 0)?,
         }}),
         "crc32c" => json!({ "name": "crc32c" }),
+        "lz4" => json!({ "name": "numcodecs.lz4", "configuration": {
+            "acceleration": int(&m, "acceleration", 1)?,
+        }}),
+        "bz2" => {
+            json!({ "name": "numcodecs.bz2", "configuration": { "level": int(&m, "level", 9)? } })
+        }
         other => {
             return Err(Error::unsupported(format!(
-                "unknown compressor '{other}' (supported: zstd, blosc, gzip, zlib, crc32c)"
-            )))
+            "unknown compressor '{other}' (supported: zstd, blosc, gzip, zlib, lz4, bz2, crc32c)"
+        )))
         }
     })
 }
@@ -180,9 +233,11 @@ pub fn compressor_v2(spec: &Value, dtype: DType) -> Result<Value> {
             json!({ "id": "blosc", "cname": cname(&m)?, "clevel": int(&m, "clevel", int(&m, "level", 5)?)?,
                 "shuffle": shuffle, "blocksize": int(&m, "blocksize", 0)? })
         }
+        "lz4" => json!({ "id": "lz4", "acceleration": int(&m, "acceleration", 1)? }),
+        "bz2" => json!({ "id": "bz2", "level": int(&m, "level", 9)? }),
         other => {
             return Err(Error::unsupported(format!(
-                "compressor '{other}' cannot be used in a zarr v2 array (v2 supports zstd, blosc, gzip, zlib)"
+                "compressor '{other}' cannot be used in a zarr v2 array (v2 supports zstd, blosc, gzip, zlib, lz4, bz2)"
             )))
         }
     })
@@ -230,6 +285,14 @@ mod tests {
             json!({"id":"blosc","cname":"lz4","clevel":7,"shuffle":1,"blocksize":0})
         );
         assert!(compressor_v2(&json!("crc32c"), DType::Int8).is_err());
+        assert_eq!(
+            compressor_v2(&json!("bz2:4"), DType::Int8).unwrap(),
+            json!({"id":"bz2","level":4})
+        );
+        assert_eq!(
+            compressor_v3(&json!("lz4"), DType::Int8).unwrap(),
+            json!({"name":"numcodecs.lz4","configuration":{"acceleration":1}})
+        );
         assert!(compressor_v3(&json!("lzma"), DType::Int8).is_err());
         assert_eq!(
             compressor_v3(&json!({"id":"zstd","level":1}), DType::Int8).unwrap()["configuration"]

@@ -143,6 +143,22 @@ impl RawNode {
     }
 }
 
+/// Rewrite valid metadata that zarrs would mishandle into an equivalent form zarrs accepts.
+///
+/// A 0-d v2 array with `"order": "F"` (zarr-python writes it) makes zarrs 0.23.14 build an empty
+/// transpose order with `unwrap_unchecked` in `create_codec_chain_from_v2`, which aborts the
+/// process. With no dimensions both orders lay out the one element identically, so it is "C".
+#[must_use]
+pub fn normalize_array_metadata(meta: ArrayMetadata) -> ArrayMetadata {
+    match meta {
+        ArrayMetadata::V2(mut v2) if v2.shape.is_empty() => {
+            v2.order = zarrs::metadata::v2::ArrayMetadataV2Order::C;
+            ArrayMetadata::V2(v2)
+        }
+        other => other,
+    }
+}
+
 fn attrs_of(v: Option<&Value>) -> std::result::Result<Map<String, Value>, String> {
     match v {
         None | Some(Value::Null) => Ok(Map::new()),
@@ -178,8 +194,22 @@ pub fn put_json(store: &Store, key: &str, v: &Value) -> Result<()> {
 /// # Errors
 /// Storage errors or invalid JSON.
 pub fn read_raw(store: &Store, path: &str) -> Result<Option<RawNode>> {
-    if let Some(v) = get_json(store, &join(path, "zarr.json"))? {
-        return Ok(Some(RawNode::V3(v)));
+    read_raw_format(store, path, None)
+}
+
+/// [`read_raw`] restricted to one format (`Some(2)` or `Some(3)`): a store may hold both a
+/// `.zarray` and a `zarr.json` for the same node, and the caller picks which one it means.
+///
+/// # Errors
+/// Storage errors or invalid JSON.
+pub fn read_raw_format(store: &Store, path: &str, format: Option<u8>) -> Result<Option<RawNode>> {
+    if format != Some(2) {
+        if let Some(v) = get_json(store, &join(path, "zarr.json"))? {
+            return Ok(Some(RawNode::V3(v)));
+        }
+    }
+    if format == Some(3) {
+        return Ok(None);
     }
     for name in [".zarray", ".zgroup"] {
         if let Some(doc) = get_json(store, &join(path, name))? {

@@ -520,9 +520,17 @@ pub fn create_group(
 }
 
 #[napi(ts_return_type = "Promise<NativeArray>")]
-pub fn open_array(store: &NativeStore, path: String) -> AsyncTask<Job<NativeArray>> {
+pub fn open_array(
+    store: &NativeStore,
+    path: String,
+    zarr_format: Option<u32>,
+) -> AsyncTask<Job<NativeArray>> {
     let s = store.inner.clone();
-    job(move || Ok(NativeArray::new(ZArray::open(&s, &path)?)))
+    job(move || {
+        // Out-of-range numbers stay out of range (255 is rejected like 4).
+        let format = zarr_format.map(|f| u8::try_from(f).unwrap_or(u8::MAX));
+        Ok(NativeArray::new(ZArray::open_format(&s, &path, format)?))
+    })
 }
 
 #[napi(ts_return_type = "Promise<NativeArray>")]

@@ -1,5 +1,6 @@
 //! Stores: open a location (path, `file://`, `memory://name`, `s3://`, `gs://`, `az://`,
-//! `abfs://`, `http(s)://`) into a [`Store`] that every array and group shares.
+//! `abfs://`, `http(s)://`; any of the file and object forms ending in `.zip` is a read-only
+//! zip archive) into a [`Store`] that every array and group shares.
 //!
 //! Every backend sits behind one [`guard::Guarded`] adapter that validates keys (no `..`,
 //! absolute paths or backslashes), enforces read-only mode and counts requests and bytes.
@@ -10,6 +11,7 @@ mod guard;
 mod local;
 pub mod remote;
 pub mod remote_config;
+pub mod zip;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -78,6 +80,8 @@ pub enum Backend {
     Memory(String),
     /// An object store (S3, GCS, Azure, HTTP).
     Remote(RemoteUrl),
+    /// A read-only zip archive: the local file or the object the inner location names.
+    Zip(Box<Backend>),
 }
 
 impl Backend {
@@ -89,6 +93,22 @@ impl Backend {
     /// [`ErrorCode::Unsupported`] for URL schemes this build cannot open,
     /// [`ErrorCode::InvalidInput`] for an empty location or a URL without a bucket.
     pub fn parse(location: &str) -> Result<Self> {
+        let backend = Self::parse_unzipped(location)?;
+        let is_zip = |p: &str| {
+            p.trim_end_matches('/')
+                .to_ascii_lowercase()
+                .ends_with(".zip")
+        };
+        Ok(match backend {
+            Self::Local(ref p) if is_zip(&p.to_string_lossy()) => Self::Zip(Box::new(backend)),
+            Self::Remote(ref u) if is_zip(&u.base) || is_zip(&u.prefix) => {
+                Self::Zip(Box::new(backend))
+            }
+            other => other,
+        })
+    }
+
+    fn parse_unzipped(location: &str) -> Result<Self> {
         if location.is_empty() {
             return Err(Error::invalid_input("store location is empty"));
         }
@@ -179,6 +199,7 @@ impl Store {
         let backend = Backend::parse(location)?;
         let mut remote = None;
         let guarded = match &backend {
+            Backend::Zip(archive) => open_zip(location, archive, options)?,
             Backend::Local(path) => {
                 Guarded::new(Arc::new(LocalStore::new(path.clone())?), options.read_only)
             }
@@ -432,6 +453,72 @@ impl Store {
     }
 }
 
+/// Open the zip archive `archive` names: its parent directory (or object prefix) is opened as
+/// a store and zarrs_zip reads the archive from it with range reads. Always read-only.
+fn open_zip(location: &str, archive: &Backend, options: &StoreOptions) -> Result<Guarded> {
+    match archive {
+        Backend::Local(path) => {
+            if path.is_dir() {
+                return Err(Error::invalid_input(format!(
+                    "'{location}' is a directory, not a zip archive"
+                ))
+                .with_key(location));
+            }
+            let parent = path.parent().map(PathBuf::from).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let parent: Storage = Arc::new(LocalStore::new(parent)?);
+            let zip = zip::ZipBackend::open(parent, &name, location)?;
+            Ok(Guarded::new(zip::into_storage(zip), true))
+        }
+        Backend::Remote(url) => {
+            // Point the object store at the archive's parent; the archive is one key there.
+            let (parent_url, name) = if url.kind == RemoteKind::Http {
+                let (base, name) = zip::split_archive_path(&url.base);
+                (
+                    RemoteUrl {
+                        base: base.to_string(),
+                        ..url.clone()
+                    },
+                    name.to_string(),
+                )
+            } else {
+                let (prefix, name) = zip::split_archive_path(&url.prefix);
+                (
+                    RemoteUrl {
+                        prefix: prefix.to_string(),
+                        ..url.clone()
+                    },
+                    name.to_string(),
+                )
+            };
+            let counters = Arc::new(Counters::default());
+            let object = Arc::new(ObjectBackend::new(
+                location,
+                &parent_url,
+                &options.remote,
+                counters.clone(),
+            )?);
+            let parent: Storage = Arc::new(AsyncToSyncStorageAdapter::new(
+                object,
+                crate::runtime::IoBlockOn::new()?,
+            ));
+            let zip = zip::ZipBackend::open(parent, &name, location)?;
+            Ok(Guarded::self_counting(
+                zip::into_storage(zip),
+                true,
+                counters,
+            ))
+        }
+        other => Err(Error::unsupported(format!(
+            "'{location}': a zip archive must be a file or an object, not {other:?}"
+        ))
+        .with_key(location)),
+    }
+}
+
 /// Check a node path or key: `/`-separated segments, none empty, `.` or `..`, no backslash or
 /// NUL. A leading `/` is tolerated for node paths by [`normalize_node_path`], never here.
 ///
@@ -565,6 +652,16 @@ mod tests {
                 prefix: "k".into()
             })
         );
+        assert_eq!(
+            Backend::parse("/tmp/a.zarr.zip").unwrap(),
+            Backend::Zip(Box::new(Backend::Local("/tmp/a.zarr.zip".into())))
+        );
+        assert!(matches!(
+            Backend::parse("https://h/x/a.ZIP").unwrap(),
+            Backend::Zip(inner) if matches!(*inner, Backend::Remote(_))
+        ));
+        assert_eq!(zip::split_archive_path("d/e/a.zip"), ("d/e", "a.zip"));
+        assert_eq!(zip::split_archive_path("a.zip"), ("", "a.zip"));
         assert_eq!(
             Backend::parse("foo://b/k").unwrap_err().code,
             ErrorCode::Unsupported

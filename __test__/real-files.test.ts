@@ -1,0 +1,134 @@
+// Real files beyond the corpus comparison (corpus.test.ts): zip stores and their errors,
+// openArray's zarrFormat for paths holding both formats, the 0-d `order: "F"` array that
+// aborts zarrs 0.23.14 unless normalised, and the numcodecs lz4/delta codecs zarrs lacks.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { createArray, isZarrsError, openArray, openGroup, openStore } from '../src-ts/index.js';
+import { hasPython, pyJson, ROOT, tmp } from './helpers.js';
+
+const CORPUS = join(ROOT, '__test__', 'fixtures', 'corpus');
+const ZARRITA_ZIP = join(CORPUS, 'zarrita-v2.zipped_from_within.zarr.zip');
+const ANNDATA_ZIP = join(CORPUS, 'anndata-0.11.4.zarr.zip');
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  const e = await p.then(
+    () => null,
+    (x: unknown) => x,
+  );
+  if (!isZarrsError(e)) throw new Error(`expected a ZarrsError, got ${String(e)}`);
+  return e.code;
+}
+
+describe('zip stores', () => {
+  test('a *.zip path opens read-only with the archive root as the store root', async () => {
+    const store = await openStore(ZARRITA_ZIP);
+    const keys = await store.list();
+    expect(keys).toContain('1d.contiguous.lz4.i2/.zarray');
+    expect(new Set(keys).size).toBe(keys.length);
+    const root = await openGroup(store);
+    expect((await root.members()).map((m) => m.name)).toContain('my group with spaces');
+    const a = await openArray(store, '1d.contiguous.lz4.i2');
+    expect(Array.from((await a.get()).data as Int16Array)).toEqual([1, 2, 3, 4]);
+    expect(await codeOf(store.set('x', new Uint8Array([1])))).toBe('ReadOnly');
+    expect(await codeOf(createArray(ZARRITA_ZIP, 'new', { shape: [2], dtype: 'int8' }))).toBe('ReadOnly');
+    store.close();
+  });
+
+  test('a file:// URL to a zip works too', async () => {
+    const a = await openArray(`file://${ZARRITA_ZIP}`, '1d.contiguous.delta.i2');
+    expect(Array.from((await a.get()).data as Int16Array)).toEqual([1, 2, 3, 4]);
+  });
+
+  test('an anndata archive (zarr-python 2 ZipStore, rewritten keys inside) reads as AnnData', async () => {
+    const { readZarr } = await import('../src-ts/anndata/index.js');
+    const adata = await readZarr(ANNDATA_ZIP);
+    expect(adata.shape).toEqual([10, 20]);
+    // .zattrs was written twice into the archive: the later entry is the current one
+    const store = await openStore(ANNDATA_ZIP);
+    const keys = await store.list();
+    expect(keys.filter((k) => k === '.zattrs')).toHaveLength(1);
+    store.close();
+  });
+
+  test('missing, garbled and directory "zips" are typed errors naming the location', async () => {
+    const dir = tmp();
+    const garbled = join(dir, 'garbled.zarr.zip');
+    writeFileSync(garbled, Buffer.from('this is not a zip archive, just some bytes'.repeat(10)));
+    const empty = join(dir, 'empty.zip');
+    writeFileSync(empty, Buffer.alloc(0));
+    const folder = join(dir, 'folder.zip');
+    mkdirSync(folder);
+    for (const [loc, code] of [
+      [join(dir, 'missing.zarr.zip'), 'NotFound'],
+      [garbled, 'InvalidInput'],
+      [empty, 'InvalidInput'],
+      [folder, 'InvalidInput'],
+    ] as const) {
+      const e = await openStore(loc).then(
+        () => null,
+        (x: unknown) => x,
+      );
+      expect(isZarrsError(e), `${loc}: ${String(e)}`).toBe(true);
+      if (isZarrsError(e)) {
+        expect(e.code, loc).toBe(code);
+        expect(e.message).toContain(loc);
+      }
+    }
+  });
+});
+
+describe('openArray zarrFormat', () => {
+  // zarrs' test data holds a .zarray and a zarr.json for this array
+  const zip = join(CORPUS, 'corpus.zip');
+  const path = 'zarrs-testdata/v3/array_blosc.zarr';
+
+  test('picks the metadata document of the requested format', async () => {
+    const store = await openStore(zip);
+    expect((await openArray(store, path)).zarrFormat).toBe(3);
+    expect((await openArray(store, path, { zarrFormat: 3 })).zarrFormat).toBe(3);
+    const v2 = await openArray(store, path, { zarrFormat: 2 });
+    expect(v2.zarrFormat).toBe(2);
+    const v3 = await openArray(store, path, { zarrFormat: 3 });
+    expect((await v2.get()).data).toEqual((await v3.get()).data);
+    // a v2-only array asked for as v3, and a format that does not exist
+    expect(await codeOf(openArray(store, 'zarrs-testdata/v2/array_none_C.zarr', { zarrFormat: 3 }))).toBe('NotFound');
+    expect(await codeOf(openArray(store, path, { zarrFormat: 4 as 3 }))).toBe('InvalidInput');
+    store.close();
+  });
+});
+
+describe.runIf(hasPython())('a 0-d zarr v2 array with order "F" (zarr-python writes it)', () => {
+  test('opens and reads in a child process without aborting it', () => {
+    const dir = tmp();
+    const store = join(dir, 'scalar.zarr');
+    const spec = {
+      store,
+      path: 's',
+      zarr_format: 2,
+      shape: [],
+      dtype: 'float64',
+      chunks: [],
+      order: 'F',
+      values: [2.5],
+    };
+    const written = pyJson<{ metadata: { order?: string } }>('interop/zarr_write.py', ['-'], JSON.stringify(spec));
+    expect(written.metadata.order).toBe('F');
+    // zarrs 0.23.14 aborts the whole process on this metadata (SIGABRT, not a JS error),
+    // so read it in a child: an abort shows as a signal instead of killing vitest.
+    const script = join(dir, 'read.mjs');
+    writeFileSync(
+      script,
+      `import { openArray } from ${JSON.stringify(join(ROOT, 'dist', 'index.js'))};
+const a = await openArray(${JSON.stringify(store)}, 's');
+const { data, shape } = await a.get();
+process.stdout.write(JSON.stringify({ shape, data: Array.from(data), zarrFormat: a.zarrFormat }));
+`,
+    );
+    const r = spawnSync(process.execPath, [script], { encoding: 'utf8' });
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ shape: [], data: [2.5], zarrFormat: 2 });
+  });
+});
