@@ -1,6 +1,6 @@
 // Metadata writes: concurrent creates under consolidated metadata lose no entry (one Store, one
 // Group, several Stores on one location, S3), a group handle sees children created through it,
-// writes cost no extra reads without a consolidated ancestor.
+// writes cost no extra reads without a consolidated ancestor, and openGroup honours zarrFormat.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   consolidateMetadata,
@@ -88,6 +88,16 @@ describe.each(Object.entries(kinds))('%s store', (_, location) => {
     await createArray(store, 'b', { shape: [2], dtype: 'int32' });
     // The same five, plus re-reading and rewriting the consolidated root.
     expect(store.stats().requests).toBe(7);
+  });
+
+  test.each(['w', 'a'] as const)("openGroup mode '%s' creates the requested zarrFormat", async (mode) => {
+    const store = await openStore(location());
+    const v2 = await openGroup(store, 'g2', { mode, zarrFormat: 2 });
+    expect(v2.zarrFormat).toBe(2);
+    expect(await store.list('g2')).toEqual(['g2/.zattrs', 'g2/.zgroup']);
+    const v3 = await openGroup(store, 'g3', { mode, zarrFormat: 3 });
+    expect(v3.zarrFormat).toBe(3);
+    expect(await store.list('g3')).toEqual(['g3/zarr.json']);
   });
 });
 

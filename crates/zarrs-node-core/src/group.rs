@@ -171,7 +171,7 @@ impl ZGroup {
         let path = normalize_node_path(path)?;
         let writable = mode != Mode::Read;
         if mode == Mode::Write {
-            return Self::create(store, &path, 3, Map::new(), true);
+            return Self::create(store, &path, format.unwrap_or(3), Map::new(), true);
         }
         // Fewest requests: zarr.json (v3, consolidated inline); else .zmetadata, which also
         // holds the v2 group's own documents; else the plain v2 documents.
@@ -194,7 +194,7 @@ impl ZGroup {
         let raw = match raw {
             Some(r) => r,
             None if mode == Mode::Append => {
-                return Self::create(store, &path, 3, Map::new(), false)
+                return Self::create(store, &path, format.unwrap_or(3), Map::new(), false)
             }
             None => {
                 return Err(Error::not_found(
@@ -661,6 +661,32 @@ mod tests {
         assert_eq!(e.code, ErrorCode::NotFound);
         assert!(Mode::parse("rw").is_err());
         assert!(Consolidated::parse("always").is_err());
+    }
+
+    #[test]
+    fn w_and_a_create_in_the_requested_format() {
+        for (mode, path) in [(Mode::Write, "w"), (Mode::Append, "a")] {
+            for format in [2, 3] {
+                let store = open(&format!("memory://group-format-{path}-v{format}"));
+                let g = ZGroup::open_format(&store, path, mode, Consolidated::Auto, Some(format))
+                    .unwrap();
+                assert_eq!(g.format(), format);
+                let key = if format == 2 { ".zgroup" } else { "zarr.json" };
+                assert_eq!(store.list(path).unwrap(), {
+                    let mut keys = vec![format!("{path}/{key}")];
+                    if format == 2 {
+                        keys.insert(0, format!("{path}/.zattrs"));
+                    }
+                    keys
+                });
+                // Children default to the group's format.
+                g.create_array("x", &opts()).unwrap();
+                let child = node::read_raw(&store, &format!("{path}/x"))
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(child.format(), format);
+            }
+        }
     }
 
     #[test]
