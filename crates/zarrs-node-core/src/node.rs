@@ -247,7 +247,7 @@ pub fn prepare_new_node(
         }
         store.delete_prefix(path)?;
         // Consolidated metadata at or below `path` may be gone: group views must look again.
-        store.metadata_lock().changed();
+        store.metadata_lock().regrouped();
     } else if overwrite {
         // Stray chunks from an earlier node at this path would be read back as data.
         store.delete_prefix(path)?;

@@ -1,6 +1,7 @@
 //! One metadata lock per normalised store location in this process: every `Store` opened on a
-//! location shares it, so read-modify-writes of consolidated documents never interleave, and a
-//! change counter tells group handles that a consolidated view they hold may be stale.
+//! location shares it, so read-modify-writes of consolidated documents never interleave. Two
+//! counters say what changed since a caller last looked: consolidated documents (group views
+//! re-read) and which groups are consolidated (writers re-check their ancestors).
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
@@ -15,6 +16,9 @@ pub struct MetadataLock {
     lock: Mutex<()>,
     /// Bumped whenever a consolidated document at this location is written.
     changes: AtomicU64,
+    /// Bumped when groups may have gained or lost consolidated metadata (a consolidation, a
+    /// node replaced with everything below it): what writers that checked earlier re-check.
+    regroupings: AtomicU64,
 }
 
 /// Held while a consolidated document is read, patched and written back.
@@ -60,6 +64,17 @@ impl MetadataLock {
     /// Record a write of a consolidated document.
     pub fn changed(&self) {
         self.changes.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// How many times groups may have gained or lost consolidated metadata here.
+    pub fn regroupings(&self) -> u64 {
+        self.regroupings.load(Ordering::Acquire)
+    }
+
+    /// Record that groups may have gained or lost consolidated metadata (also a change).
+    pub fn regrouped(&self) {
+        self.regroupings.fetch_add(1, Ordering::AcqRel);
+        self.changed();
     }
 }
 
@@ -122,7 +137,8 @@ mod tests {
         let m2 = MetadataLock::for_backend(&Backend::Memory("lock-test".into()));
         assert!(Arc::ptr_eq(&m1, &m2));
         a.changed();
-        assert_eq!(b.changes(), 1);
+        a.regrouped();
+        assert_eq!((b.changes(), b.regroupings()), (2, 1));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
