@@ -77,9 +77,10 @@ export interface RetryOptions {
 }
 
 /**
- * Local and memory stores count one request per storage call. Object stores count every HTTP
- * request sent (GET, ranged GET, HEAD, PUT, multipart part, DELETE, LIST page; retries too),
- * bytes of object data received and sent.
+ * Local and memory stores count one request per storage operation: a whole read (a miss
+ * too), each byte range of a partial read, a write, a delete, a prefix delete, a listing.
+ * Object stores count every HTTP request sent (GET, ranged GET, HEAD, PUT, multipart part,
+ * DELETE, LIST page; retries too). Bytes are value bytes received and sent.
  */
 export interface StoreStats {
   requests: number;

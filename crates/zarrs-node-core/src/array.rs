@@ -20,13 +20,15 @@ use zarrs::array::{
 };
 use zarrs_storage::{ReadableWritableListableStorageTraits, StoreKey};
 
+use crate::consolidated::MetadataWrite;
 use crate::dtype::{DType, TypedVec};
 use crate::error::{Error, ErrorCode, Result};
 use crate::metadata::{build_array_metadata, CreateArrayOptions};
+use crate::node::{self, RawNode};
+use crate::remote_read;
 use crate::runtime::{self, CancelToken};
 use crate::selection::{coordinates, DimSpec, Selection};
 use crate::store::{normalize_node_path, PrefetchGuard, Store};
-use crate::{consolidated, node, remote_read};
 
 type ZArrayInner = Array<dyn ReadableWritableListableStorageTraits>;
 
@@ -176,10 +178,16 @@ impl ZArray {
         let meta: ArrayMetadata = serde_json::from_value(meta).map_err(|e| {
             Error::invalid_input(format!("cannot build metadata: {e}")).with_key(path.clone())
         })?;
-        consolidated::before_metadata_write(store, &path, format)?;
-        node::prepare_new_node(store, &path, opts.overwrite.unwrap_or(false), format)?;
+        let mut write = MetadataWrite::begin(store, &path, format)?;
+        let parents = node::prepare_new_node(
+            store,
+            &path,
+            opts.overwrite.unwrap_or(false),
+            format,
+            &mut write.seen,
+        )?;
         let arr = Self::from_metadata(store, &path, meta)?;
-        arr.store_metadata_inner(true)?;
+        arr.store_metadata_inner(write, &parents, true)?;
         Ok(arr)
     }
 
@@ -198,22 +206,28 @@ impl ZArray {
     }
 
     fn store_metadata(&self) -> Result<()> {
-        consolidated::before_metadata_write(&self.store, &self.path, self.zarr_format()?)?;
-        self.store_metadata_inner(false)
+        let write = MetadataWrite::begin(&self.store, &self.path, self.zarr_format()?)?;
+        self.store_metadata_inner(write, &[], false)
     }
 
     /// Write the metadata document(s) ourselves (not zarrs' `store_metadata`) so they are
     /// spelled exactly as the reference writes them; v2 always gets a `.zattrs`, as in
     /// zarr-python.
-    fn store_metadata_inner(&self, recreated: bool) -> Result<()> {
+    fn store_metadata_inner(
+        &self,
+        write: MetadataWrite,
+        parents: &[(String, RawNode)],
+        recreated: bool,
+    ) -> Result<()> {
         let mut doc = self.metadata_json()?;
-        if self.zarr_format()? == 3 {
+        let raw = if self.zarr_format()? == 3 {
             crate::metadata::normalize_codecs(&mut doc);
             node::put_json(
                 &self.store,
                 &crate::store::join(&self.path, "zarr.json"),
                 &doc,
             )?;
+            RawNode::V3(doc)
         } else {
             let attrs = doc
                 .as_object_mut()
@@ -229,8 +243,13 @@ impl ZArray {
                 &crate::store::join(&self.path, ".zattrs"),
                 &attrs,
             )?;
-        }
-        consolidated::after_metadata_write(&self.store, &self.path, recreated)
+            RawNode::V2 {
+                name: ".zarray",
+                doc,
+                attrs: Some(attrs),
+            }
+        };
+        write.finish(&self.store, &raw, parents, recreated)
     }
 
     /// Node path (no leading `/`).

@@ -1,12 +1,12 @@
 //! Groups: create/open with access modes, attributes, members (from consolidated metadata when
 //! available, so opening children costs no requests), child arrays/groups, and `tree()`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
 use crate::array::ZArray;
-use crate::consolidated::{self, ConsolidatedView};
+use crate::consolidated::{self, ConsolidatedView, MetadataWrite};
 use crate::error::{Error, ErrorCode, Result};
 use crate::node::{self, NodeKind, NodeMeta, RawNode};
 use crate::store::{join, normalize_node_path, Store};
@@ -85,6 +85,54 @@ pub struct Member {
     pub kind: NodeKind,
 }
 
+/// The consolidated metadata a group handle reads members from, shared by the handle, its
+/// clones and the child groups opened from it. It is re-read (one request) when a consolidated
+/// document at the store's location was written since, so a child created through any handle
+/// in this process is visible to the others.
+#[derive(Debug)]
+struct SharedView {
+    /// The group that holds the consolidated metadata.
+    root: String,
+    format: u8,
+    /// The view and the store's consolidated-change counter when it was read; `None` once the
+    /// consolidated metadata is gone (the group was recreated).
+    state: Mutex<(Option<Arc<ConsolidatedView>>, u64)>,
+}
+
+impl SharedView {
+    fn new(store: &Store, root: &str, format: u8, view: ConsolidatedView) -> Self {
+        Self {
+            root: root.to_string(),
+            format,
+            state: Mutex::new((Some(Arc::new(view)), store.metadata_lock().changes())),
+        }
+    }
+
+    /// The current view; `None` means "read the store".
+    fn get(&self, store: &Store) -> Result<Option<Arc<ConsolidatedView>>> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| Error::new(ErrorCode::Internal, "consolidated view lock poisoned"))?;
+        let changes = store.metadata_lock().changes();
+        if state.1 != changes {
+            // Counter read first: a write during the re-read makes the next call look again.
+            let view = if self.format == 3 {
+                match node::get_json(store, &join(&self.root, "zarr.json"))? {
+                    Some(doc) => ConsolidatedView::from_v3(&doc, &self.root)?,
+                    None => None,
+                }
+            } else {
+                node::get_json(store, &join(&self.root, ".zmetadata"))?
+                    .map(|z| ConsolidatedView::from_v2(&z, &self.root))
+                    .transpose()?
+            };
+            *state = (view.map(Arc::new), changes);
+        }
+        Ok(state.0.clone())
+    }
+}
+
 /// An open group.
 #[derive(Clone)]
 pub struct ZGroup {
@@ -94,7 +142,7 @@ pub struct ZGroup {
     attributes: Map<String, Value>,
     writable: bool,
     /// Consolidated metadata and this group's path relative to the group that holds it.
-    consolidated: Option<(Arc<ConsolidatedView>, String)>,
+    consolidated: Option<(Arc<SharedView>, String)>,
 }
 
 impl ZGroup {
@@ -123,7 +171,7 @@ impl ZGroup {
         let path = normalize_node_path(path)?;
         let writable = mode != Mode::Read;
         if mode == Mode::Write {
-            return Self::create(store, &path, 3, Map::new(), true);
+            return Self::create(store, &path, format.unwrap_or(3), Map::new(), true);
         }
         // Fewest requests: zarr.json (v3, consolidated inline); else .zmetadata, which also
         // holds the v2 group's own documents; else the plain v2 documents.
@@ -146,7 +194,7 @@ impl ZGroup {
         let raw = match raw {
             Some(r) => r,
             None if mode == Mode::Append => {
-                return Self::create(store, &path, 3, Map::new(), false)
+                return Self::create(store, &path, format.unwrap_or(3), Map::new(), false)
             }
             None => {
                 return Err(Error::not_found(
@@ -168,7 +216,10 @@ impl ZGroup {
             ));
         }
         let mut g = Self::from_raw(store, &path, raw, writable)?;
-        g.consolidated = view.map(|v| (Arc::new(v), String::new()));
+        g.consolidated = view.map(|v| {
+            let shared = SharedView::new(store, &path, g.format, v);
+            (Arc::new(shared), String::new())
+        });
         Ok(g)
     }
 
@@ -207,10 +258,10 @@ impl ZGroup {
             )));
         }
         store.check_writable(&path)?;
-        consolidated::before_metadata_write(store, &path, format)?;
-        node::prepare_new_node(store, &path, overwrite, format)?;
-        node::write_group_metadata(store, &path, format, &attributes, None)?;
-        consolidated::after_metadata_write(store, &path, true)?;
+        let mut write = MetadataWrite::begin(store, &path, format)?;
+        let parents = node::prepare_new_node(store, &path, overwrite, format, &mut write.seen)?;
+        let raw = node::write_group_metadata(store, &path, format, &attributes, None)?;
+        write.finish(store, &raw, &parents, true)?;
         Ok(Self {
             store: store.clone(),
             path,
@@ -271,28 +322,46 @@ impl ZGroup {
     /// Read-only group/store, storage errors.
     pub fn set_attributes(&mut self, attrs: Map<String, Value>) -> Result<()> {
         self.check_writable()?;
-        consolidated::before_metadata_write(&self.store, &self.path, self.format)?;
-        // Re-read so fields written by others since opening (consolidated metadata) survive.
-        let base = match node::read_raw(&self.store, &self.path)? {
-            Some(RawNode::V3(doc)) => Some(doc),
-            _ => None,
+        let write = MetadataWrite::begin(&self.store, &self.path, self.format)?;
+        let raw = {
+            // Our own document may hold consolidated metadata that other writers patch: read
+            // it and write it back under their lock so no entry of theirs is lost.
+            let lock = self.store.metadata_lock();
+            let _guard = lock.lock();
+            let base = match node::read_raw(&self.store, &self.path)? {
+                Some(RawNode::V3(doc)) => Some(doc),
+                _ => None,
+            };
+            let raw = node::write_group_metadata(
+                &self.store,
+                &self.path,
+                self.format,
+                &attrs,
+                base.as_ref(),
+            )?;
+            if base.is_some_and(|d| d.get("consolidated_metadata").is_some_and(|v| !v.is_null())) {
+                lock.changed();
+            }
+            raw
         };
-        node::write_group_metadata(&self.store, &self.path, self.format, &attrs, base.as_ref())?;
-        consolidated::after_metadata_write(&self.store, &self.path, false)?;
+        write.finish(&self.store, &raw, &[], false)?;
         self.attributes = attrs;
         Ok(())
     }
 
-    fn child_rel(&self, name: &str) -> Option<(Arc<ConsolidatedView>, String)> {
-        self.consolidated
-            .as_ref()
-            .map(|(v, rel)| (v.clone(), join(rel, name)))
+    /// The consolidated view members are read from (re-read if the store changed since), and
+    /// this group's path relative to the group that holds it; `None` means "read the store".
+    fn view(&self) -> Result<Option<(Arc<ConsolidatedView>, &str)>> {
+        let Some((shared, rel)) = &self.consolidated else {
+            return Ok(None);
+        };
+        Ok(shared.get(&self.store)?.map(|v| (v, rel.as_str())))
     }
 
     fn child_raw(&self, name: &str) -> Result<Option<RawNode>> {
         let name = normalize_node_path(name)?;
-        if let Some((view, rel)) = self.child_rel(&name) {
-            return Ok(view.get(&rel).cloned());
+        if let Some((view, rel)) = self.view()? {
+            return Ok(view.get(&join(rel, &name)).cloned());
         }
         node::read_raw(&self.store, &join(&self.path, &name))
     }
@@ -302,7 +371,7 @@ impl ZGroup {
     /// # Errors
     /// Storage errors.
     pub fn members(&self) -> Result<Vec<Member>> {
-        if let Some((view, rel)) = &self.consolidated {
+        if let Some((view, rel)) = self.view()? {
             return Ok(view
                 .children(rel)
                 .into_iter()
@@ -360,7 +429,11 @@ impl ZGroup {
         match self.child_raw(name)? {
             Some(raw) => {
                 let mut g = Self::from_raw(&self.store, &path, raw, self.writable)?;
-                g.consolidated = self.child_rel(&normalize_node_path(name)?);
+                let name = normalize_node_path(name)?;
+                g.consolidated = self
+                    .consolidated
+                    .as_ref()
+                    .map(|(shared, rel)| (shared.clone(), join(rel, &name)));
                 Ok(g)
             }
             None => Err(Error::not_found(
@@ -484,5 +557,161 @@ fn display(path: &str) -> &str {
         "/"
     } else {
         path
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::metadata::CreateArrayOptions;
+    use crate::store::StoreOptions;
+
+    fn open(location: &str) -> Store {
+        Store::open(location, &StoreOptions::default()).unwrap()
+    }
+
+    fn opts() -> CreateArrayOptions {
+        serde_json::from_value(json!({ "shape": [2], "dtype": "uint8" })).unwrap()
+    }
+
+    fn names(g: &ZGroup) -> Vec<String> {
+        g.members().unwrap().into_iter().map(|m| m.name).collect()
+    }
+
+    /// A consolidated v`format` root with a child group `obs` holding array `x`.
+    fn consolidated(location: &str, format: u8) -> Store {
+        let store = open(location);
+        let root = ZGroup::create(&store, "", format, Map::new(), false).unwrap();
+        root.create_group("obs", None, Map::new(), false)
+            .unwrap()
+            .create_array("x", &opts())
+            .unwrap();
+        consolidated::consolidate(&store, "").unwrap();
+        store
+    }
+
+    #[test]
+    fn a_child_created_through_a_consolidated_handle_opens_on_it() {
+        for format in [2, 3] {
+            let store = consolidated(&format!("memory://group-stale-v{format}"), format);
+            let g = ZGroup::open(&store, "", Mode::ReadWrite, Consolidated::Auto).unwrap();
+            assert!(g.is_consolidated());
+            let obs = g.open_group("obs").unwrap();
+            g.create_array("y", &opts()).unwrap();
+            obs.create_group("sub", None, Map::new(), false).unwrap();
+            assert_eq!(g.open_array("y").unwrap().shape().unwrap(), vec![2]);
+            assert_eq!(names(&g), ["obs", "y"]);
+            // The child handle opened before the write shares the refreshed view.
+            assert_eq!(names(&obs), ["sub", "x"]);
+            assert!(obs.open_group("sub").unwrap().members().unwrap().is_empty());
+            // Once refreshed, lookups cost no request again.
+            store.reset_stats();
+            g.open_array("y").unwrap();
+            assert_eq!(store.stats().requests, 0);
+        }
+    }
+
+    #[test]
+    fn a_child_created_through_another_store_on_the_location_is_seen() {
+        let store = consolidated("memory://group-stale-other", 3);
+        let g = ZGroup::open(&store, "", Mode::Read, Consolidated::Require).unwrap();
+        crate::ZArray::create(&open("memory://group-stale-other"), "z", &opts()).unwrap();
+        assert_eq!(names(&g), ["obs", "z"]);
+    }
+
+    #[test]
+    fn a_recreated_root_falls_back_to_the_store() {
+        let store = consolidated("memory://group-recreated", 3);
+        let g = ZGroup::open(&store, "", Mode::Read, Consolidated::Auto).unwrap();
+        ZGroup::create(&store, "", 3, Map::new(), true).unwrap();
+        crate::ZArray::create(&store, "fresh", &opts()).unwrap();
+        assert_eq!(names(&g), ["fresh"]);
+    }
+
+    #[test]
+    fn modes() {
+        let store = open("memory://group-modes");
+        for mode in [Mode::Read, Mode::ReadWrite] {
+            let e = ZGroup::open(&store, "g", mode, Consolidated::Auto)
+                .err()
+                .unwrap();
+            assert_eq!((e.code, e.key.as_deref()), (ErrorCode::NotFound, Some("g")));
+        }
+        let g = ZGroup::open(&store, "g", Mode::Append, Consolidated::Auto).unwrap();
+        g.create_array("x", &opts()).unwrap();
+        // 'a' on an existing group keeps it; 'r' refuses writes.
+        let g = ZGroup::open(&store, "g", Mode::Append, Consolidated::Auto).unwrap();
+        assert_eq!(names(&g), ["x"]);
+        let r = ZGroup::open(&store, "g", Mode::Read, Consolidated::Auto).unwrap();
+        let e = r.create_array("y", &opts()).err().unwrap();
+        assert_eq!((e.code, e.key.as_deref()), (ErrorCode::ReadOnly, Some("g")));
+        // 'w' replaces the group and what was below it.
+        let w = ZGroup::open(&store, "g", Mode::Write, Consolidated::Auto).unwrap();
+        assert!(names(&w).is_empty());
+        assert!(store.list("g/x").unwrap().is_empty());
+        // A missing child is NotFound too.
+        let e = ZGroup::open(&store, "g", Mode::Read, Consolidated::Auto)
+            .unwrap()
+            .open_group("missing")
+            .err()
+            .unwrap();
+        assert_eq!(e.code, ErrorCode::NotFound);
+        assert!(Mode::parse("rw").is_err());
+        assert!(Consolidated::parse("always").is_err());
+    }
+
+    #[test]
+    fn w_and_a_create_in_the_requested_format() {
+        for (mode, path) in [(Mode::Write, "w"), (Mode::Append, "a")] {
+            for format in [2, 3] {
+                let store = open(&format!("memory://group-format-{path}-v{format}"));
+                let g = ZGroup::open_format(&store, path, mode, Consolidated::Auto, Some(format))
+                    .unwrap();
+                assert_eq!(g.format(), format);
+                let key = if format == 2 { ".zgroup" } else { "zarr.json" };
+                assert_eq!(store.list(path).unwrap(), {
+                    let mut keys = vec![format!("{path}/{key}")];
+                    if format == 2 {
+                        keys.insert(0, format!("{path}/.zattrs"));
+                    }
+                    keys
+                });
+                // Children default to the group's format.
+                g.create_array("x", &opts()).unwrap();
+                let child = node::read_raw(&store, &format!("{path}/x"))
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(child.format(), format);
+            }
+        }
+    }
+
+    #[test]
+    fn require_and_ignore() {
+        let store = open("memory://group-require");
+        ZGroup::create(&store, "", 3, Map::new(), false).unwrap();
+        let e = ZGroup::open(&store, "", Mode::Read, Consolidated::Require)
+            .err()
+            .unwrap();
+        assert_eq!(e.code, ErrorCode::NotFound);
+        let store = consolidated("memory://group-ignore", 3);
+        let g = ZGroup::open(&store, "", Mode::Read, Consolidated::Ignore).unwrap();
+        assert!(!g.is_consolidated());
+        assert_eq!(names(&g.open_group("obs").unwrap()), ["x"]);
+    }
+
+    #[test]
+    fn set_attributes_keeps_consolidated_metadata() {
+        let store = consolidated("memory://group-attrs", 3);
+        let mut g = ZGroup::open(&store, "", Mode::ReadWrite, Consolidated::Auto).unwrap();
+        let attrs: Map<String, Value> = serde_json::from_value(json!({ "a": 1 })).unwrap();
+        g.set_attributes(attrs.clone()).unwrap();
+        let again = ZGroup::open(&store, "", Mode::Read, Consolidated::Require).unwrap();
+        assert_eq!(again.attributes(), &attrs);
+        assert_eq!(names(&again), ["obs"]);
+        assert_eq!(again.tree().unwrap(), "/\n└── obs\n    └── x (2,) uint8\n");
     }
 }

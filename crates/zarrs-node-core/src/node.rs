@@ -1,6 +1,8 @@
 //! Reading node metadata documents (v3 `zarr.json`; v2 `.zarray`/`.zgroup` + `.zattrs`) and
 //! preparing a path for a new node (overwrite, existing-node check, missing parent groups).
 
+use std::collections::HashMap;
+
 use serde_json::{json, Map, Value};
 use zarrs::array::ArrayMetadata;
 
@@ -189,6 +191,26 @@ pub fn put_json(store: &Store, key: &str, v: &Value) -> Result<()> {
     store.set(key, bytes)
 }
 
+/// JSON documents already read during one metadata write, by key (`None`: absent), so the
+/// checks before a write (existing node, parent group, consolidated ancestors) fetch each once.
+#[derive(Debug, Default)]
+pub struct Seen(HashMap<String, Option<Value>>);
+
+impl Seen {
+    /// [`get_json`], answered from earlier reads when possible.
+    ///
+    /// # Errors
+    /// As [`get_json`].
+    pub fn get_json(&mut self, store: &Store, key: &str) -> Result<Option<Value>> {
+        if let Some(v) = self.0.get(key) {
+            return Ok(v.clone());
+        }
+        let v = get_json(store, key)?;
+        self.0.insert(key.to_string(), v.clone());
+        Ok(v)
+    }
+}
+
 /// Read the raw metadata documents of the node at `path`: v3 first, then v2.
 ///
 /// # Errors
@@ -203,8 +225,17 @@ pub fn read_raw(store: &Store, path: &str) -> Result<Option<RawNode>> {
 /// # Errors
 /// Storage errors or invalid JSON.
 pub fn read_raw_format(store: &Store, path: &str, format: Option<u8>) -> Result<Option<RawNode>> {
+    read_raw_seen(store, path, format, &mut Seen::default())
+}
+
+fn read_raw_seen(
+    store: &Store,
+    path: &str,
+    format: Option<u8>,
+    seen: &mut Seen,
+) -> Result<Option<RawNode>> {
     if format != Some(2) {
-        if let Some(v) = get_json(store, &join(path, "zarr.json"))? {
+        if let Some(v) = seen.get_json(store, &join(path, "zarr.json"))? {
             return Ok(Some(RawNode::V3(v)));
         }
     }
@@ -212,8 +243,8 @@ pub fn read_raw_format(store: &Store, path: &str, format: Option<u8>) -> Result<
         return Ok(None);
     }
     for name in [".zarray", ".zgroup"] {
-        if let Some(doc) = get_json(store, &join(path, name))? {
-            let attrs = get_json(store, &join(path, ".zattrs"))?;
+        if let Some(doc) = seen.get_json(store, &join(path, name))? {
+            let attrs = seen.get_json(store, &join(path, ".zattrs"))?;
             return Ok(Some(RawNode::V2 { name, doc, attrs }));
         }
     }
@@ -229,12 +260,19 @@ pub fn read_node(store: &Store, path: &str) -> Result<Option<NodeMeta>> {
 }
 
 /// Make `path` ready for a new node: refuse if one exists (unless `overwrite`, which deletes
-/// it and everything below), and create missing ancestor groups in `format`.
+/// it and everything below), and create missing ancestor groups in `format`. Returns the
+/// groups it created, parents first, so consolidated metadata can record them too.
 ///
 /// # Errors
 /// [`ErrorCode::InvalidInput`] when a node exists and `overwrite` is false; storage errors.
-pub fn prepare_new_node(store: &Store, path: &str, overwrite: bool, format: u8) -> Result<()> {
-    if let Some(existing) = read_raw(store, path)? {
+pub fn prepare_new_node(
+    store: &Store,
+    path: &str,
+    overwrite: bool,
+    format: u8,
+    seen: &mut Seen,
+) -> Result<Vec<(String, RawNode)>> {
+    if let Some(existing) = read_raw_seen(store, path, None, seen)? {
         if !overwrite {
             return Err(Error::invalid_input(format!(
                 "a {} already exists at '{path}' (pass overwrite: true to replace it)",
@@ -243,19 +281,29 @@ pub fn prepare_new_node(store: &Store, path: &str, overwrite: bool, format: u8) 
             .with_key(path.to_string()));
         }
         store.delete_prefix(path)?;
+        // Consolidated metadata at or below `path` may be gone: group views must look again.
+        store.metadata_lock().regrouped();
     } else if overwrite {
         // Stray chunks from an earlier node at this path would be read back as data.
         store.delete_prefix(path)?;
     }
-    create_missing_parents(store, path, format)
+    let mut created = Vec::new();
+    create_missing_parents(store, path, format, seen, &mut created)?;
+    Ok(created)
 }
 
-fn create_missing_parents(store: &Store, path: &str, format: u8) -> Result<()> {
+fn create_missing_parents(
+    store: &Store,
+    path: &str,
+    format: u8,
+    seen: &mut Seen,
+    created: &mut Vec<(String, RawNode)>,
+) -> Result<()> {
     if path.is_empty() {
         return Ok(());
     }
     let parent = path.rsplit_once('/').map_or("", |(p, _)| p);
-    match read_raw(store, parent)? {
+    match read_raw_seen(store, parent, None, seen)? {
         Some(raw) if raw.kind() == NodeKind::Group => Ok(()),
         Some(_) => Err(Error::new(
             ErrorCode::InvalidInput,
@@ -263,14 +311,16 @@ fn create_missing_parents(store: &Store, path: &str, format: u8) -> Result<()> {
         )
         .with_key(path.to_string())),
         None => {
-            create_missing_parents(store, parent, format)?;
-            write_group_metadata(store, parent, format, &Map::new(), None)
+            create_missing_parents(store, parent, format, seen, created)?;
+            let raw = write_group_metadata(store, parent, format, &Map::new(), None)?;
+            created.push((parent.to_string(), raw));
+            Ok(())
         }
     }
 }
 
-/// Write a group's metadata document(s). For v3, `base` is the existing document whose other
-/// fields (e.g. `consolidated_metadata`) must survive.
+/// Write a group's metadata document(s) and return them. For v3, `base` is the existing
+/// document whose other fields (e.g. `consolidated_metadata`) must survive.
 ///
 /// # Errors
 /// Storage errors.
@@ -280,15 +330,171 @@ pub fn write_group_metadata(
     format: u8,
     attrs: &Map<String, Value>,
     base: Option<&Value>,
-) -> Result<()> {
+) -> Result<RawNode> {
     if format == 3 {
         let mut doc = base
             .cloned()
             .unwrap_or_else(|| json!({ "zarr_format": 3, "node_type": "group" }));
         doc["attributes"] = Value::Object(attrs.clone());
-        put_json(store, &join(path, "zarr.json"), &doc)
+        put_json(store, &join(path, "zarr.json"), &doc)?;
+        Ok(RawNode::V3(doc))
     } else {
-        put_json(store, &join(path, ".zgroup"), &json!({ "zarr_format": 2 }))?;
-        put_json(store, &join(path, ".zattrs"), &Value::Object(attrs.clone()))
+        let doc = json!({ "zarr_format": 2 });
+        let attrs = Value::Object(attrs.clone());
+        put_json(store, &join(path, ".zgroup"), &doc)?;
+        put_json(store, &join(path, ".zattrs"), &attrs)?;
+        Ok(RawNode::V2 {
+            name: ".zgroup",
+            doc,
+            attrs: Some(attrs),
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::store::StoreOptions;
+
+    fn open(location: &str) -> Store {
+        Store::open(location, &StoreOptions::default()).unwrap()
+    }
+
+    fn put(store: &Store, key: &str, v: &Value) {
+        put_json(store, key, v).unwrap();
+    }
+
+    #[test]
+    fn reads_v3_then_v2() {
+        let store = open("memory://node-read");
+        put(
+            &store,
+            "a/zarr.json",
+            &json!({ "zarr_format": 3, "node_type": "group" }),
+        );
+        put(&store, "b/.zgroup", &json!({ "zarr_format": 2 }));
+        put(&store, "b/.zattrs", &json!({ "k": 1 }));
+        let a = read_raw(&store, "a").unwrap().unwrap();
+        assert_eq!((a.kind(), a.format()), (NodeKind::Group, 3));
+        let b = read_raw(&store, "b").unwrap().unwrap();
+        assert_eq!((b.kind(), b.format()), (NodeKind::Group, 2));
+        match read_node(&store, "b").unwrap().unwrap() {
+            NodeMeta::Group { format, attributes } => {
+                assert_eq!(format, 2);
+                assert_eq!(attributes["k"], 1);
+            }
+            NodeMeta::Array(_) => panic!("b is a group"),
+        }
+        assert!(read_raw(&store, "c").unwrap().is_none());
+    }
+
+    #[test]
+    fn bad_documents_name_their_key() {
+        let store = open("memory://node-bad");
+        store.set("j/zarr.json", b"{not json".to_vec()).unwrap();
+        let e = read_raw(&store, "j").unwrap_err();
+        assert_eq!(
+            (e.code, e.key.as_deref()),
+            (ErrorCode::InvalidMetadata, Some("j/zarr.json"))
+        );
+        for (doc, code) in [
+            (
+                json!({ "zarr_format": 2, "node_type": "group" }),
+                ErrorCode::InvalidMetadata,
+            ),
+            (
+                json!({ "zarr_format": 3, "node_type": "other" }),
+                ErrorCode::InvalidMetadata,
+            ),
+            (
+                json!({ "zarr_format": 3, "node_type": "group", "attributes": [] }),
+                ErrorCode::InvalidMetadata,
+            ),
+        ] {
+            let e = RawNode::V3(doc).parse("p").unwrap_err();
+            assert_eq!((e.code, e.key.as_deref()), (code, Some("p")));
+        }
+        let structured = RawNode::V2 {
+            name: ".zarray",
+            doc: json!({ "dtype": [["a", "<i4"]] }),
+            attrs: None,
+        };
+        assert_eq!(
+            structured.parse("r").unwrap_err().code,
+            ErrorCode::Unsupported
+        );
+    }
+
+    #[test]
+    fn prepare_refuses_replaces_and_creates_parents() {
+        let store = open("memory://node-prepare");
+        let created = prepare_new_node(&store, "a/b/c", false, 3, &mut Seen::default()).unwrap();
+        let paths: Vec<&str> = created.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(paths, ["", "a", "a/b"]);
+        for (p, raw) in &created {
+            assert_eq!(read_raw(&store, p).unwrap().as_ref(), Some(raw));
+        }
+        // An existing node is refused without overwrite, and removed with all below it.
+        put(
+            &store,
+            "a/b/c/zarr.json",
+            &json!({ "zarr_format": 3, "node_type": "group" }),
+        );
+        store.set("a/b/c/stray", vec![1]).unwrap();
+        let e = prepare_new_node(&store, "a/b/c", false, 3, &mut Seen::default()).unwrap_err();
+        assert_eq!(
+            (e.code, e.key.as_deref()),
+            (ErrorCode::InvalidInput, Some("a/b/c"))
+        );
+        assert!(
+            prepare_new_node(&store, "a/b/c", true, 3, &mut Seen::default())
+                .unwrap()
+                .is_empty()
+        );
+        assert!(store.list("a/b/c").unwrap().is_empty());
+        // Stray chunks of an earlier node go with overwrite even when no metadata is left.
+        store.set("a/b/d/c/0", vec![1]).unwrap();
+        prepare_new_node(&store, "a/b/d", true, 3, &mut Seen::default()).unwrap();
+        assert!(store.list("a/b/d").unwrap().is_empty());
+        // Nothing can be created below an array.
+        put(
+            &store,
+            "arr/zarr.json",
+            &json!({ "zarr_format": 3, "node_type": "array" }),
+        );
+        let e = prepare_new_node(&store, "arr/x", false, 3, &mut Seen::default()).unwrap_err();
+        assert_eq!(
+            (e.code, e.key.as_deref()),
+            (ErrorCode::InvalidInput, Some("arr/x"))
+        );
+    }
+
+    #[test]
+    fn v2_parents_are_v2_groups() {
+        let store = open("memory://node-prepare-v2");
+        let created = prepare_new_node(&store, "g/x", false, 2, &mut Seen::default()).unwrap();
+        assert_eq!(created.len(), 2);
+        assert_eq!(
+            store.list("").unwrap(),
+            [".zattrs", ".zgroup", "g/.zattrs", "g/.zgroup"]
+        );
+    }
+
+    #[test]
+    fn seen_reads_each_document_once() {
+        let store = open("memory://node-seen");
+        put(
+            &store,
+            "zarr.json",
+            &json!({ "zarr_format": 3, "node_type": "group" }),
+        );
+        store.reset_stats();
+        let mut seen = Seen::default();
+        for _ in 0..3 {
+            assert!(seen.get_json(&store, "zarr.json").unwrap().is_some());
+            assert!(seen.get_json(&store, "absent.json").unwrap().is_none());
+        }
+        assert_eq!(store.stats().requests, 2);
     }
 }

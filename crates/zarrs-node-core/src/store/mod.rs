@@ -9,6 +9,7 @@
 
 mod guard;
 mod local;
+mod metadata_lock;
 pub mod remote;
 pub mod remote_config;
 pub mod zip;
@@ -28,6 +29,7 @@ use zarrs_storage::{
 
 pub use guard::{Counters, Guarded, StoreStats};
 pub use local::LocalStore;
+pub use metadata_lock::{MetadataGuard, MetadataLock};
 pub use remote::{ObjectBackend, PrefetchGuard};
 pub use remote_config::{BackoffOptions, RemoteKind, RemoteOptions, RemoteUrl, RetryOptions};
 
@@ -168,6 +170,8 @@ struct StoreInner {
     backend: Backend,
     closed: AtomicBool,
     consolidated_writes: ConsolidatedWrites,
+    /// Shared with every other `Store` on the same location in this process.
+    metadata_lock: Arc<MetadataLock>,
 }
 
 /// A handle to an opened store. Cheap to clone; all clones share stats and the closed flag.
@@ -232,6 +236,7 @@ impl Store {
         };
         Ok(Self {
             inner: Arc::new(StoreInner {
+                metadata_lock: MetadataLock::for_backend(&backend),
                 storage: Arc::new(guarded),
                 remote,
                 location: location.to_string(),
@@ -258,6 +263,13 @@ impl Store {
     #[must_use]
     pub fn consolidated_writes(&self) -> ConsolidatedWrites {
         self.inner.consolidated_writes
+    }
+
+    /// The lock that serialises read-modify-writes of consolidated documents at this location
+    /// (shared by every `Store` opened on it in this process), and their change counter.
+    #[must_use]
+    pub fn metadata_lock(&self) -> &MetadataLock {
+        &self.inner.metadata_lock
     }
 
     /// Whether writes are refused.
