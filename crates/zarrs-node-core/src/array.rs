@@ -29,6 +29,7 @@ use crate::remote_read;
 use crate::runtime::{self, CancelToken};
 use crate::selection::{coordinates, DimSpec, Selection};
 use crate::store::{normalize_node_path, PrefetchGuard, Store};
+use crate::precheck;
 
 type ZArrayInner = Array<dyn ReadableWritableListableStorageTraits>;
 
@@ -70,6 +71,8 @@ struct Inner {
     shard_cache: ArrayShardedReadableExtCache,
     /// Shards whose index `shard_cache` holds (object stores prefetch the others).
     indexed: Mutex<HashSet<Vec<u64>>>,
+    /// Shards whose index passed [`precheck`] (zarrs trusts index entries).
+    shard_checks: precheck::ShardChecks,
 }
 
 impl Inner {
@@ -79,6 +82,7 @@ impl Inner {
             array,
             shard_cache,
             indexed: Mutex::default(),
+            shard_checks: precheck::ShardChecks::default(),
         }
     }
 
@@ -139,13 +143,11 @@ impl ZArray {
                 path.clone(),
                 format!("'{path}' is a group, not an array"),
             )),
-            None => Err(Error::not_found(
-                path.clone(),
-                match format {
-                    Some(f) => format!("no zarr v{f} array at '{path}'"),
-                    None => format!("no array at '{path}'"),
-                },
-            )),
+            // A store may hold both formats: a missing one is just absent, not an orphan.
+            None => Err(match format {
+                Some(f) => Error::not_found(path.clone(), format!("no zarr v{f} array at '{path}'")),
+                None => node::missing_node_error(store, &path, format!("no array at '{path}'")),
+            }),
         }
     }
 
@@ -156,8 +158,11 @@ impl ZArray {
     pub fn from_metadata(store: &Store, path: &str, meta: ArrayMetadata) -> Result<Self> {
         let storage = store.storage()?;
         let meta = node::normalize_array_metadata(meta);
+        precheck::install();
         let array = Array::new_with_metadata(storage, &zarrs_path(path), meta)
             .map_err(|e| Error::from(e).with_key(path))?;
+        let elem = array.data_type().fixed_size().unwrap_or(1) as u64;
+        precheck::array_metadata(path, array.metadata(), elem)?;
         let dtype = DType::from_zarrs(array.data_type()).map_err(|e| e.with_key(path))?;
         Ok(Self {
             store: store.clone(),
@@ -526,6 +531,9 @@ impl ZArray {
         }
         let subset = ArraySubset::new_with_start_shape(start.to_vec(), region.to_vec())
             .map_err(|e| Error::invalid_selection(e.to_string()))?;
+        inner
+            .shard_checks
+            .check_subset(&self.store, array, &subset)?;
         let whole = Self::covers_whole_chunks(array, &subset)?;
         let sharded_partial = inner.shard_cache.array_is_sharded() && !whole;
         let _prefetched = if sharded_partial && self.store.is_remote() {
@@ -584,10 +592,14 @@ impl ZArray {
 
     /// Decode the bounding box `bbox` (array coordinates) with the shard-index cache.
     fn read_bbox(
+        &self,
         inner: &Inner,
         bbox: &ArraySubset,
         opts: &CodecOptions,
     ) -> Result<ArrayBytes<'static>> {
+        inner
+            .shard_checks
+            .check_subset(&self.store, &inner.array, bbox)?;
         Ok(inner
             .array
             .retrieve_array_subset_sharded_opt(&inner.shard_cache, bbox, opts)?)
@@ -621,7 +633,7 @@ impl ZArray {
             &cells,
             |cell| {
                 cancel.check()?;
-                Self::read_bbox(inner, &cell.subset()?, &opts)
+                self.read_bbox(inner, &cell.subset()?, &opts)
             },
             |cell, f| cell.for_each_pair(&plan.out_strides, f),
         )?;
@@ -684,7 +696,7 @@ impl ZArray {
             &units,
             |(bbox, _)| {
                 cancel.check()?;
-                Self::read_bbox(inner, bbox, &opts)
+                self.read_bbox(inner, bbox, &opts)
             },
             |(_, pairs), f| pairs.iter().for_each(|&(o, s)| f(o, s)),
         )?;
@@ -819,6 +831,7 @@ impl ZArray {
         plan.cells().par_iter().try_for_each(|cell| {
             cancel.check()?;
             let bbox = cell.subset()?;
+            inner.shard_checks.check_subset(&self.store, array, &bbox)?;
             let mut pairs = Vec::new();
             cell.for_each_pair(&plan.out_strides, |i, s| pairs.push((i, s)));
             match (&value, elem) {

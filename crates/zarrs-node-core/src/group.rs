@@ -197,8 +197,9 @@ impl ZGroup {
                 return Self::create(store, &path, format.unwrap_or(3), Map::new(), false)
             }
             None => {
-                return Err(Error::not_found(
-                    path.clone(),
+                return Err(node::missing_node_error(
+                    store,
+                    &path,
                     format!("no group at '{}'", display(&path)),
                 ))
             }
@@ -366,6 +367,15 @@ impl ZGroup {
         node::read_raw(&self.store, &join(&self.path, &name))
     }
 
+    /// The error for a child without metadata. With consolidated metadata the document is
+    /// the authority (no listing); otherwise stored keys without metadata are an error.
+    fn missing_child(&self, path: &str, absent: String) -> Error {
+        if self.consolidated.is_some() {
+            return Error::not_found(path.to_string(), absent);
+        }
+        node::missing_node_error(&self.store, path, absent)
+    }
+
     /// Members, sorted by name.
     ///
     /// # Errors
@@ -387,12 +397,13 @@ impl ZGroup {
         for p in prefixes {
             let child = p.trim_end_matches('/');
             let name = child.rsplit('/').next().unwrap_or(child).to_string();
-            if let Some(raw) = node::read_raw(&self.store, child)? {
-                out.push(Member {
-                    name,
-                    kind: raw.kind(),
-                });
-            }
+            // list_dir only names prefixes that hold keys: no document means lost metadata.
+            let raw = node::read_raw(&self.store, child)?
+                .ok_or_else(|| node::orphan_error(child, 1, p.as_str()))?;
+            out.push(Member {
+                name,
+                kind: raw.kind(),
+            });
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
@@ -413,8 +424,8 @@ impl ZGroup {
                 path.clone(),
                 format!("'{path}' is a group, not an array"),
             )),
-            None => Err(Error::not_found(
-                path.clone(),
+            None => Err(self.missing_child(
+                &path,
                 format!("no array '{name}' in group '{}'", display(&self.path)),
             )),
         }
@@ -436,8 +447,8 @@ impl ZGroup {
                     .map(|(shared, rel)| (shared.clone(), join(rel, &name)));
                 Ok(g)
             }
-            None => Err(Error::not_found(
-                path.clone(),
+            None => Err(self.missing_child(
+                &path,
                 format!("no group '{name}' in group '{}'", display(&self.path)),
             )),
         }

@@ -251,6 +251,32 @@ fn read_raw_seen(
     Ok(None)
 }
 
+/// The error for a path with no metadata document: absent (`NotFound` with `absent`'s
+/// message) unless keys are stored below it. A node whose `zarr.json` / `.zarray` / `.zgroup`
+/// was lost must not read as a missing element, so that is [`ErrorCode::InvalidMetadata`].
+///
+/// The listing only refines the error: when it fails (e.g. a store directory that does not
+/// exist), the answer stays "absent".
+#[must_use]
+pub fn missing_node_error(store: &Store, path: &str, absent: String) -> Error {
+    let keys = store.list(path).unwrap_or_default();
+    match keys.first() {
+        None => Error::not_found(path.to_string(), absent),
+        Some(first) => orphan_error(path, keys.len(), first),
+    }
+}
+
+/// [`ErrorCode::InvalidMetadata`] for a node path holding `n` keys (the first `first`) but no
+/// metadata document.
+#[must_use]
+pub fn orphan_error(path: &str, n: usize, first: &str) -> Error {
+    let shown = if path.is_empty() { "/" } else { path };
+    Error::invalid_metadata(format!(
+        "'{shown}' holds {n} stored key(s) (e.g. '{first}') but no zarr.json, .zarray or .zgroup: its metadata is missing"
+    ))
+    .with_key(path.to_string())
+}
+
 /// Read and parse the node at `path`.
 ///
 /// # Errors

@@ -26,7 +26,7 @@ type ZArrayInner = Array<dyn ReadableWritableListableStorageTraits>;
 /// Where a shard's index lives and how long it is, from the sharding codec's configuration:
 /// `16` bytes per inner chunk plus 4 per `crc32c` index codec. `None` for index codecs whose
 /// size cannot be known up front (zarrs then loads those indexes itself).
-fn index_range(array: &ZArrayInner, inner_per_shard: u64) -> Option<ByteRange> {
+pub(crate) fn index_range(array: &ZArrayInner, inner_per_shard: u64) -> Option<ByteRange> {
     let doc = serde_json::to_value(array.metadata()).ok()?;
     let codec = doc
         .get("codecs")?
