@@ -46,6 +46,6 @@ export {
   writeElem,
   writeZarr,
 } from './io.js';
-export type { ShardPolicy } from './layout.js';
-export type { DatasetOptions, ReadCallback, ReadFn, ReadOptions, WriteCallback, WriteFn } from './registry.js';
+export type { DatasetOptions, ReadOptions, ShardPolicy } from './options.js';
+export type { ReadCallback, ReadFn, WriteCallback, WriteFn } from './registry.js';
 export { specOf } from './registry.js';

@@ -10,20 +10,17 @@ import type { AnnData } from './anndata.js';
 import { convertStringsToCategoricals } from './convert.js';
 import type { Elem } from './elems.js';
 import { readAnnDataGroup, writeAnnDataChildren } from './encodings/index.js';
-import type { ShardPolicy } from './layout.js';
+import type { DatasetOptions, ReadOptions, ShardPolicy, WriteOptions } from './options.js';
 import {
   checkKeyName,
-  type DatasetOptions,
   elemPath,
   encodingAttrs,
   type Node,
   type ReadCallback,
   ReadCtx,
-  type ReadOptions,
   specOfNode,
   type WriteCallback,
   WriteCtx,
-  type WriteOptions,
 } from './registry.js';
 import { validateElem } from './validate.js';
 

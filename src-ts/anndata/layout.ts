@@ -31,14 +31,7 @@
 import type { CodecSpec } from '../zarr/array.js';
 import type { DataType } from '../zarr/dtype.js';
 import { itemSize } from '../zarr/dtype.js';
-import type { DatasetOptions, WriteOptions } from './registry.js';
-
-export interface ShardPolicy {
-  /** Target inner chunk size in bytes (default 1 MiB; sparse data/indices use a quarter). */
-  chunkBytes?: number;
-  /** Target shard size in bytes (default 64 MiB). */
-  shardBytes?: number;
-}
+import type { DatasetOptions, WriteOptions } from './options.js';
 
 export type ElemKind = 'dense' | 'sparse' | 'indptr' | 'column';
 

@@ -2,44 +2,16 @@
 // encoding-type, and the read/write contexts that carry options, element paths and the
 // dispatch callbacks of readDispatched / writeDispatched through the recursion.
 
-import type { CodecSpec, ZArray } from '../zarr/array.js';
+import type { ZArray } from '../zarr/array.js';
 import { InvalidInputError, InvalidMetadataError, UnsupportedError } from '../zarr/errors.js';
 import type { Group, Member } from '../zarr/group.js';
 import type { Elem, IOSpec } from './elems.js';
-import type { ShardPolicy } from './layout.js';
+import type { DatasetOptions, ReadOptions, WriteOptions } from './options.js';
 
 export type Node = Group | ZArray;
 
 export function isGroup(node: Node): node is Group {
   return 'members' in node;
-}
-
-/** Per-array storage options (python's `dataset_kwargs`). */
-export interface DatasetOptions {
-  /** Inner chunk shape (chunk shape when unsharded). */
-  chunks?: number[];
-  /** Shard shape, or false for an unsharded array (v3 only). */
-  shards?: number[] | false;
-  compressors?: CodecSpec | CodecSpec[] | null;
-}
-
-export interface ReadOptions {
-  /**
-   * What to do with a node whose encoding is unknown, or missing in a file that has encodings:
-   * 'error' (default) throws InvalidMetadata naming the element; 'raw' returns arrays as dense
-   * arrays and groups as dicts of their children.
-   */
-  fallback?: 'error' | 'raw';
-  signal?: AbortSignal;
-}
-
-export interface WriteOptions {
-  zarrFormat: 2 | 3;
-  /** 'auto' = our policy per element kind; false = unsharded; or the policy's byte targets. */
-  shards: 'auto' | false | ShardPolicy;
-  /** Default compressor of every array (zstd level 3). */
-  compressor?: CodecSpec | null;
-  signal?: AbortSignal;
 }
 
 export type ReadFn = (node: Node) => Promise<unknown>;

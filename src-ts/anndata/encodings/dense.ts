@@ -2,13 +2,13 @@
 // encoding uses for its children.
 
 import type { ZArray } from '../../zarr/array.js';
-import type { DataType } from '../../zarr/dtype.js';
+import { type DataType, inferDType } from '../../zarr/dtype.js';
 import { InvalidInputError } from '../../zarr/errors.js';
 import type { Group } from '../../zarr/group.js';
-import { type Dense, type DenseArray, inferDType, isDense, numel } from '../elems.js';
+import { type Dense, type DenseArray, isDense, numel } from '../elems.js';
 import { defaultCompressor, type ElemKind, layoutFor } from '../layout.js';
+import type { DatasetOptions } from '../options.js';
 import {
-  type DatasetOptions,
   elemPath,
   encodingAttrs,
   joinPath,
