@@ -10,6 +10,7 @@ mod guard;
 mod local;
 pub mod remote;
 pub mod remote_config;
+mod rooted;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ pub use guard::{Counters, Guarded, StoreStats};
 pub use local::LocalStore;
 pub use remote::{ObjectBackend, PrefetchGuard};
 pub use remote_config::{BackoffOptions, RemoteKind, RemoteOptions, RemoteUrl, RetryOptions};
+pub use rooted::Rooted;
 
 use crate::error::{Error, ErrorCode, Result};
 
