@@ -107,6 +107,28 @@ export class RecArray {
   constructor(readonly fields: { name: string; data: DenseArray }[]) {}
 }
 
+/**
+ * An element read with `{ fallback: 'raw' }` that the registry cannot decode (unknown or
+ * missing encoding, an array with a codec or data type this library cannot read). Read only:
+ * writeElem refuses it.
+ */
+export interface RawElem {
+  kind: 'raw';
+  /** Store path of the node. */
+  path: string;
+  node: 'array' | 'group';
+  /** The node's attributes, undecoded. */
+  attributes: Record<string, unknown>;
+  /** The metadata document (`.zarray` / `zarr.json`; for groups `{ zarr_format, node_type }`). */
+  metadata: Record<string, unknown>;
+  /** Arrays zarrs can decode: all values. */
+  data?: DenseArray;
+  /** Arrays zarrs cannot decode: every stored chunk (encoded), by key relative to the array. */
+  chunks?: Record<string, Uint8Array>;
+  /** Groups: every child, raw as well. */
+  children?: Record<string, RawElem>;
+}
+
 /** Anything readElem returns or writeElem accepts. */
 export type Elem =
   | Dense
@@ -120,6 +142,7 @@ export type Elem =
   | null
   | AwkwardArray
   | RecArray
+  | RawElem
   | ElemDict
   | import('./dataframe.js').Column;
 

@@ -32,6 +32,7 @@ export {
   type IOSpec,
   type Matrix,
   NumericScalar,
+  type RawElem,
   RecArray,
   type Sparse,
 } from './elems.js';
@@ -47,5 +48,14 @@ export {
   writeZarr,
 } from './io.js';
 export type { DatasetOptions, ReadOptions, ShardPolicy } from './options.js';
-export type { ReadCallback, ReadFn, WriteCallback, WriteFn } from './registry.js';
-export { specOf } from './registry.js';
+export {
+  ArrayRef,
+  type AxisSelection,
+  type ElemNode,
+  type ElemSelection,
+  type ReadCallback,
+  type ReadFn,
+  specOf,
+  type WriteCallback,
+  type WriteFn,
+} from './registry.js';
