@@ -2,7 +2,6 @@
 // scripts/interop/anndata_dump_lib.py: both sides print the same shape so tests compare python's
 // view of a store with ours by deep equality.
 
-import { inferDType } from '../src-ts/anndata/elems.js';
 import {
   type AnnData,
   AwkwardArray,
@@ -12,6 +11,7 @@ import {
   NumericScalar,
   type Sparse,
 } from '../src-ts/anndata/index.js';
+import { inferDType } from '../src-ts/zarr/dtype.js';
 import { f16ToNumber } from './helpers.js';
 
 type J = unknown;

@@ -5,9 +5,12 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import {
   AnnData,
+  ArrayRef,
   CsrMatrix,
   col,
   DataFrame,
+  type RawElem,
+  readDispatched,
   readElem,
   readZarr,
   writeElem,
@@ -25,7 +28,7 @@ import {
   UnsupportedError,
   type ZarrsError,
 } from '../src-ts/index.js';
-import { dumpElem } from './anndata-dump.js';
+import { dumpAnnData, dumpElem } from './anndata-dump.js';
 import { sampleAnnData } from './anndata-sample.js';
 import { tmp } from './helpers.js';
 
@@ -49,14 +52,19 @@ async function written(): Promise<string> {
 }
 
 describe('reading bad stores', () => {
-  test('missing encoding attributes: an error naming the element; fallback returns raw arrays', async () => {
+  test('missing encoding attributes: an error naming the element; fallback returns a raw element', async () => {
     const path = await written();
-    const a = await openArray(path, 'uns/names');
     await (await openGroup(path, 'uns', { mode: 'r+' })).openArray('names').then((x) => x.setAttributes({}));
     await expectError(readZarr(path), InvalidMetadataError, 'uns/names', /no encoding-type.*fallback/);
     const back = await readZarr(path, { fallback: 'raw' });
-    expect(dumpElem(back.uns.names)).toEqual({ type: 'string-array', shape: [3], data: ['x', 'y', 'z'] });
-    void a;
+    expect(back.uns.names).toMatchObject({
+      kind: 'raw',
+      node: 'array',
+      path: 'uns/names',
+      attributes: {},
+      metadata: { node_type: 'array', data_type: 'string' },
+      data: { dtype: 'string', shape: [3], data: ['x', 'y', 'z'] },
+    });
   });
 
   test('unknown encoding type or version', async () => {
@@ -65,7 +73,11 @@ describe('reading bad stores', () => {
     await g.setAttributes({ 'encoding-type': 'fancy-thing', 'encoding-version': '9.9.9' });
     await expectError(readZarr(path), InvalidMetadataError, 'uns/nested', /fancy-thing 9.9.9: unknown encoding/);
     const back = await readZarr(path, { fallback: 'raw' });
-    expect(Object.keys(back.uns.nested as object).sort()).toEqual(['deeper', 'flag']);
+    const nested = back.uns.nested as RawElem;
+    expect(nested).toMatchObject({ kind: 'raw', node: 'group', attributes: { 'encoding-type': 'fancy-thing' } });
+    expect(Object.keys(nested.children ?? {}).sort()).toEqual(['deeper', 'flag']);
+    // children are raw too: their attributes undecoded, arrays with their values
+    expect(nested.children?.flag).toMatchObject({ kind: 'raw', attributes: { 'encoding-type': 'numeric-scalar' } });
     await g.setAttributes({ 'encoding-type': 'dict', 'encoding-version': '0.9.0' });
     await expectError(readZarr(path), InvalidMetadataError, 'uns/nested', /unsupported version.*0\.1\.0/);
   });
@@ -158,6 +170,127 @@ describe('reading bad stores', () => {
     expect(dumpElem(back.X)).toEqual({ type: 'array', dtype: 'float32', shape: [2, 2], data: [1, 2, 3, 4] });
     expect(dumpElem(back.uns.v)).toEqual({ type: 'array', dtype: 'int64', shape: [1], data: [5] });
     expect(back.shape).toEqual([2, 2]); // obs/var default to range indexes, as in python
+  });
+});
+
+/** Elements nobody can decode, added by hand to a v2 store as another writer would leave them. */
+const UNDECODABLE = {
+  // an array with a codec this build does not have
+  weird: {
+    '.zarray': {
+      zarr_format: 2,
+      shape: [3],
+      chunks: [3],
+      dtype: '<i4',
+      compressor: { id: 'nobody-has-this' },
+      fill_value: 0,
+      filters: null,
+      order: 'C',
+    },
+    '.zattrs': { 'encoding-type': 'array', 'encoding-version': '0.2.0' },
+    '0': Uint8Array.from([1, 2, 3, 4, 5]),
+  },
+  // a numpy structured dtype whose field is itself an array
+  subarray: {
+    '.zarray': {
+      zarr_format: 2,
+      shape: [2],
+      chunks: [2],
+      dtype: [['a', '<i4', [2]]],
+      compressor: null,
+      fill_value: null,
+      filters: null,
+      order: 'C',
+    },
+    '.zattrs': { 'encoding-type': 'rec-array', 'encoding-version': '0.2.0' },
+    '0': new Uint8Array(16),
+  },
+  // a group with an encoding nobody registered, and an ordinary child
+  fancy: {
+    '.zgroup': { zarr_format: 2 },
+    '.zattrs': { 'encoding-type': 'fancy-thing', 'encoding-version': '9.9.9', note: 'kept' },
+  },
+} as const;
+
+/** The sample as v2 (unconsolidated), plus `names` of UNDECODABLE under uns. */
+async function withUndecodable(...names: (keyof typeof UNDECODABLE)[]): Promise<string> {
+  const path = join(tmp(), 'undecodable.zarr');
+  await writeZarr(path, sampleAnnData(), { zarrFormat: 2, consolidate: false });
+  const store = await openStore(path);
+  for (const name of names) {
+    for (const [key, v] of Object.entries(UNDECODABLE[name])) {
+      const bytes = v instanceof Uint8Array ? v : new TextEncoder().encode(JSON.stringify(v));
+      await store.set(`uns/${name}/${key}`, bytes);
+    }
+  }
+  if (names.includes('fancy')) {
+    const v = await createArray(path, 'uns/fancy/v', { shape: [2], dtype: 'int8', zarrFormat: 2 });
+    await v.set(null, Int8Array.from([4, -4]));
+  }
+  return path;
+}
+
+/** The sample read back from a v2 store, to compare the readable rest with. */
+async function cleanDump(): Promise<unknown> {
+  return dumpAnnData(await readZarr(await withUndecodable()));
+}
+
+describe('escape hatches: elements that cannot be decoded', () => {
+  test('an array with a codec nobody has: the error names the element', async () => {
+    const path = await withUndecodable('weird');
+    const e = (await readZarr(path).catch((x: unknown) => x)) as ZarrsError;
+    expect(['Unsupported', 'Codec', 'InvalidMetadata']).toContain(e.code);
+    expect(e.key).toBe('uns/weird');
+    expect(e.message).toContain('uns/weird');
+  });
+
+  test('a structured dtype with a sub-array field: Unsupported, naming the element', async () => {
+    const path = await withUndecodable('subarray');
+    await expectError(readZarr(path), UnsupportedError, 'uns/subarray', /uns\/subarray/);
+  });
+
+  test('readDispatched: the callback sees each element before it is opened and can skip it', async () => {
+    const path = await withUndecodable('weird', 'subarray', 'fancy');
+    const seen = new Map<string, { spec: string; ref: boolean }>();
+    const back = (await readDispatched(await openGroup(path), async (read, name, node, { iospec }) => {
+      seen.set(node.path, { spec: `${iospec.encodingType} ${iospec.encodingVersion}`, ref: node instanceof ArrayRef });
+      if (node.path.startsWith('uns/') && name in UNDECODABLE) return `skipped ${name}`;
+      return read(node);
+    })) as AnnData;
+    expect(seen.get('uns/weird')).toEqual({ spec: 'array 0.2.0', ref: true });
+    expect(seen.get('uns/subarray')).toEqual({ spec: 'rec-array 0.2.0', ref: true });
+    expect(seen.get('uns/fancy')).toEqual({ spec: 'fancy-thing 9.9.9', ref: false });
+    expect(seen.has('uns/fancy/v')).toBe(false); // skipped: its children were never visited
+    expect(seen.get('X')?.spec).toBe('csr_matrix 0.1.0');
+    expect([back.uns.weird, back.uns.subarray, back.uns.fancy]).toEqual([
+      'skipped weird',
+      'skipped subarray',
+      'skipped fancy',
+    ]);
+    for (const k of Object.keys(UNDECODABLE)) delete back.uns[k];
+    expect(dumpAnnData(back)).toEqual(await cleanDump());
+  });
+
+  test("{ fallback: 'raw' } returns what it cannot decode as raw elements, the rest as usual", async () => {
+    const path = await withUndecodable('weird', 'subarray', 'fancy');
+    const back = await readZarr(path, { fallback: 'raw' });
+    const weird = back.uns.weird as RawElem;
+    expect(weird).toMatchObject({
+      kind: 'raw',
+      node: 'array',
+      path: 'uns/weird',
+      attributes: UNDECODABLE.weird['.zattrs'],
+      metadata: { compressor: { id: 'nobody-has-this' }, shape: [3] },
+    });
+    expect(weird.data).toBeUndefined();
+    expect(weird.chunks).toEqual({ '0': UNDECODABLE.weird['0'] }); // the stored bytes, undecoded
+    expect(back.uns.subarray).toMatchObject({ kind: 'raw', metadata: { dtype: [['a', '<i4', [2]]] } });
+    expect((back.uns.subarray as RawElem).chunks?.['0']).toEqual(new Uint8Array(16));
+    const fancy = back.uns.fancy as RawElem;
+    expect(fancy).toMatchObject({ kind: 'raw', node: 'group', attributes: { note: 'kept' } });
+    expect(fancy.children?.v).toMatchObject({ kind: 'raw', data: { dtype: 'int8', data: Int8Array.from([4, -4]) } });
+    for (const k of Object.keys(UNDECODABLE)) delete back.uns[k];
+    expect(dumpAnnData(back)).toEqual(await cleanDump());
   });
 });
 

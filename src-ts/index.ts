@@ -14,6 +14,7 @@ export {
   createGroup,
   Group,
   type Member,
+  type MemberMetadata,
   type OpenArrayOptions,
   type OpenGroupOptions,
   openArray,

@@ -2,9 +2,8 @@
 // (categorical codes/categories/ordered, nullable masks, the na-value of nullable strings).
 // Conversion to and from Apache Arrow lives in ./arrow.ts.
 
-import type { NumericTypedArray } from '../zarr/dtype.js';
+import { inferDType, type NumericDType, type NumericTypedArray } from '../zarr/dtype.js';
 import { InvalidInputError } from '../zarr/errors.js';
-import { inferDType, type NumericDType } from './elems.js';
 
 export type CodesArray = Int8Array | Int16Array | Int32Array | BigInt64Array;
 

@@ -1,12 +1,18 @@
 // The in-memory element types of AnnData: dense arrays, sparse matrices, scalars, awkward arrays,
 // and the union `Elem` that readElem returns and writeElem accepts.
 
-import type { DataType, DataTypeMap, NumericTypedArray } from '../zarr/dtype.js';
+import {
+  type DataType,
+  type DataTypeMap,
+  inferDType,
+  type NumericDType,
+  type NumericTypedArray,
+} from '../zarr/dtype.js';
 import { fromNative, InvalidInputError } from '../zarr/errors.js';
 import { native } from '../zarr/native.js';
 import type { DataFrame } from './dataframe.js';
 
-export type NumericDType = Exclude<DataType, 'string'>;
+export type { NumericDType };
 export type IntDType = 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64';
 
 /** An n-d array: numbers, bools (0/1 `Uint8Array`) or strings, C order. */
@@ -101,6 +107,28 @@ export class RecArray {
   constructor(readonly fields: { name: string; data: DenseArray }[]) {}
 }
 
+/**
+ * An element read with `{ fallback: 'raw' }` that the registry cannot decode (unknown or
+ * missing encoding, an array with a codec or data type this library cannot read). Read only:
+ * writeElem refuses it.
+ */
+export interface RawElem {
+  kind: 'raw';
+  /** Store path of the node. */
+  path: string;
+  node: 'array' | 'group';
+  /** The node's attributes, undecoded. */
+  attributes: Record<string, unknown>;
+  /** The metadata document (`.zarray` / `zarr.json`; for groups `{ zarr_format, node_type }`). */
+  metadata: Record<string, unknown>;
+  /** Arrays zarrs can decode: all values. */
+  data?: DenseArray;
+  /** Arrays zarrs cannot decode: every stored chunk (encoded), by key relative to the array. */
+  chunks?: Record<string, Uint8Array>;
+  /** Groups: every child, raw as well. */
+  children?: Record<string, RawElem>;
+}
+
 /** Anything readElem returns or writeElem accepts. */
 export type Elem =
   | Dense
@@ -114,6 +142,7 @@ export type Elem =
   | null
   | AwkwardArray
   | RecArray
+  | RawElem
   | ElemDict
   | import('./dataframe.js').Column;
 
@@ -125,37 +154,6 @@ export interface ElemDict {
 export interface IOSpec {
   encodingType: string;
   encodingVersion: string;
-}
-
-const BY_CTOR = new Map<unknown, DataType>([
-  [Int8Array, 'int8'],
-  [Int16Array, 'int16'],
-  [Int32Array, 'int32'],
-  [BigInt64Array, 'int64'],
-  [Uint8Array, 'uint8'],
-  [Uint8ClampedArray, 'uint8'],
-  [Uint16Array, 'uint16'],
-  [Uint32Array, 'uint32'],
-  [BigUint64Array, 'uint64'],
-  [Float32Array, 'float32'],
-  [Float64Array, 'float64'],
-]);
-
-/** The dtype a TypedArray (or string[]) carries. */
-export function inferDType(data: unknown, path: string): DataType {
-  if (Array.isArray(data)) {
-    if (data.every((v) => typeof v === 'string')) return 'string';
-    throw new InvalidInputError('InvalidInput', `'${path}': a plain array must hold only strings`, { key: path });
-  }
-  const d = data === null || data === undefined ? undefined : BY_CTOR.get((data as object).constructor);
-  if (d === undefined) {
-    throw new InvalidInputError(
-      'InvalidInput',
-      `'${path}': expected a TypedArray or string[], got ${data === null ? 'null' : typeof data}`,
-      { key: path },
-    );
-  }
-  return d;
 }
 
 export function isDense(x: unknown): x is Dense {

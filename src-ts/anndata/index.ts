@@ -32,6 +32,7 @@ export {
   type IOSpec,
   type Matrix,
   NumericScalar,
+  type RawElem,
   RecArray,
   type Sparse,
 } from './elems.js';
@@ -46,6 +47,15 @@ export {
   writeElem,
   writeZarr,
 } from './io.js';
-export type { ShardPolicy } from './layout.js';
-export type { DatasetOptions, ReadCallback, ReadFn, ReadOptions, WriteCallback, WriteFn } from './registry.js';
-export { specOf } from './registry.js';
+export type { DatasetOptions, ReadOptions, ShardPolicy } from './options.js';
+export {
+  ArrayRef,
+  type AxisSelection,
+  type ElemNode,
+  type ElemSelection,
+  type ReadCallback,
+  type ReadFn,
+  specOf,
+  type WriteCallback,
+  type WriteFn,
+} from './registry.js';

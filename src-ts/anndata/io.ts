@@ -9,21 +9,18 @@ import type { StoreLike } from '../zarr/store.js';
 import type { AnnData } from './anndata.js';
 import { convertStringsToCategoricals } from './convert.js';
 import type { Elem } from './elems.js';
-import { readAnnDataGroup, writeAnnDataChildren } from './encodings/index.js';
-import type { ShardPolicy } from './layout.js';
+import { ANNDATA_ENCODING, writeAnnDataChildren } from './encodings/index.js';
+import type { DatasetOptions, ReadOptions, ShardPolicy, WriteOptions } from './options.js';
 import {
   checkKeyName,
-  type DatasetOptions,
   elemPath,
   encodingAttrs,
   type Node,
   type ReadCallback,
   ReadCtx,
-  type ReadOptions,
   specOfNode,
   type WriteCallback,
   WriteCtx,
-  type WriteOptions,
 } from './registry.js';
 import { validateElem } from './validate.js';
 
@@ -61,7 +58,8 @@ export async function readZarr(store: StoreLike, opts: ReadZarrOptions = {}): Pr
     const names = new Set((await g.members(opts)).map((m) => m.name));
     if (!['X', 'obs', 'var'].some((k) => names.has(k)))
       throw notAnnData(g, 'it has no encoding-type and no X, obs or var');
-    return readAnnDataGroup(g, new ReadCtx(opts, undefined, true));
+    const ctx = new ReadCtx(opts, undefined, true);
+    return (await ctx.materialize(await ctx.describeAs(ANNDATA_ENCODING, g))) as AnnData;
   }
   if (spec.encodingType !== 'anndata') throw notAnnData(g, `its encoding-type is '${spec.encodingType}'`);
   return (await new ReadCtx(opts).read(g)) as AnnData;

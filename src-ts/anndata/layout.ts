@@ -31,16 +31,10 @@
 import type { CodecSpec } from '../zarr/array.js';
 import type { DataType } from '../zarr/dtype.js';
 import { itemSize } from '../zarr/dtype.js';
-import type { DatasetOptions, WriteOptions } from './registry.js';
+import type { DatasetOptions, WriteOptions } from './options.js';
 
-export interface ShardPolicy {
-  /** Target inner chunk size in bytes (default 1 MiB; sparse data/indices use a quarter). */
-  chunkBytes?: number;
-  /** Target shard size in bytes (default 64 MiB). */
-  shardBytes?: number;
-}
-
-export type ElemKind = 'dense' | 'sparse' | 'indptr' | 'column';
+/** What an array holds, for the sharding policy. */
+export type ArrayRole = 'dense' | 'sparse' | 'indptr' | 'column';
 
 /** The default compressor of an array of `dtype` (see the module comment). */
 export function defaultCompressor(dtype: DataType): CodecSpec {
@@ -58,7 +52,7 @@ export interface Layout {
 
 /** Chunk and shard shapes for an array of `shape` and `dtype` holding an element of `kind`. */
 export function layoutFor(
-  kind: ElemKind,
+  kind: ArrayRole,
   shape: number[],
   dtype: DataType,
   opts: Pick<WriteOptions, 'zarrFormat' | 'shards'>,

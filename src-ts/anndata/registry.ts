@@ -1,49 +1,115 @@
-// The encoding registry: readers keyed by (encoding-type, encoding-version), writers keyed by
-// encoding-type, and the read/write contexts that carry options, element paths and the
-// dispatch callbacks of readDispatched / writeDispatched through the recursion.
+// The encoding registry: one entry per (encoding-type, encoding-version) with its two read
+// phases, *describe* (from metadata alone: kind, shape, dtype, array handles; no chunk I/O) and
+// *materialize* (read a selection of a description), and its writer. The read and write
+// contexts carry options, element paths and the readDispatched / writeDispatched callbacks.
 
-import type { CodecSpec, ZArray } from '../zarr/array.js';
-import { InvalidInputError, InvalidMetadataError, UnsupportedError } from '../zarr/errors.js';
-import type { Group, Member } from '../zarr/group.js';
+import type { ZArray } from '../zarr/array.js';
+import type { DataType } from '../zarr/dtype.js';
+import { InvalidInputError, InvalidMetadataError, isZarrsError, UnsupportedError, zarrsError } from '../zarr/errors.js';
+import type { Group, Member, MemberMetadata } from '../zarr/group.js';
+import type { OrthogonalDim } from '../zarr/selection.js';
 import type { Elem, IOSpec } from './elems.js';
-import type { ShardPolicy } from './layout.js';
+import type { DatasetOptions, ReadOptions, WriteOptions } from './options.js';
 
 export type Node = Group | ZArray;
 
-export function isGroup(node: Node): node is Group {
+export function isGroup(node: Node | ArrayRef): node is Group {
   return 'members' in node;
 }
 
-/** Per-array storage options (python's `dataset_kwargs`). */
-export interface DatasetOptions {
-  /** Inner chunk shape (chunk shape when unsharded). */
-  chunks?: number[];
-  /** Shard shape, or false for an unsharded array (v3 only). */
-  shards?: number[] | false;
-  compressors?: CodecSpec | CodecSpec[] | null;
+/**
+ * An array element that is not opened yet: its path and stored metadata. Dispatch callbacks
+ * receive it (not a ZArray) so that they see an array they could not open, and so that
+ * skipping it costs no I/O at all.
+ */
+export class ArrayRef {
+  constructor(
+    readonly parent: Group,
+    readonly name: string,
+    readonly stored: MemberMetadata,
+  ) {}
+  get path(): string {
+    return joinPath(this.parent.path, this.name);
+  }
+  get attrs(): Record<string, unknown> {
+    return structuredClone(this.stored.attributes);
+  }
 }
 
-export interface ReadOptions {
-  /**
-   * What to do with a node whose encoding is unknown, or missing in a file that has encodings:
-   * 'error' (default) throws InvalidMetadata naming the element; 'raw' returns arrays as dense
-   * arrays and groups as dicts of their children.
-   */
-  fallback?: 'error' | 'raw';
-  signal?: AbortSignal;
+/** What a dispatch callback and its `read` receive: a group, an opened array or an array ref. */
+export type ElemNode = Node | ArrayRef;
+
+/** One axis of a selection: everything (null), a slice, integer positions or a bool mask. */
+export type AxisSelection = Exclude<OrthogonalDim, number>;
+/**
+ * A selection of an element along its leading axes (rows, then columns): `[obs]` for an obs
+ * column or dataframe, `[obs, var]` for X. Missing or null entries mean everything.
+ */
+export type ElemSelection = readonly AxisSelection[];
+
+/** What an element is in memory, as its description says before anything is read. */
+export type ElemKind =
+  | 'anndata'
+  | 'anndata-raw'
+  | 'dict'
+  | 'dataframe'
+  | 'dense'
+  | 'sparse'
+  | 'column'
+  | 'scalar'
+  | 'null'
+  | 'awkward'
+  /** Read by a dispatch callback: its result. */
+  | 'value'
+  /** `{ fallback: 'raw' }`: a RawElem. */
+  | 'raw';
+
+/** An element described from its metadata: everything a reader needs before reading chunks. */
+export interface ElemDesc {
+  /** Store path of the element's node. */
+  readonly path: string;
+  readonly spec: IOSpec;
+  readonly kind: ElemKind;
+  /** Element shape (rows, columns, ...) when it has one. */
+  readonly shape: readonly number[] | null;
+  readonly dtype: DataType | null;
+  readonly attrs: Readonly<Record<string, unknown>>;
+  /** The opened arrays (metadata only) that materialize reads. */
+  readonly arrays: Readonly<Record<string, ZArray>>;
+  /** Child elements, in the order the element lists them. */
+  readonly children: Readonly<Record<string, ElemDesc>>;
+  /** Encoding-specific facts found while describing (e.g. a dataframe's index key). */
+  readonly extra: Readonly<Record<string, unknown>>;
+  /** Who materializes it. */
+  readonly encoding: Encoding;
 }
 
-export interface WriteOptions {
-  zarrFormat: 2 | 3;
-  /** 'auto' = our policy per element kind; false = unsharded; or the policy's byte targets. */
-  shards: 'auto' | false | ShardPolicy;
-  /** Default compressor of every array (zstd level 3). */
-  compressor?: CodecSpec | null;
-  signal?: AbortSignal;
+/** What an encoding's describe returns; the registry adds path, spec, attrs and itself. */
+export interface Described {
+  kind: ElemKind;
+  shape?: readonly number[] | null;
+  dtype?: DataType | null;
+  arrays?: Record<string, ZArray>;
+  children?: Record<string, ElemDesc>;
+  extra?: Record<string, unknown>;
 }
 
-export type ReadFn = (node: Node) => Promise<unknown>;
-export type ReadCallback = (read: ReadFn, name: string, node: Node, info: { iospec: IOSpec }) => Promise<unknown>;
+export interface Encoding {
+  type: string;
+  version: string;
+  /** The node it is stored as. */
+  node: 'array' | 'group';
+  /** From metadata alone: no chunk is read. `parent` is the group the node was found in. */
+  describe(node: Node, ctx: ReadCtx, parent?: Group): Promise<Described>;
+  /** Read the element (or `sel` of it, where the encoding supports selections). */
+  materialize(desc: ElemDesc, ctx: ReadCtx, sel?: ElemSelection): Promise<unknown>;
+  /** Does this encoding write `elem`? Encodings are tried in registration order. */
+  accepts?(elem: unknown): boolean;
+  write?(parent: Group, key: string, elem: unknown, ctx: WriteCtx, datasetOptions: DatasetOptions): Promise<void>;
+}
+
+export type ReadFn = (node: ElemNode) => Promise<unknown>;
+export type ReadCallback = (read: ReadFn, name: string, node: ElemNode, info: { iospec: IOSpec }) => Promise<unknown>;
 export type WriteFn = (parent: Group, key: string, elem: unknown, datasetOptions?: DatasetOptions) => Promise<void>;
 export type WriteCallback = (
   write: WriteFn,
@@ -52,6 +118,20 @@ export type WriteCallback = (
   elem: unknown,
   info: { iospec: IOSpec; datasetOptions: DatasetOptions },
 ) => Promise<void>;
+
+const ENCODINGS = new Map<string, Encoding>();
+const WRITERS: Encoding[] = [];
+
+/** Register an encoding (its reader and, when it has `accepts` and `write`, its writer). */
+export function register(enc: Encoding): void {
+  ENCODINGS.set(`${enc.type}@${enc.version}`, enc);
+  if (enc.accepts && enc.write) WRITERS.push(enc);
+}
+
+/** The registered encoding of (type, version), if any. */
+export function encodingOf(spec: IOSpec): Encoding | undefined {
+  return ENCODINGS.get(`${spec.encodingType}@${spec.encodingVersion}`);
+}
 
 /** Carries options, cached member listings and the dispatch callback down a read. */
 export class ReadCtx {
@@ -64,23 +144,81 @@ export class ReadCtx {
     readonly legacy = false,
   ) {}
 
-  /** Read a node through the dispatch callback (when set) or the registry. */
-  read(node: Node): Promise<unknown> {
-    const defaultRead: ReadFn = (n) => readRegistered(n, this);
+  /** Describe and materialize `node` through the dispatch callback (when set). */
+  read(node: ElemNode): Promise<unknown> {
+    const defaultRead: ReadFn = async (n) => this.materialize(await this.describeNode(n));
     if (!this.callback) return defaultRead(node);
-    return this.callback(defaultRead, baseName(node.path), node, { iospec: specOfNode(node) });
+    return this.callback(defaultRead, baseName(node.path), node, { iospec: specOfAttrs(nodeAttrs(node)) });
   }
 
-  /** The child `name` of `group`, opened as array or group per its kind. */
-  async child(group: Group, name: string): Promise<Node> {
-    const kinds = await this.members(group);
-    const kind = kinds.get(name);
-    if (kind === undefined) {
-      throw new InvalidMetadataError('InvalidMetadata', `'${elemPath(group)}' has no element '${name}'`, {
-        key: joinPath(group.path, name),
-      });
+  /**
+   * Describe `node` with the registry (no dispatch callback). Under `{ fallback: 'raw' }` an
+   * element that cannot be described (unknown encoding, an array zarrs cannot open, a part
+   * with an unsupported codec) is described as a raw element instead.
+   */
+  async describeNode(node: ElemNode): Promise<ElemDesc> {
+    const opened = node instanceof ArrayRef ? await this.#openOrRef(node.parent, node.name, node) : node;
+    if (opened instanceof ArrayRef) return describeRaw(opened, this);
+    try {
+      return await describeWith(pickEncoding(opened, this), opened, this);
+    } catch (e) {
+      if (this.opts.fallback === 'raw' && undecodable(e)) return describeRaw(opened, this);
+      throw e;
     }
-    return kind === 'array' ? group.openArray(name, this.opts) : group.openGroup(name, this.opts);
+  }
+
+  /** Describe `node` as `enc` whatever its attributes say (legacy layouts). */
+  describeAs(enc: Encoding, node: Node, parent?: Group): Promise<ElemDesc> {
+    return describeWith(enc, node, this, parent);
+  }
+
+  /**
+   * Describe child `name` of `group`. With a dispatch callback the child is read through it
+   * here (the callback decides before anything of the child is opened) and its result becomes
+   * a 'value' description; without one nothing is read.
+   */
+  async describeChild(group: Group, name: string): Promise<ElemDesc> {
+    const kind = await this.#kindOf(group, name);
+    if (this.callback) {
+      const node =
+        kind === 'group'
+          ? await group.openGroup(name, this.opts)
+          : new ArrayRef(group, name, await group.memberMetadata(name, this.opts));
+      return valueDesc(node, await this.read(node));
+    }
+    return this.describeNode(
+      kind === 'group' ? await group.openGroup(name, this.opts) : await this.#openOrRef(group, name),
+    );
+  }
+
+  /** Materialize a description (all of it, or `sel` where its encoding supports that). */
+  materialize(desc: ElemDesc, sel?: ElemSelection): Promise<unknown> {
+    return desc.encoding.materialize(desc, this, sel);
+  }
+
+  /** The opened array `name` of `group`: a part of an element (codes, indptr, ...). */
+  async array(group: Group, name: string): Promise<ZArray> {
+    await this.#expectKind(group, name, 'array');
+    try {
+      return await group.openArray(name, this.opts);
+    } catch (e) {
+      throw namingElem(e, joinPath(group.path, name));
+    }
+  }
+
+  /** The group `name` of `group`. */
+  async group(group: Group, name: string): Promise<Group> {
+    await this.#expectKind(group, name, 'group');
+    return group.openGroup(name, this.opts);
+  }
+
+  async #expectKind(group: Group, name: string, kind: Member['kind']): Promise<void> {
+    if ((await this.#kindOf(group, name)) === kind) return;
+    const path = joinPath(group.path, name);
+    const [want, got] = kind === 'array' ? ['an array', 'a group'] : ['a group', 'an array'];
+    throw new InvalidMetadataError('InvalidMetadata', `'${elemPath(path)}' should be ${want}, not ${got}`, {
+      key: path,
+    });
   }
 
   async has(group: Group, name: string): Promise<boolean> {
@@ -92,11 +230,6 @@ export class ReadCtx {
     return [...(await this.members(group)).keys()];
   }
 
-  /** Read child `name` of `group`. */
-  async readChild(group: Group, name: string): Promise<unknown> {
-    return this.read(await this.child(group, name));
-  }
-
   members(group: Group): Promise<Map<string, Member['kind']>> {
     let m = this.#members.get(group);
     if (!m) {
@@ -105,6 +238,40 @@ export class ReadCtx {
     }
     return m;
   }
+
+  async #kindOf(group: Group, name: string): Promise<Member['kind']> {
+    const kind = (await this.members(group)).get(name);
+    if (kind === undefined) {
+      throw new InvalidMetadataError('InvalidMetadata', `'${elemPath(group)}' has no element '${name}'`, {
+        key: joinPath(group.path, name),
+      });
+    }
+    return kind;
+  }
+
+  /**
+   * Open array `name` of `group`. When zarrs refuses it (codec, data type) the error names the
+   * element; under `{ fallback: 'raw' }` its ArrayRef is returned instead.
+   */
+  async #openOrRef(group: Group, name: string, known?: ArrayRef): Promise<ZArray | ArrayRef> {
+    try {
+      return await group.openArray(name, this.opts);
+    } catch (e) {
+      const err = namingElem(e, joinPath(group.path, name));
+      if (this.opts.fallback !== 'raw' || !undecodable(err, true)) throw err;
+      return known ?? new ArrayRef(group, name, await group.memberMetadata(name, this.opts));
+    }
+  }
+}
+
+/**
+ * Errors that mean "this library cannot decode it" (a codec or data type it lacks), as opposed
+ * to I/O failures or a store that breaks the format. With `metadata`, also an array's own
+ * metadata document that zarrs refuses (the raw fallback still shows it).
+ */
+export function undecodable(e: unknown, metadata = false): boolean {
+  if (!isZarrsError(e)) return false;
+  return e.code === 'Unsupported' || e.code === 'Codec' || (metadata && e.code === 'InvalidMetadata');
 }
 
 /** Carries options and the dispatch callback down a write. */
@@ -119,33 +286,9 @@ export class WriteCtx {
     checkKeyName(key, joinPath(parent.path, key));
     const defaultWrite: WriteFn = (p, k, e, d) => writeRegistered(p, k, e, this, d ?? {});
     if (!this.callback) return defaultWrite(parent, key, elem, datasetOptions);
-    const iospec = writerFor(elem, joinPath(parent.path, key)).spec(elem);
+    const iospec = specOf(elem, joinPath(parent.path, key));
     return this.callback(defaultWrite, parent, key, elem, { iospec, datasetOptions });
   }
-}
-
-export interface Reader {
-  kind: 'array' | 'group';
-  read(node: Node, ctx: ReadCtx): Promise<unknown>;
-}
-
-export interface Writer {
-  /** Does this writer handle `elem`? Writers are tried in registration order. */
-  accepts(elem: unknown): boolean;
-  /** The encoding it writes for `elem`. */
-  spec(elem: unknown): IOSpec;
-  write(parent: Group, key: string, elem: unknown, ctx: WriteCtx, datasetOptions: DatasetOptions): Promise<void>;
-}
-
-const READERS = new Map<string, Reader>();
-const WRITERS: Writer[] = [];
-
-export function registerReader(encodingType: string, encodingVersion: string, reader: Reader): void {
-  READERS.set(`${encodingType}@${encodingVersion}`, reader);
-}
-
-export function registerWriter(writer: Writer): void {
-  WRITERS.push(writer);
 }
 
 /** The encoding attributes to put on a node. */
@@ -154,8 +297,15 @@ export function encodingAttrs(spec: IOSpec): Record<string, string> {
 }
 
 /** `encoding-type` / `encoding-version` of a node ('' when missing). */
-export function specOfNode(node: Node): IOSpec {
-  const a = node.attrs;
+export function specOfNode(node: ElemNode): IOSpec {
+  return specOfAttrs(nodeAttrs(node));
+}
+
+function nodeAttrs(node: ElemNode): Record<string, unknown> {
+  return node instanceof ArrayRef ? node.stored.attributes : node.attrs;
+}
+
+function specOfAttrs(a: Record<string, unknown>): IOSpec {
   return {
     encodingType: typeof a['encoding-type'] === 'string' ? a['encoding-type'] : '',
     encodingVersion: typeof a['encoding-version'] === 'string' ? a['encoding-version'] : '',
@@ -163,7 +313,7 @@ export function specOfNode(node: Node): IOSpec {
 }
 
 /** The element path as users see it: '/obs/cell_type'. */
-export function elemPath(node: Node | string): string {
+export function elemPath(node: { path: string } | string): string {
   const p = typeof node === 'string' ? node : node.path;
   return `/${p}`;
 }
@@ -177,53 +327,154 @@ function baseName(path: string): string {
   return i < 0 ? path : path.slice(i + 1);
 }
 
-async function readRegistered(node: Node, ctx: ReadCtx): Promise<unknown> {
+/** The same error, its message starting with the element path when it did not name it. */
+export function namingElem(e: unknown, path: string): unknown {
+  if (!isZarrsError(e)) return e;
+  if (e.message.includes(path)) return e;
+  return zarrsError(e.code, `'${elemPath(path)}': ${e.message}`, e.key ?? path, e);
+}
+
+// set by ./raw.ts (the raw fallback), kept out of this module so it stays about dispatch
+let describeRaw: (node: Node | ArrayRef, ctx: ReadCtx) => Promise<ElemDesc>;
+export function registerRawFallback(f: typeof describeRaw): void {
+  describeRaw = f;
+}
+
+/** The legacy-inferred encodings (files without encoding attributes), set by the encodings. */
+const LEGACY: {
+  array?: Encoding;
+  stringArray?: Encoding;
+  numericScalar?: Encoding;
+  string?: Encoding;
+  dict?: Encoding;
+} = {};
+export function registerLegacy(kind: keyof typeof LEGACY, enc: Encoding): void {
+  LEGACY[kind] = enc;
+}
+
+/** The encoding that reads `node` (or the raw fallback); throws InvalidMetadata naming it. */
+function pickEncoding(node: Node, ctx: ReadCtx): Encoding | 'raw' {
   const spec = specOfNode(node);
   const kind = isGroup(node) ? 'group' : 'array';
   if (spec.encodingType === '') {
-    if (ctx.legacy || ctx.opts.fallback === 'raw') return readRaw(node, ctx);
+    if (ctx.legacy) {
+      const string = !isGroup(node) && node.dtype === 'string';
+      // 0-d arrays are scalars, as python's legacy read makes them
+      const scalar = !isGroup(node) && node.shape.length === 0;
+      const enc = isGroup(node)
+        ? LEGACY.dict
+        : scalar
+          ? string
+            ? LEGACY.string
+            : LEGACY.numericScalar
+          : string
+            ? LEGACY.stringArray
+            : LEGACY.array;
+      if (enc) return enc;
+    }
+    if (ctx.opts.fallback === 'raw') return 'raw';
     throw new InvalidMetadataError(
       'InvalidMetadata',
-      `'${elemPath(node)}' has no encoding-type attribute; pass { fallback: 'raw' } to read it as raw arrays`,
+      `'${elemPath(node)}' has no encoding-type attribute; pass { fallback: 'raw' } to read it as a raw element`,
       { key: node.path },
     );
   }
-  const reader = READERS.get(`${spec.encodingType}@${spec.encodingVersion}`);
-  if (!reader) {
-    if (ctx.opts.fallback === 'raw') return readRaw(node, ctx);
-    const versions = [...READERS.keys()]
-      .filter((k) => k.startsWith(`${spec.encodingType}@`))
-      .map((k) => k.split('@')[1]);
+  const enc = encodingOf(spec);
+  if (!enc) {
+    if (ctx.opts.fallback === 'raw') return 'raw';
+    const versions = [...ENCODINGS.values()].filter((e) => e.type === spec.encodingType).map((e) => e.version);
     const why = versions.length ? `unsupported version (this reader knows ${versions.join(', ')})` : 'unknown encoding';
     throw new InvalidMetadataError(
       'InvalidMetadata',
-      `'${elemPath(node)}' has encoding ${spec.encodingType} ${spec.encodingVersion}: ${why}; pass { fallback: 'raw' } to read it as raw arrays`,
+      `'${elemPath(node)}' has encoding ${spec.encodingType} ${spec.encodingVersion}: ${why}; pass { fallback: 'raw' } to read it as a raw element`,
       { key: node.path },
     );
   }
-  if (reader.kind !== kind) {
+  if (enc.node !== kind) {
     throw new InvalidMetadataError(
       'InvalidMetadata',
-      `'${elemPath(node)}' is ${kind === 'array' ? 'an array' : 'a group'} but encoding ${spec.encodingType} is stored as ${reader.kind === 'array' ? 'an array' : 'a group'}`,
+      `'${elemPath(node)}' is ${kind === 'array' ? 'an array' : 'a group'} but encoding ${spec.encodingType} is stored as ${enc.node === 'array' ? 'an array' : 'a group'}`,
       { key: node.path },
     );
   }
-  return reader.read(node, ctx);
+  return enc;
 }
 
-/** Legacy / fallback read: arrays as dense arrays, groups as dicts of their children. */
-async function readRaw(node: Node, ctx: ReadCtx): Promise<unknown> {
-  if (!isGroup(node)) {
-    const c = await node.get(null, ctx.opts);
-    return { dtype: node.dtype, data: c.data, shape: c.shape };
+async function describeWith(enc: Encoding | 'raw', node: Node, ctx: ReadCtx, parent?: Group): Promise<ElemDesc> {
+  if (enc === 'raw') return describeRaw(node, ctx);
+  const d = await enc.describe(node, ctx, parent);
+  return {
+    path: node.path,
+    spec: { encodingType: enc.type, encodingVersion: enc.version },
+    kind: d.kind,
+    shape: d.shape ?? null,
+    dtype: d.dtype ?? null,
+    attrs: node.attrs,
+    arrays: d.arrays ?? {},
+    children: d.children ?? {},
+    extra: d.extra ?? {},
+    encoding: enc,
+  };
+}
+
+/** An element a dispatch callback already read: materializing it returns that value. */
+const VALUE: Encoding = {
+  type: 'value',
+  version: '',
+  node: 'group',
+  describe: async () => ({ kind: 'value' }),
+  materialize: async (desc) => desc.extra.value,
+};
+
+function valueDesc(node: ElemNode, value: unknown): ElemDesc {
+  return {
+    path: node.path,
+    spec: specOfNode(node),
+    kind: 'value',
+    shape: null,
+    dtype: null,
+    attrs: nodeAttrs(node),
+    arrays: {},
+    children: {},
+    extra: { value },
+    encoding: VALUE,
+  };
+}
+
+/** Materialize every child of `desc`, concurrently, into a record in listing order. */
+export async function materializeChildren(desc: ElemDesc, ctx: ReadCtx): Promise<Record<string, unknown>> {
+  const names = Object.keys(desc.children);
+  const values = await Promise.all(names.map((n) => ctx.materialize(desc.children[n])));
+  return Object.fromEntries(names.map((n, i) => [n, values[i]]));
+}
+
+/** Describe every member of `g` (concurrently) as a record in listing order. */
+export async function describeMembers(g: Group, ctx: ReadCtx): Promise<Record<string, ElemDesc>> {
+  const names = await ctx.names(g);
+  const descs = await Promise.all(names.map((n) => ctx.describeChild(g, n)));
+  return Object.fromEntries(names.map((n, i) => [n, descs[i]]));
+}
+
+/** Refuse a selection where the encoding has none (scalars, dicts). */
+export function noSelection(desc: ElemDesc, sel: ElemSelection | undefined): void {
+  if (sel?.some((s) => s !== null && s !== undefined)) {
+    throw new UnsupportedError(
+      'Unsupported',
+      `'${elemPath(desc.path)}': a ${desc.spec.encodingType} element cannot be read with a selection`,
+      { key: desc.path },
+    );
   }
-  const out: Record<string, unknown> = {};
-  for (const name of await ctx.names(node)) out[name] = await ctx.readChild(node, name);
-  return out;
 }
 
-function writerFor(elem: unknown, path: string): Writer {
-  const w = WRITERS.find((x) => x.accepts(elem));
+/** The array part `name` of a description (set by its describe). */
+export function part(desc: ElemDesc, name: string): ZArray {
+  const a = desc.arrays[name];
+  if (a === undefined) throw zarrsError('Internal', `'${elemPath(desc.path)}' was described without '${name}'`);
+  return a;
+}
+
+function writerFor(elem: unknown, path: string): Encoding {
+  const w = WRITERS.find((x) => x.accepts?.(elem));
   if (!w) {
     const what = elem === undefined ? 'undefined' : elem === null ? 'null' : (elem.constructor?.name ?? typeof elem);
     throw new UnsupportedError('Unsupported', `'${elemPath(path)}': cannot write a ${what} as an AnnData element`, {
@@ -240,7 +491,8 @@ async function writeRegistered(
   ctx: WriteCtx,
   datasetOptions: DatasetOptions,
 ): Promise<void> {
-  await writerFor(elem, joinPath(parent.path, key)).write(parent, key, elem, ctx, datasetOptions);
+  const w = writerFor(elem, joinPath(parent.path, key));
+  await w.write?.(parent, key, elem, ctx, datasetOptions);
 }
 
 /** Keys are single path segments. Throws InvalidInput naming `path` (the element's path). */
@@ -256,7 +508,8 @@ export function checkKeyName(key: string, path: string): void {
 
 /** The spec the registry would write for `elem`. */
 export function specOf(elem: unknown, path = ''): IOSpec {
-  return writerFor(elem, path).spec(elem);
+  const w = writerFor(elem, path);
+  return { encodingType: w.type, encodingVersion: w.version };
 }
 
 export type { Elem };

@@ -1,10 +1,11 @@
 // Validation of a whole element tree before the first byte is written, so that bad input fails
 // with an error naming the element and leaves the store as it was.
 
+import { inferDType } from '../zarr/dtype.js';
 import { InvalidInputError } from '../zarr/errors.js';
 import { AnnData } from './anndata.js';
 import { type Column, columnLength, DataFrame, isColumn } from './dataframe.js';
-import { AwkwardArray, inferDType, isDense, isSparse, NumericScalar, numel, validateCompressed } from './elems.js';
+import { AwkwardArray, isDense, isSparse, NumericScalar, numel, validateCompressed } from './elems.js';
 import { checkKeyName, elemPath, joinPath } from './registry.js';
 
 function fail(path: string, msg: string): never {

@@ -52,6 +52,11 @@ export declare class NativeGroup {
   /** JSON: path, zarrFormat, attributes, consolidated. */
   describe(): string
   members(): Promise<NativeMember[]>
+  /**
+   * JSON of a child's stored metadata (nothing built): kind, zarrFormat, attributes and
+   * the metadata document.
+   */
+  memberMetadata(name: string): Promise<string>
   openArray(name: string): Promise<NativeArray>
   openGroup(name: string): Promise<NativeGroup>
   createArray(name: string, optionsJson: string): Promise<NativeArray>

@@ -17,6 +17,9 @@ export type DataType =
   | 'float64'
   | 'string';
 
+/** Every data type but strings: the ones a TypedArray carries. */
+export type NumericDType = Exclude<DataType, 'string'>;
+
 export type NumericTypedArray =
   | Uint8Array
   | Int8Array
@@ -55,7 +58,7 @@ export interface Chunk<D extends DataType = DataType> {
 
 type Ctor = { new (n: number): NumericTypedArray; readonly name: string };
 
-const CTORS: Record<Exclude<DataType, 'string'>, Ctor> = {
+const CTORS: Record<NumericDType, Ctor> = {
   bool: Uint8Array,
   int8: Int8Array,
   int16: Int16Array,
@@ -152,4 +155,35 @@ export function fillFromJson(dtype: DataType, v: unknown): unknown {
   if ((dtype === 'int64' || dtype === 'uint64') && typeof v === 'number') return BigInt(v);
   if (dtype === 'bool' && typeof v === 'number') return v !== 0;
   return v;
+}
+
+const BY_CTOR = new Map<unknown, DataType>([
+  [Int8Array, 'int8'],
+  [Int16Array, 'int16'],
+  [Int32Array, 'int32'],
+  [BigInt64Array, 'int64'],
+  [Uint8Array, 'uint8'],
+  [Uint8ClampedArray, 'uint8'],
+  [Uint16Array, 'uint16'],
+  [Uint32Array, 'uint32'],
+  [BigUint64Array, 'uint64'],
+  [Float32Array, 'float32'],
+  [Float64Array, 'float64'],
+]);
+
+/** The dtype a TypedArray (or string[]) carries. */
+export function inferDType(data: unknown, path: string): DataType {
+  if (Array.isArray(data)) {
+    if (data.every((v) => typeof v === 'string')) return 'string';
+    throw new InvalidInputError('InvalidInput', `'${path}': a plain array must hold only strings`, { key: path });
+  }
+  const d = data === null || data === undefined ? undefined : BY_CTOR.get((data as object).constructor);
+  if (d === undefined) {
+    throw new InvalidInputError(
+      'InvalidInput',
+      `'${path}': expected a TypedArray or string[], got ${data === null ? 'null' : typeof data}`,
+      { key: path },
+    );
+  }
+  return d;
 }

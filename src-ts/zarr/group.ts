@@ -31,6 +31,15 @@ export interface Member {
   kind: 'array' | 'group';
 }
 
+/** A child's metadata as stored, read without opening it (no codec or data type is checked). */
+export interface MemberMetadata {
+  kind: 'array' | 'group';
+  zarrFormat: 2 | 3;
+  attributes: Record<string, unknown>;
+  /** The metadata document: `zarr.json`, or the v2 `.zarray` / `.zgroup`. */
+  metadata: Record<string, unknown>;
+}
+
 interface Description {
   path: string;
   zarrFormat: 2 | 3;
@@ -75,6 +84,15 @@ export class Group {
   /** Direct children, sorted by name. */
   async members(opts: CallOptions = {}): Promise<Member[]> {
     return (await withSignal(opts.signal, () => this.#native.members())) as Member[];
+  }
+
+  /**
+   * The stored metadata of child `name` without opening it: what a caller can inspect of an
+   * array whose codecs or data type this library cannot decode. Served from consolidated
+   * metadata when the group has it.
+   */
+  async memberMetadata(name: string, opts: CallOptions = {}): Promise<MemberMetadata> {
+    return JSON.parse(await withSignal(opts.signal, () => this.#native.memberMetadata(name))) as MemberMetadata;
   }
 
   /** Open a child array; pass the expected dtype as a type argument to narrow `get()`'s data. */

@@ -28,8 +28,8 @@ use crate::node::{self, RawNode};
 use crate::remote_read;
 use crate::runtime::{self, CancelToken};
 use crate::selection::{coordinates, DimSpec, Selection};
-use crate::store::{normalize_node_path, PrefetchGuard, Store};
 use crate::precheck;
+use crate::store::{normalize_node_path, PrefetchGuard, Rooted, Storage, Store};
 
 type ZArrayInner = Array<dyn ReadableWritableListableStorageTraits>;
 
@@ -159,11 +159,19 @@ impl ZArray {
         let storage = store.storage()?;
         let meta = node::normalize_array_metadata(meta);
         precheck::install();
-        let array = Array::new_with_metadata(storage, &zarrs_path(path), meta)
-            .map_err(|e| Error::from(e).with_key(path))?;
+        // zarrs refuses `__`-prefixed node names (reserved in v3); v2 stores have them
+        // (anndata <= 0.7's `__categories`): open those at the root of a view below the path.
+        let reserved = path.split('/').any(|s| s.starts_with("__"));
+        let array = if reserved && matches!(meta, ArrayMetadata::V2(_)) {
+            let rooted: Storage = Arc::new(Rooted::new(storage, path));
+            Array::new_with_metadata(rooted, "/", meta)
+        } else {
+            Array::new_with_metadata(storage, &zarrs_path(path), meta)
+        }
+        .map_err(|e| Error::from(e).naming(path))?;
         let elem = array.data_type().fixed_size().unwrap_or(1) as u64;
         precheck::array_metadata(path, array.metadata(), elem)?;
-        let dtype = DType::from_zarrs(array.data_type()).map_err(|e| e.with_key(path))?;
+        let dtype = DType::from_zarrs(array.data_type()).map_err(|e| e.naming(path))?;
         Ok(Self {
             store: store.clone(),
             path: path.to_string(),
@@ -179,7 +187,7 @@ impl ZArray {
     pub fn create(store: &Store, path: &str, opts: &CreateArrayOptions) -> Result<Self> {
         let path = normalize_node_path(path)?;
         store.check_writable(&path)?;
-        let (format, meta) = build_array_metadata(opts).map_err(|e| e.with_key(path.clone()))?;
+        let (format, meta) = build_array_metadata(opts).map_err(|e| e.naming(&path))?;
         let meta: ArrayMetadata = serde_json::from_value(meta).map_err(|e| {
             Error::invalid_input(format!("cannot build metadata: {e}")).with_key(path.clone())
         })?;

@@ -103,6 +103,17 @@ impl Error {
         self
     }
 
+    /// Attach the node `path` (as [`with_key`](Self::with_key)) and name it at the start of
+    /// the message when the message does not name it already, so that an error about one
+    /// element of a hierarchy says which.
+    #[must_use]
+    pub fn naming(mut self, path: &str) -> Self {
+        if !path.is_empty() && !self.message.contains(path) {
+            self.message = format!("'{path}': {}", self.message);
+        }
+        self.with_key(path)
+    }
+
     /// Shorthand for [`ErrorCode::InvalidInput`].
     pub fn invalid_input(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidInput, message)

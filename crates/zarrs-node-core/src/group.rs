@@ -409,6 +409,21 @@ impl ZGroup {
         Ok(out)
     }
 
+    /// The stored metadata of child `name` without building the node (no codec or data type
+    /// is checked), so callers can inspect what they may not be able to open.
+    ///
+    /// # Errors
+    /// [`ErrorCode::NotFound`] when there is no such child; storage errors.
+    pub fn member_metadata(&self, name: &str) -> Result<RawNode> {
+        self.child_raw(name)?.ok_or_else(|| {
+            let path = join(&self.path, name);
+            Error::not_found(
+                path,
+                format!("no member '{name}' in group '{}'", display(&self.path)),
+            )
+        })
+    }
+
     /// Open a child array.
     ///
     /// # Errors

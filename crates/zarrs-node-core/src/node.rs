@@ -75,6 +75,25 @@ impl RawNode {
         }
     }
 
+    /// User attributes as stored (not validated; `{}` when absent or not an object).
+    #[must_use]
+    pub fn attributes(&self) -> Map<String, Value> {
+        let attrs = match self {
+            Self::V3(v) => v.get("attributes"),
+            Self::V2 { attrs, .. } => attrs.as_ref(),
+        };
+        attrs_of(attrs).unwrap_or_default()
+    }
+
+    /// The metadata document: `zarr.json`, or the v2 `.zarray` / `.zgroup`.
+    #[must_use]
+    pub fn document(&self) -> &Value {
+        match self {
+            Self::V3(v) => v,
+            Self::V2 { doc, .. } => doc,
+        }
+    }
+
     /// 2 or 3.
     #[must_use]
     pub fn format(&self) -> u8 {

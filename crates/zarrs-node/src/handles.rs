@@ -392,6 +392,23 @@ impl NativeGroup {
         })
     }
 
+    /// JSON of a child's stored metadata (nothing built): kind, zarrFormat, attributes and
+    /// the metadata document.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn member_metadata(&self, name: String) -> AsyncTask<Job<String>> {
+        let g = self.inner.clone();
+        job(move || {
+            let raw = lock(&g)?.clone().member_metadata(&name)?;
+            Ok(json!({
+                "kind": raw.kind().as_str(),
+                "zarrFormat": raw.format(),
+                "attributes": raw.attributes(),
+                "metadata": raw.document(),
+            })
+            .to_string())
+        })
+    }
+
     #[napi(ts_return_type = "Promise<NativeArray>")]
     pub fn open_array(&self, name: String) -> AsyncTask<Job<NativeArray>> {
         let g = self.inner.clone();

@@ -6,17 +6,27 @@ import type { Group } from '../../zarr/group.js';
 import { type AlignedElem, AnnData, type Raw } from '../anndata.js';
 import { DataFrame } from '../dataframe.js';
 import { isDense, isSparse, type Matrix } from '../elems.js';
-import { elemPath, encodingAttrs, type ReadCtx, registerReader, registerWriter, type WriteCtx } from '../registry.js';
+import {
+  type ElemDesc,
+  type Encoding,
+  elemPath,
+  encodingAttrs,
+  joinPath,
+  materializeChildren,
+  noSelection,
+  type ReadCtx,
+  register,
+  type WriteCtx,
+} from '../registry.js';
 
 const ANNDATA = { encodingType: 'anndata', encodingVersion: '0.1.0' };
 const RAW = { encodingType: 'raw', encodingVersion: '0.1.0' };
 const MAPPINGS = ['obsm', 'varm', 'obsp', 'varp', 'layers', 'uns'] as const;
 
-function expect<T>(ok: (x: unknown) => x is T, x: unknown, g: Group, key: string, what: string): T {
+function expect<T>(ok: (x: unknown) => x is T, x: unknown, g: string, key: string, what: string): T {
   if (!ok(x)) {
-    throw new InvalidMetadataError('InvalidMetadata', `'${elemPath(g)}/${key}' should be ${what}`, {
-      key: g.path === '' ? key : `${g.path}/${key}`,
-    });
+    const path = joinPath(g, key);
+    throw new InvalidMetadataError('InvalidMetadata', `'${elemPath(path)}' should be ${what}`, { key: path });
   }
   return x;
 }
@@ -26,33 +36,56 @@ const isRecord = (x: unknown): x is Record<string, never> =>
   typeof x === 'object' && x !== null && !Array.isArray(x) && Object.getPrototypeOf(x) === Object.prototype;
 const isRaw = (x: unknown): x is Raw | null => x === null || (isRecord(x) && 'X' in x);
 
-/** Read an AnnData group (also legacy files without encoding attributes). */
-export async function readAnnDataGroup(g: Group, ctx: ReadCtx): Promise<AnnData> {
-  const get = async (key: string) => ((await ctx.has(g, key)) ? ctx.readChild(g, key) : undefined);
-  const [X, obs, vr, raw, ...maps] = await Promise.all([
-    get('X'),
-    get('obs'),
-    get('var'),
-    get('raw'),
-    ...MAPPINGS.map(get),
-  ]);
+/** Describe the children of `g` that are among `keys` (in that order). */
+async function describePresent(g: Group, keys: readonly string[], ctx: ReadCtx): Promise<Record<string, ElemDesc>> {
+  const present = await Promise.all(keys.map((k) => ctx.has(g, k)));
+  const names = keys.filter((_, i) => present[i]);
+  const descs = await Promise.all(names.map((k) => ctx.describeChild(g, k)));
+  return Object.fromEntries(names.map((k, i) => [k, descs[i]]));
+}
+
+const ANNDATA_KEYS = ['X', 'obs', 'var', 'raw', ...MAPPINGS, 'raw.X', 'raw.var', 'raw.varm'] as const;
+
+/** An AnnData group (also legacy files without encoding attributes). */
+export const ANNDATA_ENCODING: Encoding = {
+  type: 'anndata',
+  version: '0.1.0',
+  node: 'group',
+  describe: async (node, ctx) => {
+    const children = await describePresent(node as Group, ANNDATA_KEYS, ctx);
+    const rows = children.obs?.shape?.[0] ?? children.X?.shape?.[0] ?? null;
+    const cols = children.var?.shape?.[0] ?? children.X?.shape?.[1] ?? null;
+    return { kind: 'anndata', shape: rows === null || cols === null ? null : [rows, cols], children };
+  },
+  materialize: async (desc, ctx, sel) => {
+    noSelection(desc, sel);
+    return assembleAnnData(desc, await materializeChildren(desc, ctx));
+  },
+  accepts: (e) => e instanceof AnnData,
+  write: async (parent, key, e, ctx) => {
+    const a = e as AnnData;
+    await writeAnnDataChildren(await createGroup(parent, key, encodingAttrs(ANNDATA), ctx), a, ctx);
+  },
+};
+
+function assembleAnnData(desc: ElemDesc, c: Record<string, unknown>): AnnData {
+  const g = desc.path;
   const init: Record<string, unknown> = {};
-  if (X !== undefined && X !== null) init.X = expect(isMatrix, X, g, 'X', 'a dense or sparse matrix');
-  if (obs !== undefined) init.obs = expect(isFrame, obs, g, 'obs', 'a dataframe');
-  if (vr !== undefined) init.var = expect(isFrame, vr, g, 'var', 'a dataframe');
-  MAPPINGS.forEach((k, i) => {
-    if (maps[i] !== undefined && maps[i] !== null) init[k] = expect(isRecord, maps[i], g, k, 'a dict');
-  });
-  if (raw !== undefined) init.raw = expect(isRaw, raw, g, 'raw', 'a raw group or null');
-  else if (await ctx.has(g, 'raw.X')) {
+  if (c.X !== undefined && c.X !== null) init.X = expect(isMatrix, c.X, g, 'X', 'a dense or sparse matrix');
+  if (c.obs !== undefined) init.obs = expect(isFrame, c.obs, g, 'obs', 'a dataframe');
+  if (c.var !== undefined) init.var = expect(isFrame, c.var, g, 'var', 'a dataframe');
+  for (const k of MAPPINGS) {
+    if (c[k] !== undefined && c[k] !== null) init[k] = expect(isRecord, c[k], g, k, 'a dict');
+  }
+  if (c.raw !== undefined) init.raw = expect(isRaw, c.raw, g, 'raw', 'a raw group or null');
+  else if (c['raw.X'] !== undefined) {
     // legacy: raw stored as root keys
-    const [rx, rv, rm] = await Promise.all([get('raw.X'), get('raw.var'), get('raw.varm')]);
+    const rx = expect(isMatrix, c['raw.X'], g, 'raw.X', 'a matrix');
+    const rv = c['raw.var'];
+    const rm = c['raw.varm'];
     init.raw = {
-      X: expect(isMatrix, rx, g, 'raw.X', 'a matrix'),
-      var:
-        rv === undefined
-          ? new DataFrame({ nRows: (rx as Matrix).shape[1] })
-          : expect(isFrame, rv, g, 'raw.var', 'a dataframe'),
+      X: rx,
+      var: rv === undefined ? new DataFrame({ nRows: rx.shape[1] }) : expect(isFrame, rv, g, 'raw.var', 'a dataframe'),
       varm: rm === undefined ? {} : expect(isRecord, rm, g, 'raw.varm', 'a dict'),
     };
   }
@@ -61,25 +94,48 @@ export async function readAnnDataGroup(g: Group, ctx: ReadCtx): Promise<AnnData>
     adata.validate();
   } catch (e) {
     const err = e as InvalidInputError;
-    const key = g.path === '' ? (err.key ?? '') : `${g.path}/${err.key ?? ''}`;
+    const key = g === '' ? (err.key ?? '') : `${g}/${err.key ?? ''}`;
     throw new InvalidMetadataError('InvalidMetadata', `'${elemPath(g)}': ${err.message}`, { key });
   }
   return adata;
 }
 
-async function readRaw(g: Group, ctx: ReadCtx): Promise<Raw> {
-  const get = async (key: string) => ((await ctx.has(g, key)) ? ctx.readChild(g, key) : undefined);
-  const [X, vr, varm] = await Promise.all([get('X'), get('var'), get('varm')]);
-  const Xm = expect(isMatrix, X, g, 'X', 'a dense or sparse matrix');
-  return {
-    X: Xm,
-    var: vr === undefined ? new DataFrame({ nRows: Xm.shape[1] }) : expect(isFrame, vr, g, 'var', 'a dataframe'),
-    varm: varm === undefined ? {} : (expect(isRecord, varm, g, 'varm', 'a dict') as Record<string, AlignedElem>),
-  };
-}
+register(ANNDATA_ENCODING);
 
-registerReader('anndata', '0.1.0', { kind: 'group', read: (node, ctx) => readAnnDataGroup(node as Group, ctx) });
-registerReader('raw', '0.1.0', { kind: 'group', read: (node, ctx) => readRaw(node as Group, ctx) });
+register({
+  type: 'raw',
+  version: '0.1.0',
+  node: 'group',
+  describe: async (node, ctx) => ({
+    kind: 'anndata-raw',
+    children: await describePresent(node as Group, ['X', 'var', 'varm'], ctx),
+  }),
+  materialize: async (desc, ctx, sel): Promise<Raw> => {
+    noSelection(desc, sel);
+    const { X, var: vr, varm } = await materializeChildren(desc, ctx);
+    const g = desc.path;
+    const Xm = expect(isMatrix, X, g, 'X', 'a dense or sparse matrix');
+    return {
+      X: Xm,
+      var: vr === undefined ? new DataFrame({ nRows: Xm.shape[1] }) : expect(isFrame, vr, g, 'var', 'a dataframe'),
+      varm: varm === undefined ? {} : (expect(isRecord, varm, g, 'varm', 'a dict') as Record<string, AlignedElem>),
+    };
+  },
+  /** `raw` is written from a plain `{ X, var, varm }` object under the key 'raw'. */
+  accepts: (e) => isRecord(e) && 'X' in e && 'var' in e && (e as unknown as { var: unknown }).var instanceof DataFrame,
+  write: async (parent, key, e, ctx) => {
+    const r = e as unknown as Raw;
+    if (!isMatrix(r.X)) {
+      throw new InvalidInputError('InvalidInput', `'${elemPath(parent)}/${key}/X' must be a matrix`, { key });
+    }
+    const g = await createGroup(parent, key, encodingAttrs(RAW), ctx);
+    await Promise.all([
+      ctx.write(g, 'X', r.X),
+      ctx.write(g, 'var', r.var),
+      ctx.write(g, 'varm', { ...(r.varm ?? {}) }),
+    ]);
+  },
+});
 
 /** Write the children of an AnnData group (X, obs, var, mappings, uns, raw) concurrently. */
 export async function writeAnnDataChildren(g: Group, a: AnnData, ctx: WriteCtx): Promise<void> {
@@ -98,30 +154,3 @@ async function createGroup(parent: Group, key: string, attrs: Record<string, unk
     signal: ctx.opts.signal,
   });
 }
-
-registerWriter({
-  accepts: (e) => e instanceof AnnData,
-  spec: () => ANNDATA,
-  write: async (parent, key, e, ctx) => {
-    const a = e as AnnData;
-    await writeAnnDataChildren(await createGroup(parent, key, encodingAttrs(ANNDATA), ctx), a, ctx);
-  },
-});
-
-/** `raw` is written from a plain `{ X, var, varm }` object under the key 'raw'. */
-registerWriter({
-  accepts: (e) => isRecord(e) && 'X' in e && 'var' in e && (e as unknown as { var: unknown }).var instanceof DataFrame,
-  spec: () => RAW,
-  write: async (parent, key, e, ctx) => {
-    const r = e as unknown as Raw;
-    if (!isMatrix(r.X)) {
-      throw new InvalidInputError('InvalidInput', `'${elemPath(parent)}/${key}/X' must be a matrix`, { key });
-    }
-    const g = await createGroup(parent, key, encodingAttrs(RAW), ctx);
-    await Promise.all([
-      ctx.write(g, 'X', r.X),
-      ctx.write(g, 'var', r.var),
-      ctx.write(g, 'varm', { ...(r.varm ?? {}) }),
-    ]);
-  },
-});

@@ -5,14 +5,16 @@
 import { InvalidMetadataError } from '../../zarr/errors.js';
 import type { Group } from '../../zarr/group.js';
 import { AwkwardArray, type DenseArray } from '../elems.js';
-import { elemPath, encodingAttrs, registerReader, registerWriter } from '../registry.js';
+import { elemPath, encodingAttrs, noSelection, register } from '../registry.js';
 import { readDense, writeArray } from './dense.js';
 
 const SPEC = { encodingType: 'awkward-array', encodingVersion: '0.1.0' };
 
-registerReader('awkward-array', '0.1.0', {
-  kind: 'group',
-  read: async (node, ctx) => {
+register({
+  type: 'awkward-array',
+  version: '0.1.0',
+  node: 'group',
+  describe: async (node, ctx) => {
     const g = node as Group;
     const { form, length } = g.attrs;
     let parsed: Record<string, unknown>;
@@ -29,15 +31,22 @@ registerReader('awkward-array', '0.1.0', {
       });
     }
     const names = await ctx.names(g);
-    const bufs = await Promise.all(names.map(async (n) => readDense(await ctx.child(g, n), ctx.opts.signal)));
-    const buffers: Record<string, DenseArray> = Object.fromEntries(names.map((n, i) => [n, bufs[i]]));
-    return new AwkwardArray(parsed, length as number, buffers);
+    const bufs = await Promise.all(names.map((n) => ctx.array(g, n)));
+    return {
+      kind: 'awkward' as const,
+      shape: [length as number],
+      arrays: Object.fromEntries(names.map((n, i) => [n, bufs[i]])),
+      extra: { form: parsed, length },
+    };
   },
-});
-
-registerWriter({
+  materialize: async (desc, ctx, sel) => {
+    noSelection(desc, sel);
+    const names = Object.keys(desc.arrays);
+    const bufs = await Promise.all(names.map((n) => readDense(desc.arrays[n], ctx)));
+    const buffers: Record<string, DenseArray> = Object.fromEntries(names.map((n, i) => [n, bufs[i]]));
+    return new AwkwardArray(desc.extra.form as Record<string, unknown>, desc.extra.length as number, buffers);
+  },
   accepts: (e) => e instanceof AwkwardArray,
-  spec: () => SPEC,
   write: async (parent, key, e, ctx) => {
     const a = e as AwkwardArray;
     const g = await parent.createGroup(key, {

@@ -1,35 +1,25 @@
-// Column encodings: categorical, nullable-integer, nullable-boolean, nullable-string-array, and
-// 1-D arrays as plain columns. Used inside dataframes and standalone (e.g. a categorical in uns).
+// Column encodings: categorical, nullable-integer, nullable-boolean, nullable-string-array.
+// Used inside dataframes and standalone (e.g. a categorical in uns). Plain 1-D columns are the
+// `array` / `string-array` encodings (./dense.ts).
 
+import type { ZArray } from '../../zarr/array.js';
 import type { NumericTypedArray } from '../../zarr/dtype.js';
 import { InvalidMetadataError } from '../../zarr/errors.js';
 import type { Group } from '../../zarr/group.js';
 import type { CategoricalColumn, CodesArray, Column } from '../dataframe.js';
 import { columnLength, isColumn } from '../dataframe.js';
-import type { Dense, DenseArray, IOSpec } from '../elems.js';
+import type { Dense, DenseArray } from '../elems.js';
 import {
+  type ElemDesc,
+  type ElemSelection,
   elemPath,
   encodingAttrs,
-  joinPath,
-  type Node,
+  part,
   type ReadCtx,
-  registerReader,
-  registerWriter,
+  register,
   type WriteCtx,
 } from '../registry.js';
-import { readDense, writeArray } from './dense.js';
-
-/** A 1-D dense array (as read by the array readers) as a column. */
-export function denseToColumn(d: DenseArray, path: string): Column {
-  if (d.shape.length !== 1) {
-    throw new InvalidMetadataError('InvalidMetadata', `'${elemPath(path)}' is a column but has shape [${d.shape}]`, {
-      key: path,
-    });
-  }
-  if (d.dtype === 'string') return { kind: 'string', data: d.data as string[] };
-  if (d.dtype === 'bool') return { kind: 'bool', data: d.data as Uint8Array };
-  return { kind: 'numeric', dtype: d.dtype, data: d.data as NumericTypedArray };
-}
+import { denseToColumn, readDense, writeArray, writePlainColumn } from './dense.js';
 
 /** Whatever a column node read as (dense array or column) as a column. */
 export function asColumn(x: unknown, path: string): Column {
@@ -40,41 +30,8 @@ export function asColumn(x: unknown, path: string): Column {
   throw new InvalidMetadataError('InvalidMetadata', `'${elemPath(path)}' is not a dataframe column`, { key: path });
 }
 
-function columnToDense(c: Column): Dense {
-  switch (c.kind) {
-    case 'numeric':
-      return { dtype: c.dtype, data: c.data, shape: [c.data.length] };
-    case 'bool':
-      return { dtype: 'bool', data: c.data, shape: [c.data.length] };
-    case 'string':
-      return { dtype: 'string', data: c.data, shape: [c.data.length] };
-    default:
-      throw new Error(`not a plain column: ${c.kind}`);
-  }
-}
-
-export function columnSpec(c: Column): IOSpec {
-  switch (c.kind) {
-    case 'numeric':
-    case 'bool':
-      return { encodingType: 'array', encodingVersion: '0.2.0' };
-    case 'string':
-      return { encodingType: 'string-array', encodingVersion: '0.2.0' };
-    case 'categorical':
-      return { encodingType: 'categorical', encodingVersion: '0.2.0' };
-    case 'nullable-string':
-      return { encodingType: 'nullable-string-array', encodingVersion: '0.1.0' };
-    default:
-      return { encodingType: c.kind, encodingVersion: '0.1.0' };
-  }
-}
-
-async function child(g: Group, name: string, ctx: ReadCtx): Promise<DenseArray> {
-  return readDense(await ctx.child(g, name), ctx.opts.signal);
-}
-
-function bad(g: Node, msg: string): never {
-  throw new InvalidMetadataError('InvalidMetadata', `'${elemPath(g)}': ${msg}`, { key: g.path });
+function bad(path: string, msg: string): never {
+  throw new InvalidMetadataError('InvalidMetadata', `'${elemPath(path)}': ${msg}`, { key: path });
 }
 
 /** Check codes against the number of categories (-1 = missing). */
@@ -85,105 +42,130 @@ export function checkCodes(codes: CodesArray, nCategories: number, onBad: (m: st
   }
 }
 
-registerReader('categorical', '0.2.0', {
-  kind: 'group',
-  read: async (node, ctx) => {
-    const g = node as Group;
-    const [codes, catsRaw] = await Promise.all([child(g, 'codes', ctx), ctx.readChild(g, 'categories')]);
-    const categories = asColumn(catsRaw, joinPath(g.path, 'categories'));
-    if (!['int8', 'int16', 'int32', 'int64'].includes(codes.dtype) || codes.shape.length !== 1) {
-      bad(g, `codes must be a 1-D signed integer array, not ${codes.dtype} [${codes.shape}]`);
-    }
-    if (categories.kind !== 'string' && categories.kind !== 'numeric' && categories.kind !== 'bool') {
-      bad(g, `categories must be a plain array, not ${categories.kind}`);
-    }
-    checkCodes(codes.data as CodesArray, columnLength(categories), (m) => bad(g, m));
-    return {
-      kind: 'categorical',
-      codes: codes.data as CodesArray,
-      categories,
-      ordered: g.attrs.ordered === true,
-    } satisfies CategoricalColumn;
-  },
-});
-
-function readMasked(kind: 'nullable-integer' | 'nullable-boolean' | 'nullable-string') {
-  return async (node: Node, ctx: ReadCtx): Promise<Column> => {
-    const g = node as Group;
-    const [values, mask] = await Promise.all([child(g, 'values', ctx), child(g, 'mask', ctx)]);
-    if (mask.dtype !== 'bool' || mask.data.length !== values.data.length) {
-      bad(g, `mask must be a bool array as long as values`);
-    }
-    const m = mask.data as Uint8Array;
-    if (kind === 'nullable-string') {
-      if (values.dtype !== 'string') bad(g, `values must be strings, not ${values.dtype}`);
-      const na = g.attrs['na-value'];
-      return { kind, values: values.data as string[], mask: m, naValue: na === 'NaN' ? 'NaN' : 'NA' };
-    }
-    if (kind === 'nullable-boolean') {
-      if (values.dtype !== 'bool') bad(g, `values must be bool, not ${values.dtype}`);
-      return { kind, values: values.data as Uint8Array, mask: m };
-    }
-    if (!/^u?int/.test(values.dtype)) bad(g, `values must be integers, not ${values.dtype}`);
-    return { kind, dtype: values.dtype as never, values: values.data as NumericTypedArray, mask: m };
-  };
-}
-registerReader('nullable-integer', '0.1.0', { kind: 'group', read: readMasked('nullable-integer') });
-registerReader('nullable-boolean', '0.1.0', { kind: 'group', read: readMasked('nullable-boolean') });
-registerReader('nullable-string-array', '0.1.0', { kind: 'group', read: readMasked('nullable-string') });
-
-const ARRAY = encodingAttrs({ encodingType: 'array', encodingVersion: '0.2.0' });
-const STRING_ARRAY = encodingAttrs({ encodingType: 'string-array', encodingVersion: '0.2.0' });
-
-/** Write a column as child `key` of `parent` (arrays use the 1-D column layout). */
-export async function writeColumn(parent: Group, key: string, c: Column, ctx: WriteCtx): Promise<void> {
-  const _path = joinPath(parent.path, key);
-  const spec = columnSpec(c);
-  const attrs = encodingAttrs(spec);
-  switch (c.kind) {
-    case 'numeric':
-    case 'bool':
-    case 'string':
-      await writeArray(parent, key, columnToDense(c), attrs, ctx, 'column');
-      return;
-    case 'categorical': {
-      const g = await parent.createGroup(key, {
-        zarrFormat: ctx.opts.zarrFormat,
-        attributes: { ...attrs, ordered: c.ordered },
-        overwrite: true,
-        signal: ctx.opts.signal,
-      });
-      await Promise.all([
-        writeArray(g, 'codes', { data: c.codes, shape: [c.codes.length] }, ARRAY, ctx, 'column'),
-        writeColumn(g, 'categories', c.categories, ctx),
-      ]);
-      return;
-    }
-    default: {
-      const extra = c.kind === 'nullable-string' ? { 'na-value': c.naValue } : {};
-      const g = await parent.createGroup(key, {
-        zarrFormat: ctx.opts.zarrFormat,
-        attributes: { ...attrs, ...extra },
-        overwrite: true,
-        signal: ctx.opts.signal,
-      });
-      const values: Dense =
-        c.kind === 'nullable-string'
-          ? { dtype: 'string', data: c.values, shape: [c.values.length] }
-          : c.kind === 'nullable-boolean'
-            ? { dtype: 'bool', data: c.values, shape: [c.values.length] }
-            : { dtype: c.dtype, data: c.values, shape: [c.values.length] };
-      await Promise.all([
-        // python writes its children as elements, with their own encoding attributes
-        writeArray(g, 'values', values, values.dtype === 'string' ? STRING_ARRAY : ARRAY, ctx, 'column'),
-        writeArray(g, 'mask', { dtype: 'bool', data: c.mask, shape: [c.mask.length] }, ARRAY, ctx, 'column'),
-      ]);
-    }
+/** Codes must be a 1-D signed integer array (checked from metadata). */
+export function checkCodesArray(codes: ZArray, path: string): void {
+  if (!['int8', 'int16', 'int32', 'int64'].includes(codes.dtype) || codes.shape.length !== 1) {
+    bad(path, `codes must be a 1-D signed integer array, not ${codes.dtype} [${codes.shape}]`);
   }
 }
 
-registerWriter({
-  accepts: isColumn,
-  spec: (e) => columnSpec(e as Column),
-  write: (parent, key, e, ctx) => writeColumn(parent, key, e as Column, ctx),
+/**
+ * A categorical from its codes (selected rows) and categories (all): categories must be a
+ * plain array and every code in range.
+ */
+export async function readCategorical(
+  desc: ElemDesc,
+  categoriesOf: () => Promise<unknown>,
+  ordered: boolean,
+  ctx: ReadCtx,
+  sel?: ElemSelection,
+): Promise<CategoricalColumn> {
+  const [codes, catsRaw] = await Promise.all([readDense(part(desc, 'codes'), ctx, sel), categoriesOf()]);
+  const categories = asColumn(catsRaw, `${desc.path}/categories`);
+  if (categories.kind !== 'string' && categories.kind !== 'numeric' && categories.kind !== 'bool') {
+    bad(desc.path, `categories must be a plain array, not ${categories.kind}`);
+  }
+  checkCodes(codes.data as CodesArray, columnLength(categories), (m) => bad(desc.path, m));
+  return { kind: 'categorical', codes: codes.data as CodesArray, categories, ordered };
+}
+
+register({
+  type: 'categorical',
+  version: '0.2.0',
+  node: 'group',
+  describe: async (node, ctx) => {
+    const g = node as Group;
+    const [codes, categories] = await Promise.all([ctx.array(g, 'codes'), ctx.describeChild(g, 'categories')]);
+    checkCodesArray(codes, g.path);
+    return { kind: 'column', shape: codes.shape, dtype: categories.dtype, arrays: { codes }, children: { categories } };
+  },
+  materialize: (desc, ctx, sel) =>
+    readCategorical(desc, () => ctx.materialize(desc.children.categories), desc.attrs.ordered === true, ctx, sel),
+  accepts: (e) => isColumn(e) && e.kind === 'categorical',
+  write: async (parent, key, e, ctx) => {
+    const c = e as CategoricalColumn;
+    const g = await parent.createGroup(key, {
+      zarrFormat: ctx.opts.zarrFormat,
+      attributes: { ...encodingAttrs({ encodingType: 'categorical', encodingVersion: '0.2.0' }), ordered: c.ordered },
+      overwrite: true,
+      signal: ctx.opts.signal,
+    });
+    await Promise.all([
+      writeArray(g, 'codes', { data: c.codes, shape: [c.codes.length] }, ARRAY_ATTRS, ctx, 'column'),
+      writePlainColumn(g, 'categories', c.categories, ctx),
+    ]);
+  },
 });
+
+type MaskedKind = 'nullable-integer' | 'nullable-boolean' | 'nullable-string';
+const ARRAY_ATTRS = encodingAttrs({ encodingType: 'array', encodingVersion: '0.2.0' });
+const STRING_ARRAY_ATTRS = encodingAttrs({ encodingType: 'string-array', encodingVersion: '0.2.0' });
+
+/** values + mask, both checked from metadata: mask bool and as long as values. */
+function masked(kind: MaskedKind, type: string) {
+  const values: Record<MaskedKind, [(dtype: string) => boolean, string]> = {
+    'nullable-integer': [(d) => /^u?int/.test(d), 'integers'],
+    'nullable-boolean': [(d) => d === 'bool', 'bool'],
+    'nullable-string': [(d) => d === 'string', 'strings'],
+  };
+  const [valuesOk, valuesAre] = values[kind];
+  register({
+    type,
+    version: '0.1.0',
+    node: 'group',
+    describe: async (node, ctx) => {
+      const g = node as Group;
+      const [values, mask] = await Promise.all([ctx.array(g, 'values'), ctx.array(g, 'mask')]);
+      if (mask.dtype !== 'bool' || mask.shape.length !== 1 || mask.shape[0] !== values.shape[0]) {
+        bad(g.path, `mask must be a bool array as long as values`);
+      }
+      if (!valuesOk(values.dtype)) bad(g.path, `values must be ${valuesAre}, not ${values.dtype}`);
+      return { kind: 'column', shape: values.shape, dtype: values.dtype, arrays: { values, mask } };
+    },
+    materialize: async (desc, ctx, sel): Promise<Column> => {
+      const [values, mask] = await Promise.all([
+        readDense(part(desc, 'values'), ctx, sel),
+        readDense(part(desc, 'mask'), ctx, sel),
+      ]);
+      const m = mask.data as Uint8Array;
+      if (kind === 'nullable-string') {
+        const naValue = desc.attrs['na-value'] === 'NaN' ? 'NaN' : 'NA';
+        return { kind, values: values.data as string[], mask: m, naValue };
+      }
+      if (kind === 'nullable-boolean') return { kind, values: values.data as Uint8Array, mask: m };
+      return { kind, dtype: values.dtype as never, values: values.data as NumericTypedArray, mask: m };
+    },
+    accepts: (e) => isColumn(e) && e.kind === kind,
+    write: (parent, key, e, ctx) => writeMasked(parent, key, e as Column & { kind: MaskedKind }, type, ctx),
+  });
+}
+masked('nullable-integer', 'nullable-integer');
+masked('nullable-boolean', 'nullable-boolean');
+masked('nullable-string', 'nullable-string-array');
+
+async function writeMasked(
+  parent: Group,
+  key: string,
+  c: Column & { kind: MaskedKind },
+  type: string,
+  ctx: WriteCtx,
+): Promise<void> {
+  const extra = c.kind === 'nullable-string' ? { 'na-value': c.naValue } : {};
+  const g = await parent.createGroup(key, {
+    zarrFormat: ctx.opts.zarrFormat,
+    attributes: { ...encodingAttrs({ encodingType: type, encodingVersion: '0.1.0' }), ...extra },
+    overwrite: true,
+    signal: ctx.opts.signal,
+  });
+  const values: Dense =
+    c.kind === 'nullable-string'
+      ? { dtype: 'string', data: c.values, shape: [c.values.length] }
+      : c.kind === 'nullable-boolean'
+        ? { dtype: 'bool', data: c.values, shape: [c.values.length] }
+        : { dtype: c.dtype, data: c.values, shape: [c.values.length] };
+  await Promise.all([
+    // python writes its children as elements, with their own encoding attributes
+    writeArray(g, 'values', values, values.dtype === 'string' ? STRING_ARRAY_ATTRS : ARRAY_ATTRS, ctx, 'column'),
+    writeArray(g, 'mask', { dtype: 'bool', data: c.mask, shape: [c.mask.length] }, ARRAY_ATTRS, ctx, 'column'),
+  ]);
+}

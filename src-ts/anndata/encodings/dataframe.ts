@@ -1,12 +1,24 @@
 // dataframe 0.2.0 (and the legacy 0.1.0 read): a group whose `_index` attribute names the index
-// child and whose `column-order` attribute orders the columns.
+// child and whose `column-order` attribute orders the columns. Rows can be selected: every
+// column (and the index) is read with the same row selection.
 
-import { InvalidMetadataError } from '../../zarr/errors.js';
+import type { ZArray } from '../../zarr/array.js';
+import { InvalidMetadataError, zarrsError } from '../../zarr/errors.js';
 import type { Group } from '../../zarr/group.js';
-import { type CategoricalColumn, type CodesArray, type Column, columnLength, DataFrame } from '../dataframe.js';
-import { elemPath, encodingAttrs, joinPath, type ReadCtx, registerReader, registerWriter } from '../registry.js';
-import { asColumn, checkCodes, denseToColumn } from './columns.js';
-import { readDense } from './dense.js';
+import { type Column, columnLength, DataFrame } from '../dataframe.js';
+import {
+  type ElemDesc,
+  type ElemSelection,
+  type Encoding,
+  elemPath,
+  encodingAttrs,
+  joinPath,
+  type Node,
+  type ReadCtx,
+  register,
+} from '../registry.js';
+import { asColumn, checkCodesArray, readCategorical } from './columns.js';
+import { denseToColumn, readDense } from './dense.js';
 
 const SPEC = { encodingType: 'dataframe', encodingVersion: '0.2.0' };
 
@@ -27,65 +39,104 @@ function stringList(g: Group, name: string): string[] {
   return v;
 }
 
-async function readDataFrame(g: Group, ctx: ReadCtx, legacy: boolean): Promise<DataFrame> {
-  const indexKey = g.attrs._index;
-  if (typeof indexKey !== 'string') {
-    throw new InvalidMetadataError('InvalidMetadata', `'${elemPath(g)}' is a dataframe without an '_index' attribute`, {
-      key: g.path,
-    });
-  }
-  const order = stringList(g, 'column-order');
-  const readCol = async (name: string): Promise<Column> => {
-    const path = joinPath(g.path, name);
-    const node = await ctx.child(g, name);
-    if (legacy && !('members' in node) && typeof node.attrs.categories === 'string') {
-      return readLegacyCategorical(g, name, node.attrs.categories, ctx);
-    }
-    return asColumn(await ctx.read(node), path);
-  };
-  const [index, ...cols] = await Promise.all([readCol(indexKey), ...order.map(readCol)]);
-  const n = columnLength(index);
-  cols.forEach((c, i) => {
-    if (columnLength(c) !== n) {
+function describeDataFrame(legacy: boolean) {
+  return async (node: Node, ctx: ReadCtx) => {
+    const g = node as Group;
+    const indexKey = g.attrs._index;
+    if (typeof indexKey !== 'string') {
       throw new InvalidMetadataError(
         'InvalidMetadata',
-        `'${elemPath(joinPath(g.path, order[i]))}' has ${columnLength(c)} rows, the index has ${n}`,
-        { key: joinPath(g.path, order[i]) },
+        `'${elemPath(g)}' is a dataframe without an '_index' attribute`,
+        {
+          key: g.path,
+        },
+      );
+    }
+    const order = stringList(g, 'column-order');
+    const names = [indexKey, ...order.filter((n) => n !== indexKey)];
+    const descs = await Promise.all(names.map((n) => describeColumn(g, n, legacy, ctx)));
+    const index = descs[0];
+    return {
+      kind: 'dataframe' as const,
+      shape: index.shape === null ? null : [index.shape[0], order.length],
+      children: Object.fromEntries(names.map((n, i) => [n, descs[i]])),
+      extra: { indexKey, order },
+    };
+  };
+}
+
+/** A column's description; dataframe 0.1.0 stores categoricals as codes + `__categories/`. */
+async function describeColumn(g: Group, name: string, legacy: boolean, ctx: ReadCtx): Promise<ElemDesc> {
+  if (legacy && (await ctx.members(g)).get(name) === 'array') {
+    const codes = await ctx.array(g, name);
+    if (typeof codes.attrs.categories === 'string') return ctx.describeAs(LEGACY_CATEGORICAL, codes, g);
+  }
+  return ctx.describeChild(g, name);
+}
+
+/**
+ * dataframe 0.1.0's categorical: the codes array, whose `categories` attribute names the
+ * categories array (`__categories/<column>`, relative to the dataframe).
+ */
+const LEGACY_CATEGORICAL: Encoding = {
+  type: 'categorical',
+  version: 'dataframe-0.1.0',
+  node: 'array',
+  describe: async (node, ctx, df) => {
+    const codes = node as ZArray;
+    if (df === undefined)
+      throw zarrsError('Internal', `'${elemPath(codes)}': a legacy categorical needs its dataframe`);
+    const rel = String(codes.attrs.categories)
+      .split('/')
+      .filter((s) => s !== '' && s !== '.');
+    const catPath = rel.length > 1 ? rel : ['__categories', codes.path.slice(codes.path.lastIndexOf('/') + 1)];
+    checkCodesArray(codes, codes.path);
+    let parent = df;
+    for (const seg of catPath.slice(0, -1)) parent = await ctx.group(parent, seg);
+    const categories = await ctx.array(parent, catPath[catPath.length - 1]);
+    return { kind: 'column', shape: codes.shape, dtype: categories.dtype, arrays: { codes, categories } };
+  },
+  materialize: (desc, ctx, sel) => {
+    const cats = desc.arrays.categories as ZArray;
+    const categories = async () => denseToColumn(await readDense(cats, ctx), cats.path);
+    // 0.1.0 keeps `ordered` on the categories array
+    return readCategorical(desc, categories, cats.attrs.ordered === true, ctx, sel);
+  },
+};
+
+async function materializeDataFrame(desc: ElemDesc, ctx: ReadCtx, sel?: ElemSelection): Promise<DataFrame> {
+  const { indexKey, order } = desc.extra as { indexKey: string; order: string[] };
+  const rows = sel === undefined ? undefined : sel.slice(0, 1);
+  const names = [indexKey, ...order];
+  const cols = await Promise.all(
+    names.map(async (n) => asColumn(await ctx.materialize(desc.children[n], rows), joinPath(desc.path, n))),
+  );
+  const [index, ...rest] = cols;
+  const n = columnLength(index);
+  rest.forEach((c, i) => {
+    if (columnLength(c) !== n) {
+      const key = joinPath(desc.path, order[i]);
+      throw new InvalidMetadataError(
+        'InvalidMetadata',
+        `'${elemPath(key)}' has ${columnLength(c)} rows, the index has ${n}`,
+        { key },
       );
     }
   });
   return new DataFrame({
     index,
     indexName: indexKey === '_index' ? null : indexKey,
-    columns: order.map((name, i): [string, Column] => [name, cols[i]]),
+    columns: order.map((name, i): [string, Column] => [name, rest[i]]),
   });
 }
 
-/** dataframe 0.1.0: a categorical column is its codes array with a `categories` attribute
- * naming the categories array (under `__categories/`). */
-async function readLegacyCategorical(g: Group, name: string, ref: string, ctx: ReadCtx): Promise<Column> {
-  const rel = ref.split('/').filter((s) => s !== '' && s !== '.');
-  const catPath = rel.length > 1 ? rel : ['__categories', name];
-  let parent: Group = g;
-  for (const seg of catPath.slice(0, -1)) parent = (await ctx.child(parent, seg)) as Group;
-  const [codes, cats] = await Promise.all([
-    readDense(await ctx.child(g, name), ctx.opts.signal),
-    readDense(await ctx.child(parent, catPath[catPath.length - 1]), ctx.opts.signal),
-  ]);
-  const categories = denseToColumn(cats, joinPath(g.path, catPath.join('/'))) as CategoricalColumn['categories'];
-  const path = joinPath(g.path, name);
-  checkCodes(codes.data as CodesArray, cats.data.length, (m) => {
-    throw new InvalidMetadataError('InvalidMetadata', `'${elemPath(path)}': ${m}`, { key: path });
-  });
-  return { kind: 'categorical', codes: codes.data as CodesArray, categories, ordered: false };
-}
-
-registerReader('dataframe', '0.2.0', { kind: 'group', read: (node, ctx) => readDataFrame(node as Group, ctx, false) });
-registerReader('dataframe', '0.1.0', { kind: 'group', read: (node, ctx) => readDataFrame(node as Group, ctx, true) });
-
-registerWriter({
+register({
+  type: 'dataframe',
+  version: '0.2.0',
+  node: 'group',
+  describe: describeDataFrame(false),
+  materialize: materializeDataFrame,
   accepts: (e) => e instanceof DataFrame,
-  spec: () => SPEC,
   write: async (parent, key, e, ctx) => {
     const df = e as DataFrame;
     const indexKey = df.indexName ?? '_index';
@@ -100,4 +151,11 @@ registerWriter({
       ...df.columns.map((name) => ctx.write(g, name, df.get(name))),
     ]);
   },
+});
+register({
+  type: 'dataframe',
+  version: '0.1.0',
+  node: 'group',
+  describe: describeDataFrame(true),
+  materialize: materializeDataFrame,
 });

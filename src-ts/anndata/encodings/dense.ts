@@ -1,33 +1,71 @@
-// Dense arrays: `array` (numbers, bools) and `string-array`, and the array writer every other
-// encoding uses for its children.
+// Dense arrays: `array` (numbers, bools) and `string-array`, also as plain dataframe columns;
+// the selection-aware array read and the array writer every other encoding uses for its parts.
 
 import type { ZArray } from '../../zarr/array.js';
-import type { DataType } from '../../zarr/dtype.js';
-import { InvalidInputError } from '../../zarr/errors.js';
+import { type DataType, inferDType, type NumericTypedArray } from '../../zarr/dtype.js';
+import { InvalidInputError, InvalidMetadataError } from '../../zarr/errors.js';
 import type { Group } from '../../zarr/group.js';
-import { type Dense, type DenseArray, inferDType, isDense, numel } from '../elems.js';
-import { defaultCompressor, type ElemKind, layoutFor } from '../layout.js';
+import type { BasicSelection, Slice } from '../../zarr/selection.js';
+import { type Column, isColumn } from '../dataframe.js';
+import { type Dense, type DenseArray, isDense, numel } from '../elems.js';
+import { type ArrayRole, defaultCompressor, layoutFor } from '../layout.js';
+import type { DatasetOptions } from '../options.js';
 import {
-  type DatasetOptions,
+  type ElemDesc,
+  type ElemSelection,
   elemPath,
   encodingAttrs,
   joinPath,
-  type Node,
-  registerReader,
-  registerWriter,
+  part,
+  type ReadCtx,
+  register,
+  registerLegacy,
   type WriteCtx,
 } from '../registry.js';
 
-/** Read a whole array with its dtype. */
-export async function readDense(node: Node, signal?: AbortSignal): Promise<DenseArray> {
-  const a = node as ZArray;
-  const c = await a.get(null, { signal });
+const isBasic = (s: unknown): s is Slice | null =>
+  s === null || s === undefined || (typeof s === 'object' && (s as Slice).kind === 'slice');
+
+/** Read an array, or `sel` of it along its leading axes, with its dtype. */
+export async function readDense(a: ZArray, ctx: ReadCtx, sel?: ElemSelection): Promise<DenseArray> {
+  const c =
+    sel === undefined || sel.every(isBasic)
+      ? await a.get((sel ?? null) as BasicSelection, ctx.opts)
+      : await a.getOrthogonal(sel, ctx.opts);
   return { dtype: a.dtype, data: c.data, shape: c.shape };
+}
+
+/** A 1-D dense array as a plain column. */
+export function denseToColumn(d: DenseArray, path: string): Column {
+  if (d.shape.length !== 1) {
+    throw new InvalidMetadataError('InvalidMetadata', `'${elemPath(path)}' is a column but has shape [${d.shape}]`, {
+      key: path,
+    });
+  }
+  if (d.dtype === 'string') return { kind: 'string', data: d.data as string[] };
+  if (d.dtype === 'bool') return { kind: 'bool', data: d.data as Uint8Array };
+  return { kind: 'numeric', dtype: d.dtype, data: d.data as NumericTypedArray };
+}
+
+/** A plain column (numeric, bool, string) as the 1-D array it is stored as. */
+function columnToDense(c: Column, path: string): Dense {
+  switch (c.kind) {
+    case 'numeric':
+      return { dtype: c.dtype, data: c.data, shape: [c.data.length] };
+    case 'bool':
+      return { dtype: 'bool', data: c.data, shape: [c.data.length] };
+    case 'string':
+      return { dtype: 'string', data: c.data, shape: [c.data.length] };
+    default:
+      throw new InvalidInputError('InvalidInput', `'${elemPath(path)}': a ${c.kind} column is not a plain array`, {
+        key: path,
+      });
+  }
 }
 
 /**
  * Create child `key` of `parent` holding `dense` (one create and one write call), with the
- * layout of `kind` unless the dataset options say otherwise.
+ * layout of `role` unless the dataset options say otherwise.
  */
 export async function writeArray(
   parent: Group,
@@ -35,7 +73,7 @@ export async function writeArray(
   dense: Dense,
   attrs: Record<string, unknown>,
   ctx: WriteCtx,
-  kind: ElemKind,
+  role: ArrayRole,
   ds: DatasetOptions = {},
 ): Promise<ZArray> {
   const path = joinPath(parent.path, key);
@@ -48,7 +86,7 @@ export async function writeArray(
       { key: path },
     );
   }
-  const layout = layoutFor(kind, dense.shape, dtype, ctx.opts, ds);
+  const layout = layoutFor(role, dense.shape, dtype, ctx.opts, ds);
   const compressors =
     ds.compressors !== undefined
       ? ds.compressors
@@ -70,19 +108,52 @@ export async function writeArray(
   return arr;
 }
 
-registerReader('array', '0.2.0', { kind: 'array', read: (node, ctx) => readDense(node, ctx.opts.signal) });
-registerReader('string-array', '0.2.0', { kind: 'array', read: (node, ctx) => readDense(node, ctx.opts.signal) });
-
-function denseSpec(d: Dense, path = '') {
-  const string = (d.dtype ?? inferDType(d.data, path)) === 'string';
-  return { encodingType: string ? 'string-array' : 'array', encodingVersion: '0.2.0' };
+/** An `array` / `string-array` node: its own only part. */
+async function describeDense(node: ZArray | Group) {
+  const a = node as ZArray;
+  return { kind: 'dense' as const, shape: a.shape, dtype: a.dtype, arrays: { self: a } };
 }
 
-registerWriter({
-  accepts: isDense,
-  spec: (e) => denseSpec(e as Dense),
-  write: async (parent, key, e, ctx, ds) => {
-    const d = e as Dense;
-    await writeArray(parent, key, d, encodingAttrs(denseSpec(d, joinPath(parent.path, key))), ctx, 'dense', ds);
-  },
-});
+function materializeDense(desc: ElemDesc, ctx: ReadCtx, sel?: ElemSelection): Promise<DenseArray> {
+  return readDense(part(desc, 'self'), ctx, sel);
+}
+
+/** Write a plain column (numeric, bool, string) as child `key`: a 1-D array element. */
+export function writePlainColumn(parent: Group, key: string, c: Column, ctx: WriteCtx): Promise<void> {
+  return writeDenseOrColumn(c.kind === 'string')(parent, key, c, ctx, {});
+}
+
+const isStringDense = (e: Dense) => (e.dtype ?? inferDType(e.data, '')) === 'string';
+
+/** Write a dense array, or a plain column as a 1-D array in the column layout. */
+function writeDenseOrColumn(string: boolean) {
+  const attrs = encodingAttrs({ encodingType: string ? 'string-array' : 'array', encodingVersion: '0.2.0' });
+  return async (parent: Group, key: string, e: unknown, ctx: WriteCtx, ds: DatasetOptions) => {
+    if (isColumn(e)) await writeArray(parent, key, columnToDense(e, joinPath(parent.path, key)), attrs, ctx, 'column');
+    else await writeArray(parent, key, e as Dense, attrs, ctx, 'dense', ds);
+  };
+}
+
+const ARRAY = {
+  type: 'array',
+  version: '0.2.0',
+  node: 'array' as const,
+  describe: describeDense,
+  materialize: materializeDense,
+  accepts: (e: unknown) =>
+    (isDense(e) && !isStringDense(e)) || (isColumn(e) && (e.kind === 'numeric' || e.kind === 'bool')),
+  write: writeDenseOrColumn(false),
+};
+const STRING_ARRAY = {
+  type: 'string-array',
+  version: '0.2.0',
+  node: 'array' as const,
+  describe: describeDense,
+  materialize: materializeDense,
+  accepts: (e: unknown) => (isDense(e) && isStringDense(e)) || (isColumn(e) && e.kind === 'string'),
+  write: writeDenseOrColumn(true),
+};
+register(ARRAY);
+register(STRING_ARRAY);
+registerLegacy('array', ARRAY);
+registerLegacy('stringArray', STRING_ARRAY);

@@ -2,19 +2,18 @@
 
 import type { Group } from '../../zarr/group.js';
 import { isDense, isSparse } from '../elems.js';
-import { encodingAttrs, registerReader, registerWriter, type WriteCtx } from '../registry.js';
+import {
+  describeMembers,
+  type Encoding,
+  encodingAttrs,
+  materializeChildren,
+  noSelection,
+  register,
+  registerLegacy,
+  type WriteCtx,
+} from '../registry.js';
 
 const SPEC = { encodingType: 'dict', encodingVersion: '0.1.0' };
-
-registerReader('dict', '0.1.0', {
-  kind: 'group',
-  read: async (node, ctx) => {
-    const g = node as Group;
-    const names = await ctx.names(g);
-    const values = await Promise.all(names.map((n) => ctx.readChild(g, n)));
-    return Object.fromEntries(names.map((n, i) => [n, values[i]]));
-  },
-});
 
 /** A plain object (not a class instance, array or element type) is a dict. */
 export function isDict(e: unknown): e is Record<string, unknown> {
@@ -41,10 +40,19 @@ export async function writeDict(
   return g;
 }
 
-registerWriter({
+const DICT: Encoding = {
+  type: 'dict',
+  version: '0.1.0',
+  node: 'group',
+  describe: async (node, ctx) => ({ kind: 'dict', children: await describeMembers(node as Group, ctx) }),
+  materialize: (desc, ctx, sel) => {
+    noSelection(desc, sel);
+    return materializeChildren(desc, ctx);
+  },
   accepts: isDict,
-  spec: () => SPEC,
   write: async (parent, key, e, ctx) => {
     await writeDict(parent, key, e as Record<string, unknown>, ctx);
   },
-});
+};
+register(DICT);
+registerLegacy('dict', DICT);

@@ -9,5 +9,6 @@ import './scalar.js';
 import './awkward.js';
 import './anndata.js';
 import './dict.js';
+import '../raw.js';
 
-export { readAnnDataGroup, writeAnnDataChildren } from './anndata.js';
+export { ANNDATA_ENCODING, writeAnnDataChildren } from './anndata.js';

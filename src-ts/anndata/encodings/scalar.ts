@@ -4,50 +4,47 @@
 import type { ZArray } from '../../zarr/array.js';
 import type { DataType } from '../../zarr/dtype.js';
 import { InvalidMetadataError } from '../../zarr/errors.js';
+import type { Group } from '../../zarr/group.js';
 import { type NumericDType, NumericScalar } from '../elems.js';
-import { elemPath, encodingAttrs, type Node, registerReader, registerWriter, type WriteCtx } from '../registry.js';
+import {
+  type ElemDesc,
+  type ElemSelection,
+  type Encoding,
+  elemPath,
+  encodingAttrs,
+  type Node,
+  noSelection,
+  part,
+  type ReadCtx,
+  register,
+  registerLegacy,
+  type WriteCtx,
+} from '../registry.js';
 
-async function read0d(node: Node, signal?: AbortSignal): Promise<{ dtype: DataType; value: unknown }> {
+/** A 0-d array (checked from metadata). */
+async function describe0d(node: Node) {
   const a = node as ZArray;
-  const c = await a.get(null, { signal });
-  if (c.data.length !== 1) {
+  if (a.shape.reduce((x, y) => x * y, 1) !== 1) {
     throw new InvalidMetadataError(
       'InvalidMetadata',
-      `'${elemPath(a)}' should hold one value, has shape [${c.shape}]`,
+      `'${elemPath(a)}' should hold one value, has shape [${a.shape}]`,
       {
         key: a.path,
       },
     );
   }
-  return { dtype: a.dtype, value: (c.data as ArrayLike<unknown>)[0] };
+  return { kind: 'scalar' as const, shape: [], dtype: a.dtype, arrays: { self: a } };
 }
 
-registerReader('numeric-scalar', '0.2.0', {
-  kind: 'array',
-  read: async (node, ctx) => {
-    const { dtype, value } = await read0d(node, ctx.opts.signal);
-    if (dtype === 'string') {
-      throw new InvalidMetadataError('InvalidMetadata', `'${elemPath(node)}' is a numeric scalar holding a string`, {
-        key: node.path,
-      });
-    }
-    return new NumericScalar(dtype, dtype === 'bool' ? value === 1 : (value as number | bigint));
-  },
-});
-
-registerReader('string', '0.2.0', {
-  kind: 'array',
-  read: async (node, ctx) => {
-    const { value } = await read0d(node, ctx.opts.signal);
-    return String(value);
-  },
-});
-
-registerReader('null', '0.1.0', { kind: 'array', read: async () => null });
+async function read0d(desc: ElemDesc, ctx: ReadCtx, sel?: ElemSelection): Promise<unknown> {
+  noSelection(desc, sel);
+  const c = await part(desc, 'self').get(null, ctx.opts);
+  return (c.data as ArrayLike<unknown>)[0];
+}
 
 /** Create a 0-d array holding `value` (or nothing, for null). */
 async function write0d(
-  parent: import('../../zarr/group.js').Group,
+  parent: Group,
   key: string,
   dtype: DataType,
   value: number | bigint | boolean | string | null,
@@ -76,9 +73,25 @@ function numberDType(v: number): NumericDType {
   return Number.isSafeInteger(v) && !Object.is(v, -0) ? 'int64' : 'float64';
 }
 
-registerWriter({
+const NUMERIC_SCALAR: Encoding = {
+  type: 'numeric-scalar',
+  version: '0.2.0',
+  node: 'array',
+  describe: async (node) => {
+    const d = await describe0d(node);
+    if (d.dtype === 'string') {
+      throw new InvalidMetadataError('InvalidMetadata', `'${elemPath(node)}' is a numeric scalar holding a string`, {
+        key: node.path,
+      });
+    }
+    return d;
+  },
+  materialize: async (desc, ctx, sel) => {
+    const value = await read0d(desc, ctx, sel);
+    const dtype = desc.dtype as NumericDType;
+    return new NumericScalar(dtype, dtype === 'bool' ? value === 1 : (value as number | bigint));
+  },
   accepts: (e) => e instanceof NumericScalar || ['number', 'bigint', 'boolean'].includes(typeof e),
-  spec: () => NUMERIC,
   write: async (parent, key, e, ctx) => {
     if (e instanceof NumericScalar) return write0d(parent, key, e.dtype, e.value, NUMERIC, ctx);
     if (typeof e === 'boolean') return write0d(parent, key, 'bool', e, NUMERIC, ctx);
@@ -87,16 +100,32 @@ registerWriter({
     const dtype = numberDType(v);
     return write0d(parent, key, dtype, dtype === 'int64' ? BigInt(v) : v, NUMERIC, ctx);
   },
-});
+};
 
-registerWriter({
+const STRING_SCALAR: Encoding = {
+  type: 'string',
+  version: '0.2.0',
+  node: 'array',
+  describe: describe0d,
+  materialize: async (desc, ctx, sel) => String(await read0d(desc, ctx, sel)),
   accepts: (e) => typeof e === 'string',
-  spec: () => STRING,
   write: (parent, key, e, ctx) => write0d(parent, key, 'string', e as string, STRING, ctx),
-});
+};
 
-registerWriter({
+register(NUMERIC_SCALAR);
+register(STRING_SCALAR);
+registerLegacy('numericScalar', NUMERIC_SCALAR);
+registerLegacy('string', STRING_SCALAR);
+
+register({
+  type: 'null',
+  version: '0.1.0',
+  node: 'array',
+  describe: async () => ({ kind: 'null' }),
+  materialize: async (desc, _ctx, sel) => {
+    noSelection(desc, sel);
+    return null;
+  },
   accepts: (e) => e === null,
-  spec: () => NULL,
   write: (parent, key, _e, ctx) => write0d(parent, key, 'bool', null, NULL, ctx),
 });

@@ -12,6 +12,7 @@ mod local;
 mod metadata_lock;
 pub mod remote;
 pub mod remote_config;
+mod rooted;
 pub mod zip;
 
 use std::collections::HashMap;
@@ -32,6 +33,7 @@ pub use local::LocalStore;
 pub use metadata_lock::{MetadataGuard, MetadataLock};
 pub use remote::{ObjectBackend, PrefetchGuard};
 pub use remote_config::{BackoffOptions, RemoteKind, RemoteOptions, RemoteUrl, RetryOptions};
+pub use rooted::Rooted;
 
 use crate::error::{Error, ErrorCode, Result};
 
