@@ -10,6 +10,25 @@ import type { DataType } from '../src-ts/index.js';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = join(ROOT, '__test__', 'fixtures', 'zarr-python');
 export const PYTHON = join(ROOT, '.venv', 'bin', 'python');
+/** The current reference: anndata 0.13.4 on zarr-python 3.4.2 (python 3.12). */
+export const PYTHON_013 = join(ROOT, '.venv-anndata-0.13', 'bin', 'python');
+
+/** The python anndata versions live round trips run against, each from its venv. */
+export const REFERENCE_PYTHONS = [
+  { label: 'anndata 0.12.19 (.venv)', python: PYTHON },
+  { label: 'anndata 0.13.4 + zarr 3.4.2 (.venv-anndata-0.13)', python: PYTHON_013 },
+];
+
+/**
+ * Whether tests needing `python` skip: only outside CI, with the reason printed. In CI (`CI`
+ * set, as .ci/run and CI services do) a missing venv must fail the tests, never hide them.
+ */
+export function skipWithoutPython(python: string): boolean {
+  if (existsSync(python)) return false;
+  const ci = process.env.CI !== undefined && !['', '0', 'false'].includes(process.env.CI);
+  if (!ci) console.warn(`skipping tests that need ${python}: missing (run 'bash scripts/setup-python.sh')`);
+  return !ci;
+}
 
 export const DTYPES: DataType[] = [
   'bool',

@@ -1,11 +1,9 @@
 // Interoperability with python anndata, the reference (the heart of the AnnData work):
-// - stores written by anndata 0.12.19 and 0.13.2 (zarr v2 and v3, committed fixtures from the
+// - stores written by anndata 0.12.19 and 0.13.4 (zarr v2 and v3, committed fixtures from the
 //   pinned generator scripts/fixtures/anndata_fixtures.py) read here exactly as python built them;
-// - live, both ways: python writes -> we read -> equal; we write -> python's read_zarr reads ->
-//   equal, and python re-writing our store produces the same encodings we wrote.
-// anndata 0.12.19 runs in .venv (scripts/setup-python.sh). anndata 0.13 is not on the package
-// registry reachable here; set ANNDATA_013_PYTHON to an interpreter that has it to run the live
-// tests against it too.
+// - live, both ways, against anndata 0.12.19 (.venv) and 0.13.4 + zarr 3.4.2 (.venv-anndata-0.13),
+//   both made by scripts/setup-python.sh: python writes -> we read -> equal; we write -> python's
+//   read_zarr reads -> equal, and python re-writing our store produces the same encodings we wrote.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -15,7 +13,7 @@ import { describe, expect, test } from 'vitest';
 import { type AnnData, convertStringsToCategoricals, DataFrame, readZarr, writeZarr } from '../src-ts/anndata/index.js';
 import { dumpAnnData } from './anndata-dump.js';
 import { sampleAnnData } from './anndata-sample.js';
-import { PYTHON, ROOT, tmp } from './helpers.js';
+import { REFERENCE_PYTHONS, ROOT, skipWithoutPython, tmp } from './helpers.js';
 
 const FIXTURES = join(ROOT, '__test__', 'fixtures', 'anndata');
 
@@ -36,11 +34,8 @@ describe.each(folders)('fixtures written by anndata %s', (folder) => {
   });
 });
 
-/** Pythons to round-trip with live: the pinned .venv, plus ANNDATA_013_PYTHON when set. */
-const pythons: [string, string][] = [['anndata 0.12 (.venv)', PYTHON]];
-if (process.env.ANNDATA_013_PYTHON) pythons.push(['anndata 0.13 (ANNDATA_013_PYTHON)', process.env.ANNDATA_013_PYTHON]);
-
 function runPy<T>(python: string, script: string, args: string[], input?: string): T {
+  if (!existsSync(python)) throw new Error(`${python} is missing: run 'bash scripts/setup-python.sh'`);
   const r = spawnSync(python, [join(ROOT, 'scripts', script), ...args], {
     input,
     encoding: 'utf8',
@@ -113,50 +108,51 @@ function pythonEncoding(e: J, anndataVersion: string): J {
   return o;
 }
 
-describe.each(pythons)('live round trips with %s', (_, python) => {
-  test.each([2, 3] as const)('we write zarr v%i -> python reads the same object', async (zarrFormat) => {
-    const a = sampleAnnData();
-    const path = join(tmp(), 'ours.zarr');
-    await writeZarr(path, a, { zarrFormat });
-    const got = runPy<{ dump: J; anndataVersion: string }>(python, 'interop/anndata_read.py', [path]);
-    expect(got.dump).toEqual(pythonView(dumpAnnData(convertStringsToCategoricals(a)), got.anndataVersion));
+for (const { label, python } of REFERENCE_PYTHONS) liveRoundTrips(label, python);
+
+function liveRoundTrips(label: string, python: string): void {
+  describe.skipIf(skipWithoutPython(python))(`live round trips with ${label}`, () => {
+    test.each([2, 3] as const)('we write zarr v%i -> python reads the same object', async (zarrFormat) => {
+      const a = sampleAnnData();
+      const path = join(tmp(), 'ours.zarr');
+      await writeZarr(path, a, { zarrFormat });
+      const got = runPy<{ dump: J; anndataVersion: string }>(python, 'interop/anndata_read.py', [path]);
+      expect(got.dump).toEqual(pythonView(dumpAnnData(convertStringsToCategoricals(a)), got.anndataVersion));
+    });
+
+    test.each([2, 3] as const)(
+      'python re-writing our zarr v%i store writes the encodings we wrote',
+      async (zarrFormat) => {
+        // pandas-3 style string indexes: anndata 0.13 re-writes any other string index that way
+        const a = withStrIndexes(sampleAnnData());
+        const ours = join(tmp(), 'ours.zarr');
+        await writeZarr(ours, a, { zarrFormat });
+        const theirs = join(tmp(), 'theirs.zarr');
+        const re = runPy<{ encodings: Record<string, J>; anndataVersion: string }>(
+          python,
+          'interop/anndata_rewrite.py',
+          [ours, theirs, '--zarr-format', String(zarrFormat), '--setting', 'allow_write_nullable_strings=true'],
+        );
+        const mine = runPy<{ encodings: Record<string, J> }>(python, 'interop/anndata_encodings.py', [ours]);
+        expect(Object.keys(mine.encodings).sort()).toEqual(Object.keys(re.encodings).sort());
+        const diffs = Object.entries(re.encodings)
+          .filter(([path, enc]) => !isDeepStrictEqual(pythonEncoding(mine.encodings[path], re.anndataVersion), enc))
+          .map(([path, enc]) => ({ path, ours: mine.encodings[path], python: enc }));
+        expect(diffs).toEqual([]);
+      },
+    );
+
+    test.each([2, 3] as const)(
+      'python writes every fixture case as zarr v%i -> we read the same object',
+      async (zarrFormat) => {
+        const out = tmp();
+        runPy(python, 'fixtures/anndata_fixtures.py', [out, '--zarr-format', String(zarrFormat)]);
+        const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as Manifest;
+        for (const c of m.cases) {
+          const adata = await readZarr(join(out, c.store));
+          expect(dumpAnnData(adata), c.name).toEqual(JSON.parse(readFileSync(join(out, c.expected), 'utf8')));
+        }
+      },
+    );
   });
-
-  test.each([2, 3] as const)(
-    'python re-writing our zarr v%i store writes the encodings we wrote',
-    async (zarrFormat) => {
-      // pandas-3 style string indexes: anndata 0.13 re-writes any other string index that way
-      const a = withStrIndexes(sampleAnnData());
-      const ours = join(tmp(), 'ours.zarr');
-      await writeZarr(ours, a, { zarrFormat });
-      const theirs = join(tmp(), 'theirs.zarr');
-      const re = runPy<{ encodings: Record<string, J>; anndataVersion: string }>(python, 'interop/anndata_rewrite.py', [
-        ours,
-        theirs,
-        '--zarr-format',
-        String(zarrFormat),
-        '--setting',
-        'allow_write_nullable_strings=true',
-      ]);
-      const mine = runPy<{ encodings: Record<string, J> }>(python, 'interop/anndata_encodings.py', [ours]);
-      expect(Object.keys(mine.encodings).sort()).toEqual(Object.keys(re.encodings).sort());
-      const diffs = Object.entries(re.encodings)
-        .filter(([path, enc]) => !isDeepStrictEqual(pythonEncoding(mine.encodings[path], re.anndataVersion), enc))
-        .map(([path, enc]) => ({ path, ours: mine.encodings[path], python: enc }));
-      expect(diffs).toEqual([]);
-    },
-  );
-
-  test.each([2, 3] as const)(
-    'python writes every fixture case as zarr v%i -> we read the same object',
-    async (zarrFormat) => {
-      const out = tmp();
-      runPy(python, 'fixtures/anndata_fixtures.py', [out, '--zarr-format', String(zarrFormat)]);
-      const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as Manifest;
-      for (const c of m.cases) {
-        const adata = await readZarr(join(out, c.store));
-        expect(dumpAnnData(adata), c.name).toEqual(JSON.parse(readFileSync(join(out, c.expected), 'utf8')));
-      }
-    },
-  );
-});
+}

@@ -609,3 +609,17 @@ def run_cli(prog: str, body) -> int:
         print(f"{prog}: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
     return print_json(doc)
+
+
+def drop_elements(adata, paths: list[str]) -> None:
+    """Delete elements given as store paths (``uns/rank_genes_groups/names``)
+    from an in-memory AnnData, for comparisons that leave out encodings one
+    side cannot read yet. A path that does not exist is an error."""
+    for path in paths:
+        first, *keys = path.strip("/").split("/")
+        if not keys:
+            raise KeyError(f"drop: '{path}' names no element inside {first}")
+        parent = getattr(adata, first)
+        for k in keys[:-1]:
+            parent = parent[k]
+        del parent[keys[-1]]

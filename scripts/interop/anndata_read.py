@@ -2,13 +2,15 @@
 """Read an AnnData Zarr store with python anndata and print its canonical dump.
 
 Usage:
-    python scripts/interop/anndata_read.py <store> [--raw]
+    python scripts/interop/anndata_read.py <store> [--raw] [--drop PATH ...]
     python scripts/interop/anndata_read.py --batch < [{"store": ..., "raw": false}, ...]
 
 stdout: {"anndataVersion": "0.12.19", "reader": "anndata", "dump": Dump}
   Dump: see scripts/interop/README.md ("Canonical AnnData dump").
   --raw reads the store with zarr-python only, following the encoding
   attributes (anndata_dump_lib.dump_store); "reader" is then "zarr-python".
+  --drop deletes an element (store path, e.g. uns/rank_genes_groups/names)
+  from the object anndata read before dumping it.
   --batch: one result (as above) or {"error": "..."} per item, in order.
 Exit status 1 with a message on stderr if the store cannot be read.
 """
@@ -20,15 +22,17 @@ import sys
 import warnings
 
 from _common import print_json, run_main
-from anndata_dump_lib import anndata_version, dump_anndata, dump_store, run_cli
+from anndata_dump_lib import anndata_version, drop_elements, dump_anndata, dump_store, run_cli
 
 
-def read(store: str, raw: bool = False) -> dict:
+def read(store: str, raw: bool = False, drop: list[str] | None = None) -> dict:
     if raw:
         return {"anndataVersion": anndata_version(), "reader": "zarr-python", "dump": dump_store(store)}
     import anndata as ad
 
-    return {"anndataVersion": anndata_version(), "reader": "anndata", "dump": dump_anndata(ad.read_zarr(store))}
+    adata = ad.read_zarr(store)
+    drop_elements(adata, drop or [])
+    return {"anndataVersion": anndata_version(), "reader": "anndata", "dump": dump_anndata(adata)}
 
 
 def batch() -> int:
@@ -49,10 +53,12 @@ def main(argv: list[str]) -> int:
         return batch()
     raw = "--raw" in args
     rest = [a for a in args if a != "--raw"]
+    drop = [rest[i + 1] for i, a in enumerate(rest[:-1]) if a == "--drop"]
+    rest = [a for i, a in enumerate(rest) if a != "--drop" and (i == 0 or rest[i - 1] != "--drop")]
     if len(rest) != 1 or rest[0].startswith("-"):
-        print("usage: anndata_read.py <store> [--raw] | --batch", file=sys.stderr)
+        print("usage: anndata_read.py <store> [--raw] [--drop PATH ...] | --batch", file=sys.stderr)
         return 2
-    return run_cli("anndata_read", lambda: read(rest[0], raw))
+    return run_cli("anndata_read", lambda: read(rest[0], raw, drop))
 
 
 if __name__ == "__main__":
