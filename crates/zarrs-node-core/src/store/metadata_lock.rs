@@ -86,6 +86,8 @@ fn location_key(backend: &Backend) -> String {
         Backend::Local(path) => format!("file://{}", canonical(path).display()),
         Backend::Memory(name) => format!("memory://{name}"),
         Backend::Remote(url) => format!("{}/{}", url.base, url.prefix),
+        // Zip stores are read-only: no metadata write ever waits on this key.
+        Backend::Zip(archive) => format!("zip:{}", location_key(archive)),
     }
 }
 
