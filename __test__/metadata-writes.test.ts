@@ -90,6 +90,16 @@ describe.each(Object.entries(kinds))('%s store', (_, location) => {
     expect(store.stats().requests).toBe(7);
   });
 
+  test('a v2 createArray checks its parent with one request (Store.stats)', async () => {
+    const store = await openStore(location());
+    await createGroup(store, '', { zarrFormat: 2 });
+    store.resetStats();
+    await createArray(store, 'a', { shape: [2], dtype: 'int32', zarrFormat: 2 });
+    // .zmetadata of the root and of a (consolidation check), a/.zgroup, a/.zarray, a/zarr.json
+    // (nothing there yet), the root's .zgroup; then .zarray and .zattrs.
+    expect(store.stats().requests).toBe(8);
+  });
+
   test.each(['w', 'a'] as const)("openGroup mode '%s' creates the requested zarrFormat", async (mode) => {
     const store = await openStore(location());
     const v2 = await openGroup(store, 'g2', { mode, zarrFormat: 2 });

@@ -560,6 +560,15 @@ mod tests {
         ZArray::create(&store, "b", &opts(3)).unwrap();
         // The same five, plus re-reading and writing the consolidated root under the lock.
         assert_eq!(store.stats().requests, 7);
+
+        let store = open("memory://cons-counts-v2");
+        ZGroup::create(&store, "", 2, Map::new(), false).unwrap();
+        store.reset_stats();
+        ZArray::create(&store, "a", &opts(2)).unwrap();
+        // .zmetadata of the root and of a (consolidation check), a/.zgroup, a/.zarray,
+        // a/zarr.json (nothing there yet), .zgroup (the parent is a group), then .zarray and
+        // .zattrs.
+        assert_eq!(store.stats().requests, 8);
     }
 
     #[test]
