@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { createArray, isZarrsError, openArray, openGroup, openStore } from '../src-ts/index.js';
 import { hasPython, pyJson, ROOT, tmp } from './helpers.js';
+import { startRangeServer } from './servers.js';
 
 const CORPUS = join(ROOT, '__test__', 'fixtures', 'corpus');
 const ZARRITA_ZIP = join(CORPUS, 'zarrita-v2.zipped_from_within.zarr.zip');
@@ -50,6 +51,29 @@ describe('zip stores', () => {
     const keys = await store.list();
     expect(keys.filter((k) => k === '.zattrs')).toHaveLength(1);
     store.close();
+  });
+
+  test('a zip archive over HTTP reads its central directory and entries with range requests', async () => {
+    const server = await startRangeServer(CORPUS);
+    try {
+      const url = `${server.url}/zarrita-v2.zipped_from_within.zarr.zip`;
+      const store = await openStore(url);
+      // like every object store, opening sends nothing; the archive is read on first use
+      expect(server.counts.total).toBe(0);
+      const a = await openArray(store, '1d.contiguous.lz4.i2');
+      expect(Array.from((await a.get()).data as Int16Array)).toEqual([1, 2, 3, 4]);
+      expect(server.counts.ranged).toBeGreaterThan(0);
+      expect(server.counts.GET).toBeLessThan(20);
+      store.close();
+      const missing = await openStore(`${server.url}/missing.zarr.zip`);
+      const e = await openArray(missing, 'x').then(
+        () => null,
+        (x: unknown) => x,
+      );
+      expect(isZarrsError(e) && [e.code, e.key]).toEqual(['NotFound', `${server.url}/missing.zarr.zip`]);
+    } finally {
+      await server.stop();
+    }
   });
 
   test('missing, garbled and directory "zips" are typed errors naming the location', async () => {
