@@ -156,3 +156,21 @@ process.stdout.write(JSON.stringify({ shape, data: Array.from(data), zarrFormat:
     expect(JSON.parse(r.stdout)).toEqual({ shape: [], data: [2.5], zarrFormat: 2 });
   });
 });
+
+describe.runIf(hasPython())('lz4 and bz2 writes read back by zarr-python', () => {
+  test.each([
+    [2, 'lz4'],
+    [3, 'lz4'],
+    [2, 'bz2:4'],
+    [3, { name: 'bz2', level: 2 }],
+  ] as const)('zarr v%i %j', async (zarrFormat, compressors) => {
+    const dir = tmp();
+    const values = Int32Array.from({ length: 300 }, (_, i) => ((i * 37) % 101) - 50);
+    const a = await createArray(dir, 'a', { shape: [300], dtype: 'int32', chunks: [64], zarrFormat, compressors });
+    await a.set(null, values);
+    const theirs = pyJson<{ values: number[]; metadata: Record<string, unknown> }>('interop/zarr_read.py', [dir, 'a']);
+    expect(theirs.values).toEqual(Array.from(values));
+    const codecName = typeof compressors === 'string' ? compressors.split(':')[0] : compressors.name;
+    expect(JSON.stringify(theirs.metadata)).toContain(codecName);
+  });
+});
