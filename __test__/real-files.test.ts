@@ -157,7 +157,28 @@ process.stdout.write(JSON.stringify({ shape, data: Array.from(data), zarrFormat:
   });
 });
 
-describe.runIf(hasPython())('lz4 and bz2 writes read back by zarr-python', () => {
+describe.runIf(hasPython())('lz4, bz2 and delta writes read back by zarr-python', () => {
+  test.each(['int16', 'uint64', 'float64'] as const)('zarr v3 delta filter on %s', async (dtype) => {
+    const dir = tmp();
+    const n = 50;
+    const a = await createArray(dir, 'd', { shape: [n], dtype, chunks: [16], filters: ['delta'], compressors: 'lz4' });
+    // int16 and uint64 differences wrap around; uint64 stays below 2^53 so the python helper's
+    // JSON numbers are exact
+    const values =
+      dtype === 'int16'
+        ? Int16Array.from({ length: n }, (_, i) => (i % 2 ? 30_000 : -30_000) + i)
+        : dtype === 'uint64'
+          ? BigUint64Array.from({ length: n }, (_, i) => (i % 3 ? 2n ** 52n : 5n) + BigInt(i))
+          : Float64Array.from({ length: n }, (_, i) => i * 0.25 - 3);
+    await a.set(null, values as never);
+    const theirs = pyJson<{ values: unknown[]; metadata: Record<string, unknown> }>('interop/zarr_read.py', [dir, 'd']);
+    expect(JSON.stringify(theirs.metadata)).toContain('numcodecs.delta');
+    expect(theirs.values.map(String)).toEqual(Array.from(values as ArrayLike<unknown>, String));
+    expect(Array.from((await a.get()).data as ArrayLike<unknown>, String)).toEqual(
+      Array.from(values as ArrayLike<unknown>, String),
+    );
+  });
+
   test.each([
     [2, 'lz4'],
     [3, 'lz4'],
