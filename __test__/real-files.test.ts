@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { createArray, isZarrsError, openArray, openGroup, openStore } from '../src-ts/index.js';
 import { hasPython, pyJson, ROOT, tmp } from './helpers.js';
+import { startRangeServer } from './servers.js';
 
 const CORPUS = join(ROOT, '__test__', 'fixtures', 'corpus');
 const ZARRITA_ZIP = join(CORPUS, 'zarrita-v2.zipped_from_within.zarr.zip');
@@ -50,6 +51,29 @@ describe('zip stores', () => {
     const keys = await store.list();
     expect(keys.filter((k) => k === '.zattrs')).toHaveLength(1);
     store.close();
+  });
+
+  test('a zip archive over HTTP reads its central directory and entries with range requests', async () => {
+    const server = await startRangeServer(CORPUS);
+    try {
+      const url = `${server.url}/zarrita-v2.zipped_from_within.zarr.zip`;
+      const store = await openStore(url);
+      // like every object store, opening sends nothing; the archive is read on first use
+      expect(server.counts.total).toBe(0);
+      const a = await openArray(store, '1d.contiguous.lz4.i2');
+      expect(Array.from((await a.get()).data as Int16Array)).toEqual([1, 2, 3, 4]);
+      expect(server.counts.ranged).toBeGreaterThan(0);
+      expect(server.counts.GET).toBeLessThan(20);
+      store.close();
+      const missing = await openStore(`${server.url}/missing.zarr.zip`);
+      const e = await openArray(missing, 'x').then(
+        () => null,
+        (x: unknown) => x,
+      );
+      expect(isZarrsError(e) && [e.code, e.key]).toEqual(['NotFound', `${server.url}/missing.zarr.zip`]);
+    } finally {
+      await server.stop();
+    }
   });
 
   test('missing, garbled and directory "zips" are typed errors naming the location', async () => {
@@ -130,5 +154,44 @@ process.stdout.write(JSON.stringify({ shape, data: Array.from(data), zarrFormat:
     expect(r.signal, r.stderr).toBeNull();
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ shape: [], data: [2.5], zarrFormat: 2 });
+  });
+});
+
+describe.runIf(hasPython())('lz4, bz2 and delta writes read back by zarr-python', () => {
+  test.each(['int16', 'uint64', 'float64'] as const)('zarr v3 delta filter on %s', async (dtype) => {
+    const dir = tmp();
+    const n = 50;
+    const a = await createArray(dir, 'd', { shape: [n], dtype, chunks: [16], filters: ['delta'], compressors: 'lz4' });
+    // int16 and uint64 differences wrap around; uint64 stays below 2^53 so the python helper's
+    // JSON numbers are exact
+    const values =
+      dtype === 'int16'
+        ? Int16Array.from({ length: n }, (_, i) => (i % 2 ? 30_000 : -30_000) + i)
+        : dtype === 'uint64'
+          ? BigUint64Array.from({ length: n }, (_, i) => (i % 3 ? 2n ** 52n : 5n) + BigInt(i))
+          : Float64Array.from({ length: n }, (_, i) => i * 0.25 - 3);
+    await a.set(null, values as never);
+    const theirs = pyJson<{ values: unknown[]; metadata: Record<string, unknown> }>('interop/zarr_read.py', [dir, 'd']);
+    expect(JSON.stringify(theirs.metadata)).toContain('numcodecs.delta');
+    expect(theirs.values.map(String)).toEqual(Array.from(values as ArrayLike<unknown>, String));
+    expect(Array.from((await a.get()).data as ArrayLike<unknown>, String)).toEqual(
+      Array.from(values as ArrayLike<unknown>, String),
+    );
+  });
+
+  test.each([
+    [2, 'lz4'],
+    [3, 'lz4'],
+    [2, 'bz2:4'],
+    [3, { name: 'bz2', level: 2 }],
+  ] as const)('zarr v%i %j', async (zarrFormat, compressors) => {
+    const dir = tmp();
+    const values = Int32Array.from({ length: 300 }, (_, i) => ((i * 37) % 101) - 50);
+    const a = await createArray(dir, 'a', { shape: [300], dtype: 'int32', chunks: [64], zarrFormat, compressors });
+    await a.set(null, values);
+    const theirs = pyJson<{ values: number[]; metadata: Record<string, unknown> }>('interop/zarr_read.py', [dir, 'a']);
+    expect(theirs.values).toEqual(Array.from(values));
+    const codecName = typeof compressors === 'string' ? compressors.split(':')[0] : compressors.name;
+    expect(JSON.stringify(theirs.metadata)).toContain(codecName);
   });
 });

@@ -243,13 +243,23 @@ pub fn compressor_v2(spec: &Value, dtype: DType) -> Result<Value> {
     })
 }
 
-/// An array-to-array filter (v3 only): `transpose`.
+/// An array-to-array filter (v3 only): `transpose`, or numcodecs `delta` (differences in the
+/// array's own numeric type, as zarr-python writes `numcodecs.delta`).
 ///
 /// # Errors
-/// Unknown filters.
-pub fn filter_v3(spec: &Value, ndim: usize) -> Result<Value> {
+/// Unknown filters, or delta on a type it cannot difference.
+pub fn filter_v3(spec: &Value, ndim: usize, dtype: DType) -> Result<Value> {
     let m = normalize(spec)?;
     match name_of(&m).as_str() {
+        "delta" => match dtype {
+            DType::Bool | DType::Float16 | DType::String => Err(Error::unsupported(format!(
+                "the delta filter does not support {} arrays",
+                dtype.name()
+            ))),
+            _ => {
+                Ok(json!({ "name": "numcodecs.delta", "configuration": { "dtype": dtype.name() } }))
+            }
+        },
         "transpose" => {
             let order = m.get("order").cloned().unwrap_or(Value::Null);
             let order: Vec<u64> = serde_json::from_value(order)
@@ -264,7 +274,7 @@ pub fn filter_v3(spec: &Value, ndim: usize) -> Result<Value> {
             Ok(json!({ "name": "transpose", "configuration": { "order": order } }))
         }
         other => Err(Error::unsupported(format!(
-            "unknown filter '{other}' (supported: transpose)"
+            "unknown filter '{other}' (supported: transpose, delta)"
         ))),
     }
 }
@@ -294,6 +304,11 @@ mod tests {
             json!({"name":"numcodecs.lz4","configuration":{"acceleration":1}})
         );
         assert!(compressor_v3(&json!("lzma"), DType::Int8).is_err());
+        assert_eq!(
+            filter_v3(&json!("delta"), 1, DType::Int32).unwrap(),
+            json!({"name":"numcodecs.delta","configuration":{"dtype":"int32"}})
+        );
+        assert!(filter_v3(&json!("delta"), 1, DType::Bool).is_err());
         assert_eq!(
             compressor_v3(&json!({"id":"zstd","level":1}), DType::Int8).unwrap()["configuration"]
                 ["level"],

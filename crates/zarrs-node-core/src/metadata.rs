@@ -362,7 +362,7 @@ pub fn build_array_metadata(opts: &CreateArrayOptions) -> Result<(u8, Value)> {
         .filters
         .iter()
         .flatten()
-        .map(|f| codecs::filter_v3(f, ndim))
+        .map(|f| codecs::filter_v3(f, ndim, dtype))
         .collect::<Result<_>>()?;
     let compressors_v3: Vec<Value> = compressors
         .iter()

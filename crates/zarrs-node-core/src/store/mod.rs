@@ -484,7 +484,7 @@ fn open_zip(location: &str, archive: &Backend, options: &StoreOptions) -> Result
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let parent: Storage = Arc::new(LocalStore::new(parent)?);
-            let zip = zip::ZipBackend::open(parent, &name, location)?;
+            let zip = zip::ZipBackend::open(parent, &name, location, false)?;
             Ok(Guarded::new(zip::into_storage(zip), true))
         }
         Backend::Remote(url) => {
@@ -519,7 +519,7 @@ fn open_zip(location: &str, archive: &Backend, options: &StoreOptions) -> Result
                 object,
                 crate::runtime::IoBlockOn::new()?,
             ));
-            let zip = zip::ZipBackend::open(parent, &name, location)?;
+            let zip = zip::ZipBackend::open(parent, &name, location, true)?;
             Ok(Guarded::self_counting(
                 zip::into_storage(zip),
                 true,

@@ -3,7 +3,7 @@
 //! range reads of whatever holds it (a local file or an object), so only the central
 //! directory and the entries a read touches are fetched.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use zarrs_storage::byte_range::ByteRangeIterator;
 use zarrs_storage::{
@@ -13,25 +13,65 @@ use zarrs_storage::{
 };
 use zarrs_zip::ZipStorageAdapter;
 
+use super::remote::RemoteError;
 use super::Storage;
 use crate::error::{Error, ErrorCode, Result};
 
-/// A zip archive opened from the value at `key` of a parent storage. Writes fail with
+type Adapter = ZipStorageAdapter<dyn ReadableWritableListableStorageTraits>;
+
+/// A zip archive read from the value at `key` of a parent storage. Writes fail with
 /// [`StorageError::ReadOnly`] (the [`Guarded`](super::Guarded) adapter refuses them first).
 pub struct ZipBackend {
-    inner: ZipStorageAdapter<dyn ReadableWritableListableStorageTraits>,
+    parent: Storage,
+    key: String,
+    location: String,
+    /// The parsed central directory: at open for local files, on first use for objects (so
+    /// `openStore` sends no request from the JS thread, as for other object stores).
+    inner: OnceLock<std::result::Result<Adapter, Error>>,
 }
 
 impl ZipBackend {
-    /// Open the archive stored at `key` in `parent`; `location` names it in errors.
+    /// Open the archive stored at `key` in `parent`; `location` names it in errors. With
+    /// `lazy` the archive is first read on first use, and its errors surface there.
     ///
     /// # Errors
     /// [`ErrorCode::NotFound`] when there is no such file or object, [`ErrorCode::InvalidInput`]
     /// when it is not a zip archive, [`ErrorCode::Storage`] when reading it fails.
-    pub fn open(parent: Storage, key: &str, location: &str) -> Result<Self> {
-        let store_key = StoreKey::new(key)
+    pub fn open(parent: Storage, key: &str, location: &str, lazy: bool) -> Result<Self> {
+        let backend = Self {
+            parent,
+            key: key.to_string(),
+            location: location.to_string(),
+            inner: OnceLock::new(),
+        };
+        if !lazy {
+            backend.parsed().map_err(Error::clone)?;
+        }
+        Ok(backend)
+    }
+
+    fn parsed(&self) -> std::result::Result<&Adapter, &Error> {
+        self.inner.get_or_init(|| self.parse()).as_ref()
+    }
+
+    fn adapter(&self) -> std::result::Result<&Adapter, StorageError> {
+        // Carried as the object stores carry their failures, so the core's error conversion
+        // keeps the location and a missing archive stays NotFound.
+        self.parsed().map_err(|e| {
+            StorageError::IOError(Arc::new(std::io::Error::other(RemoteError {
+                key: self.location.clone(),
+                not_found: e.code == ErrorCode::NotFound,
+                message: e.message.clone(),
+            })))
+        })
+    }
+
+    fn parse(&self) -> Result<Adapter> {
+        let location = self.location.as_str();
+        let store_key = StoreKey::new(self.key.as_str())
             .map_err(|e| Error::invalid_input(e.to_string()).with_key(location))?;
-        if parent
+        if self
+            .parent
             .size_key(&store_key)
             .map_err(|e| Error::from(e).with_key(location))?
             .is_none()
@@ -41,7 +81,7 @@ impl ZipBackend {
                 format!("no zip archive at '{location}'"),
             ));
         }
-        let inner = ZipStorageAdapter::new(parent, store_key).map_err(|e| {
+        ZipStorageAdapter::new(self.parent.clone(), store_key).map_err(|e| {
             use zarrs_zip::ZipStorageAdapterCreateError as E;
             // Failing to read the bytes is a storage problem; bytes that are no zip are the
             // caller's (a wrong file).
@@ -59,8 +99,7 @@ impl ZipBackend {
                 format!("'{location}' is not a readable zip archive: {e}"),
             )
             .with_key(location)
-        })?;
-        Ok(Self { inner })
+        })
     }
 }
 
@@ -70,15 +109,15 @@ impl ReadableStorageTraits for ZipBackend {
         key: &StoreKey,
         byte_ranges: ByteRangeIterator<'a>,
     ) -> std::result::Result<MaybeBytesIterator<'a>, StorageError> {
-        self.inner.get_partial_many(key, byte_ranges)
+        self.adapter()?.get_partial_many(key, byte_ranges)
     }
 
     fn size_key(&self, key: &StoreKey) -> std::result::Result<Option<u64>, StorageError> {
-        self.inner.size_key(key)
+        self.adapter()?.size_key(key)
     }
 
     fn supports_get_partial(&self) -> bool {
-        self.inner.supports_get_partial()
+        self.adapter().is_ok_and(|a| a.supports_get_partial())
     }
 }
 
@@ -91,18 +130,18 @@ fn dedup<T: PartialEq>(mut sorted: Vec<T>) -> Vec<T> {
 
 impl ListableStorageTraits for ZipBackend {
     fn list(&self) -> std::result::Result<StoreKeys, StorageError> {
-        self.inner.list().map(dedup)
+        self.adapter()?.list().map(dedup)
     }
 
     fn list_prefix(&self, prefix: &StorePrefix) -> std::result::Result<StoreKeys, StorageError> {
-        self.inner.list_prefix(prefix).map(dedup)
+        self.adapter()?.list_prefix(prefix).map(dedup)
     }
 
     fn list_dir(
         &self,
         prefix: &StorePrefix,
     ) -> std::result::Result<StoreKeysPrefixes, StorageError> {
-        let kp = self.inner.list_dir(prefix)?;
+        let kp = self.adapter()?.list_dir(prefix)?;
         Ok(StoreKeysPrefixes::new(
             dedup(kp.keys().clone()),
             dedup(kp.prefixes().clone()),
@@ -110,7 +149,7 @@ impl ListableStorageTraits for ZipBackend {
     }
 
     fn size_prefix(&self, prefix: &StorePrefix) -> std::result::Result<u64, StorageError> {
-        self.inner.size_prefix(prefix)
+        self.adapter()?.size_prefix(prefix)
     }
 }
 
