@@ -145,7 +145,7 @@ export class ReadCtx {
   ) {}
 
   /** Describe and materialize `node` through the dispatch callback (when set). */
-  read(node: ElemNode): Promise<unknown> {
+  async read(node: ElemNode): Promise<unknown> {
     const defaultRead: ReadFn = async (n) => this.materialize(await this.describeNode(n));
     if (!this.callback) return defaultRead(node);
     return this.callback(defaultRead, baseName(node.path), node, { iospec: specOfAttrs(nodeAttrs(node)) });
@@ -192,7 +192,7 @@ export class ReadCtx {
   }
 
   /** Materialize a description (all of it, or `sel` where its encoding supports that). */
-  materialize(desc: ElemDesc, sel?: ElemSelection): Promise<unknown> {
+  async materialize(desc: ElemDesc, sel?: ElemSelection): Promise<unknown> {
     return desc.encoding.materialize(desc, this, sel);
   }
 
