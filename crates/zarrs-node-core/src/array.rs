@@ -93,6 +93,8 @@ impl Inner {
     /// Object stores: fetch what decoding these inner chunks needs, batched (see
     /// [`remote_read`]).
     fn prefetch(&self, store: &Store, subchunks: &[Vec<u64>]) -> Result<PrefetchGuard> {
+        self.shard_checks
+            .check_subchunks(store, &self.array, subchunks)?;
         remote_read::prefetch_subchunks(
             store,
             &self.array,
