@@ -756,6 +756,12 @@ impl ZArray {
         if region.contains(&0) {
             return Ok(());
         }
+        // Partly written shards are read, modified and rewritten: check their indexes first.
+        let whole = ArraySubset::new_with_start_shape(start.to_vec(), region.to_vec())
+            .map_err(|e| Error::invalid_selection(e.to_string()))?;
+        inner
+            .shard_checks
+            .check_subset(&self.store, array, &whole)?;
         match value {
             Materialized::Strings(s) => {
                 let subset = ArraySubset::new_with_start_shape(start.to_vec(), region.to_vec())
