@@ -10,9 +10,19 @@ import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeF
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { readElem, readZarr, writeZarr } from '../src-ts/anndata/index.js';
-import { InvalidMetadataError, NotFoundError, openGroup, type ZarrsError } from '../src-ts/index.js';
+import {
+  CodecError,
+  createArray,
+  InvalidMetadataError,
+  NotFoundError,
+  openArray,
+  openGroup,
+  slice,
+  type ZarrsError,
+} from '../src-ts/index.js';
 import { sampleAnnData } from './anndata-sample.js';
 import { ROOT, tmp } from './helpers.js';
+import { startRangeServer } from './servers.js';
 
 const FIXTURES = join(ROOT, '__test__', 'fixtures', 'pbmc68k');
 const H5AD = join(ROOT, '..', '..', 'shared', 'corpora', 'real', '10x_pbmc68k_reduced.h5ad');
@@ -322,5 +332,59 @@ describe('an element whose own metadata document was deleted', () => {
       // Nothing stored under a name is still simply absent.
       await expect(openGroup(path, 'uns/absent')).rejects.toBeInstanceOf(NotFoundError);
     });
+  }
+});
+
+test('object store: an overflowing shard index entry is a Codec error naming the shard', async () => {
+  const dir = tmp('zn-http-corrupt-');
+  const x = await createArray(dir, 'x', { shape: [8, 8], dtype: 'int32', chunks: [2, 2], shards: [8, 8] });
+  await x.set(
+    null,
+    Int32Array.from({ length: 64 }, (_, i) => i),
+  );
+  // Entry 5's offset made to overflow u64 with offset + nbytes, under a valid crc32c.
+  const script = `
+import struct, sys
+from numcodecs import CRC32C
+p = sys.argv[1]
+data = open(p, "rb").read()
+n = 16
+index = data[-(n * 16 + 4):]
+assert bytes(CRC32C().encode(index[:-4])) == index
+entries = list(struct.unpack(f"<{2 * n}Q", index[:-4]))
+entries[10] = 2**64 - 2
+open(p, "wb").write(data[: -(n * 16 + 4)] + bytes(CRC32C().encode(struct.pack(f"<{2 * n}Q", *entries))))
+`;
+  const r = spawnSync(PYTHON, ['-c', script, join(dir, 'x', 'c', '0', '0')], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  const server = await startRangeServer(dir);
+  try {
+    // Whole shard, a partial region, an orthogonal gather and points: each path that asks the
+    // index for byte ranges (object stores prefetch them) must check the entries first.
+    const reads: ((a: Awaited<ReturnType<typeof openArray>>) => Promise<unknown>)[] = [
+      (a) => a.get(),
+      (a) => a.get([slice(0, 3), slice(0, 3)]),
+      (a) =>
+        a.getOrthogonal([
+          [0, 5],
+          [1, 6],
+        ]),
+      (a) =>
+        a.getCoordinates([
+          [0, 7],
+          [1, 2],
+        ]),
+    ];
+    for (const read of reads) {
+      const e = await read(await openArray(server.url, 'x')).then(
+        () => undefined,
+        (err: ZarrsError) => err,
+      );
+      expect(e).toBeInstanceOf(CodecError);
+      expect(e?.key).toBe('x/c/0/0');
+      expect(e?.message).toMatch(/overflows/);
+    }
+  } finally {
+    await server.stop();
   }
 });

@@ -96,6 +96,8 @@ impl Inner {
     /// Object stores: fetch what decoding these inner chunks needs, batched (see
     /// [`remote_read`]).
     fn prefetch(&self, store: &Store, subchunks: &[Vec<u64>]) -> Result<PrefetchGuard> {
+        self.shard_checks
+            .check_subchunks(store, &self.array, subchunks)?;
         remote_read::prefetch_subchunks(
             store,
             &self.array,
@@ -798,6 +800,12 @@ impl ZArray {
         if region.contains(&0) {
             return Ok(());
         }
+        // Partly written shards are read, modified and rewritten: check their indexes first.
+        let whole = ArraySubset::new_with_start_shape(start.to_vec(), region.to_vec())
+            .map_err(|e| Error::invalid_selection(e.to_string()))?;
+        inner
+            .shard_checks
+            .check_subset(&self.store, array, &whole)?;
         match value {
             Materialized::Strings(s) => {
                 let subset = ArraySubset::new_with_start_shape(start.to_vec(), region.to_vec())

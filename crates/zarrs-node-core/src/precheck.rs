@@ -394,14 +394,47 @@ impl ShardChecks {
         let Some(shards) = array.chunks_in_array_subset(subset)? else {
             return Ok(());
         };
+        let shards = shards.indices().into_iter().map(|s| s.to_vec()).collect();
+        self.check_shards(store, array, shards)
+    }
+
+    /// [`check_subset`](Self::check_subset) for inner-chunk grid indices, as object-store
+    /// prefetches name them (zarrs reads their byte ranges from the index unchecked).
+    ///
+    /// # Errors
+    /// As [`check_subset`](Self::check_subset).
+    pub fn check_subchunks(
+        &self,
+        store: &Store,
+        array: &ZArrayInner,
+        subchunks: &[Vec<u64>],
+    ) -> Result<()> {
+        let Some(sub) = array.subchunk_shape() else {
+            return Ok(());
+        };
+        let zero = vec![0u64; array.dimensionality()];
+        let shard = array.chunk_shape(&zero)?;
+        let shards: HashSet<Vec<u64>> = subchunks
+            .iter()
+            .map(|s| {
+                s.iter()
+                    .zip(sub.iter().zip(shard.iter()))
+                    .map(|(i, (u, sh))| i * u.get() / sh.get())
+                    .collect()
+            })
+            .collect();
+        self.check_shards(store, array, shards.into_iter().collect())
+    }
+
+    fn check_shards(
+        &self,
+        store: &Store,
+        array: &ZArrayInner,
+        shards: Vec<Vec<u64>>,
+    ) -> Result<()> {
         let todo: Vec<Vec<u64>> = {
             let seen = self.checked.lock().map_err(|_| crate::array::lock_err())?;
-            shards
-                .indices()
-                .into_iter()
-                .map(|s| s.to_vec())
-                .filter(|s| !seen.contains(s))
-                .collect()
+            shards.into_iter().filter(|s| !seen.contains(s)).collect()
         };
         if todo.is_empty() {
             return Ok(());

@@ -254,6 +254,22 @@ impl Selection {
     }
 }
 
+/// A JS number used as an index, slice bound or coordinate: it must be an exact integer
+/// within 2^53 (the binding converts every JS selection number through this).
+///
+/// # Errors
+/// [`ErrorCode::InvalidSelection`](crate::ErrorCode::InvalidSelection) naming `what`.
+pub fn js_int(v: f64, what: &str) -> Result<i64> {
+    if v.fract() != 0.0 || !v.is_finite() || v.abs() > 9_007_199_254_740_992.0 {
+        return Err(Error::invalid_selection(format!(
+            "{what} must be an integer, got {v}"
+        )));
+    }
+    // In range by the check above: |v| <= 2^53 is exact in both f64 and i64.
+    #[allow(clippy::cast_possible_truncation)]
+    Ok(v as i64)
+}
+
 /// Normalise a coordinate selection: `coords[d]` lists indices along dimension `d`, all lists
 /// the same length (zarr-python's `get_coordinate_selection`). Returns one point per row.
 ///

@@ -146,6 +146,17 @@ fn shard_index_overflow_and_out_of_range_are_codec_errors() {
         entries[2..4].copy_from_slice(&entry);
         rewrite_index(&st, "x/c/0/0", &entries);
         assert_coded(&reads(&st, "x"), ErrorCode::Codec, "x/c/0/0", msg);
+        // A partial write reads the shard back first: the same error, nothing written.
+        let before = st.get("x/c/0/0").unwrap();
+        let w = catch_panic(|| {
+            ZArray::open(&st, "x")?.set(
+                &[slice(0, 1), slice(0, 1)],
+                WriteValue::Scalar(json!(9)),
+                &CancelToken::never(),
+            )
+        });
+        assert_coded(&[w.unwrap_err()], ErrorCode::Codec, "x/c/0/0", msg);
+        assert_eq!(st.get("x/c/0/0").unwrap(), before);
     }
 }
 

@@ -31,12 +31,7 @@ pub struct NativeDimSel {
 
 /// A JS number that must be an exact integer (indices, slice bounds, coordinates).
 pub fn int(v: f64, what: &str) -> zarrs_node_core::Result<i64> {
-    if v.fract() != 0.0 || !v.is_finite() || v.abs() > 9_007_199_254_740_992.0 {
-        return Err(zarrs_node_core::Error::invalid_selection(format!(
-            "{what} must be an integer, got {v}"
-        )));
-    }
-    Ok(v as i64)
+    zarrs_node_core::selection::js_int(v, what)
 }
 
 /// JS selection -> core selection (copies index lists; runs on the JS thread).
