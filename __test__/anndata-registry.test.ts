@@ -3,7 +3,16 @@
 
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { type Column, columnValues, type DataFrame, type DenseArray, writeZarr } from '../src-ts/anndata/index.js';
+import {
+  type AnnData,
+  type Column,
+  columnValues,
+  type DataFrame,
+  type DenseArray,
+  readDispatched,
+  readElem,
+  writeZarr,
+} from '../src-ts/anndata/index.js';
 import { ReadCtx } from '../src-ts/anndata/registry.js';
 import { mask, openGroup, openStore, slice, UnsupportedError } from '../src-ts/index.js';
 import { sampleAnnData } from './anndata-sample.js';
@@ -24,6 +33,26 @@ function pick(c: Column, rows: number[]) {
 }
 
 describe.each([2, 3] as const)('zarr v%i', (zarrFormat) => {
+  test('a dispatch callback that skips elements costs no request for them', async () => {
+    const { store, root } = await written(zarrFormat);
+    store.resetStats();
+    await readElem(await root.openGroup('obs'));
+    const obsOnly = store.stats().requests;
+    expect(obsOnly).toBeGreaterThan(0);
+    store.resetStats();
+    const skipped: string[] = [];
+    const back = (await readDispatched(root, async (read, name, node) => {
+      if (node.path === '' || node.path === 'obs' || node.path.startsWith('obs/')) return read(node);
+      skipped.push(name);
+      return undefined; // absent
+    })) as AnnData;
+    // the same chunk reads as reading obs alone: nothing of X, layers, uns, ... was touched
+    expect(store.stats().requests).toBe(obsOnly);
+    expect(skipped.sort()).toEqual(['X', 'layers', 'obsm', 'obsp', 'raw', 'uns', 'var', 'varm', 'varp']);
+    expect(back.X).toBeNull();
+    expect(back.obs.nRows).toBe(6);
+  });
+
   test('describing a consolidated AnnData costs no request and reads no chunk', async () => {
     const { store, root } = await written(zarrFormat);
     store.resetStats();
