@@ -3,7 +3,17 @@
 
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { type Column, columnValues, type DataFrame, type DenseArray, writeZarr } from '../src-ts/anndata/index.js';
+import {
+  type AnnData,
+  type Column,
+  columnValues,
+  type DataFrame,
+  type DenseArray,
+  readDispatched,
+  readElem,
+  type Sparse,
+  writeZarr,
+} from '../src-ts/anndata/index.js';
 import { ReadCtx } from '../src-ts/anndata/registry.js';
 import { mask, openGroup, openStore, slice, UnsupportedError } from '../src-ts/index.js';
 import { sampleAnnData } from './anndata-sample.js';
@@ -24,6 +34,26 @@ function pick(c: Column, rows: number[]) {
 }
 
 describe.each([2, 3] as const)('zarr v%i', (zarrFormat) => {
+  test('a dispatch callback that skips elements costs no request for them', async () => {
+    const { store, root } = await written(zarrFormat);
+    store.resetStats();
+    await readElem(await root.openGroup('obs'));
+    const obsOnly = store.stats().requests;
+    expect(obsOnly).toBeGreaterThan(0);
+    store.resetStats();
+    const skipped: string[] = [];
+    const back = (await readDispatched(root, async (read, name, node) => {
+      if (node.path === '' || node.path === 'obs' || node.path.startsWith('obs/')) return read(node);
+      skipped.push(name);
+      return undefined; // absent
+    })) as AnnData;
+    // the same chunk reads as reading obs alone: nothing of X, layers, uns, ... was touched
+    expect(store.stats().requests).toBe(obsOnly);
+    expect(skipped.sort()).toEqual(['X', 'layers', 'obsm', 'obsp', 'raw', 'uns', 'var', 'varm', 'varp']);
+    expect(back.X).toBeNull();
+    expect(back.obs.nRows).toBe(6);
+  });
+
   test('describing a consolidated AnnData costs no request and reads no chunk', async () => {
     const { store, root } = await written(zarrFormat);
     store.resetStats();
@@ -74,5 +104,36 @@ describe.each([2, 3] as const)('zarr v%i', (zarrFormat) => {
     expect(Array.from(part.data as Float32Array)).toEqual([at(2, 4), at(2, 0), at(3, 4), at(3, 0), at(4, 4), at(4, 0)]);
     await expect(ctx.materialize(layers, [slice(0, 1)])).rejects.toThrow(UnsupportedError);
     await expect(ctx.materialize(layers.children.csc, [slice(0, 1)])).rejects.toThrow(/'\/layers\/csc'/);
+  });
+
+  test('csr rows and csc columns materialize as a contiguous slice of the major axis', async () => {
+    const { root } = await written(zarrFormat);
+    const ctx = new ReadCtx();
+    const adata = await ctx.describeNode(root);
+    const dense = (await ctx.materialize(adata.children.layers.children.dense)) as DenseArray;
+    const at = (r: number, c: number) => (dense.data as Float32Array)[r * 5 + c];
+    /** The sparse matrix as row-major values. */
+    const densify = (m: Sparse) => {
+      const [rows, cols] = m.shape;
+      const out = new Float32Array(rows * cols);
+      for (let j = 0; j < m.indptr.length - 1; j++) {
+        for (let k = Number(m.indptr[j]); k < Number(m.indptr[j + 1]); k++) {
+          const i = Number(m.indices[k]);
+          out[m.format === 'csr' ? j * cols + i : i * cols + j] = Number(m.data[k]);
+        }
+      }
+      return Array.from(out);
+    };
+    const rows = (await ctx.materialize(adata.children.X, [slice(1, 4)])) as Sparse;
+    expect(rows.shape).toEqual([3, 5]);
+    expect(densify(rows)).toEqual(Array.from({ length: 15 }, (_, k) => at(1 + Math.floor(k / 5), k % 5)));
+    const csc = adata.children.layers.children.csc;
+    const cols = (await ctx.materialize(csc, [null, slice(-2, null)])) as Sparse;
+    expect(cols.shape).toEqual([6, 2]);
+    expect(densify(cols)).toEqual(Array.from({ length: 12 }, (_, k) => at(Math.floor(k / 2), 3 + (k % 2))));
+    const none = (await ctx.materialize(adata.children.X, [slice(2, 2)])) as Sparse;
+    expect([none.shape, none.nnz]).toEqual([[0, 5], 0]);
+    await expect(ctx.materialize(adata.children.X, [[0, 2]])).rejects.toThrow(/'\/X': a csr_matrix can be read whole/);
+    await expect(ctx.materialize(csc, [slice(0, 2)])).rejects.toThrow(UnsupportedError);
   });
 });

@@ -16,6 +16,7 @@ import {
   elemPath,
   encodingAttrs,
   joinPath,
+  namingElem,
   part,
   type ReadCtx,
   register,
@@ -26,13 +27,17 @@ import {
 const isBasic = (s: unknown): s is Slice | null =>
   s === null || s === undefined || (typeof s === 'object' && (s as Slice).kind === 'slice');
 
-/** Read an array, or `sel` of it along its leading axes, with its dtype. */
+/** Read an array, or `sel` of it along its leading axes, with its dtype. Errors name the array. */
 export async function readDense(a: ZArray, ctx: ReadCtx, sel?: ElemSelection): Promise<DenseArray> {
-  const c =
-    sel === undefined || sel.every(isBasic)
-      ? await a.get((sel ?? null) as BasicSelection, ctx.opts)
-      : await a.getOrthogonal(sel, ctx.opts);
-  return { dtype: a.dtype, data: c.data, shape: c.shape };
+  try {
+    const c =
+      sel === undefined || sel.every(isBasic)
+        ? await a.get((sel ?? null) as BasicSelection, ctx.opts)
+        : await a.getOrthogonal(sel, ctx.opts);
+    return { dtype: a.dtype, data: c.data, shape: c.shape };
+  } catch (e) {
+    throw namingElem(e, a.path);
+  }
 }
 
 /** A 1-D dense array as a plain column. */
