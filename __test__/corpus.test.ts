@@ -206,8 +206,8 @@ describe('corpus', () => {
       });
     }
   }
-  test('counts', () => {
-    // Reported for the README and the lead: read identically / zarr-python reads / total.
+  afterAll(() => {
+    // Reported for the README: read identically / zarr-python reads / total.
     console.log(
       `corpus: ${counts.identical} read identically / ${counts.zarrPythonReads} zarr-python reads / ${counts.total} arrays` +
         ` (+${counts.sameAs} that zarr-python cannot read, checked against their uncompressed twin)`,
