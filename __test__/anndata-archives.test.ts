@@ -13,13 +13,17 @@ import { PYTHON, ROOT } from './helpers.js';
 const ARCHIVES = join(ROOT, '__test__', 'fixtures', 'anndata-archives');
 
 /**
- * Where each archive is read from. The zipped originals are one line each once zip stores
- * land: `{ version: 'v0.7.0', location: join(ARCHIVES, 'v0.7.0', 'adata.zarr.zip') }`.
+ * Where each archive is read from: the zip anndata ships (read as a zip store) and the same
+ * archive unzipped. python reads the unzipped directory in both cases: it holds the same bytes.
  */
-const STORES = ['v0.7.0', 'v0.7.8', 'v0.11.4'].map((version) => ({
-  version,
-  location: join(ARCHIVES, version, 'adata.zarr'),
-}));
+const STORES = ['v0.7.0', 'v0.7.8', 'v0.11.4'].flatMap((version) => {
+  const dir = join(ARCHIVES, version, 'adata.zarr');
+  const zip = join(ROOT, '__test__', 'fixtures', 'corpus', `anndata-${version.slice(1)}.zarr.zip`);
+  return [
+    { version, form: 'unzipped', location: dir, python: dir },
+    { version, form: 'zipped', location: zip, python: dir },
+  ];
+});
 
 const PYTHON_013 = join(ROOT, '.venv-anndata-0.13', 'bin', 'python');
 const pythons: [string, string][] = [['anndata 0.12', PYTHON]];
@@ -78,10 +82,10 @@ function pythonView(dump: J, anndataVersion: string): J {
   return walk(dump) as J;
 }
 
-describe.each(STORES)('anndata archive $version', ({ location }) => {
+describe.each(STORES)('anndata archive $version ($form)', ({ location, python: pyLocation }) => {
   test.each(pythons)('reads what %s reads', async (_, python) => {
     const ours = await readZarr(location, { fallback: 'raw' });
-    const theirs = pythonDump(python, location, takeOtherWork(ours));
+    const theirs = pythonDump(python, pyLocation, takeOtherWork(ours));
     expect(pythonView(dumpAnnData(ours), theirs.anndataVersion)).toEqual(theirs.dump);
   });
 });
