@@ -196,10 +196,7 @@ impl ZArray {
                 &doc,
             )?;
         } else {
-            let attrs = doc
-                .as_object_mut()
-                .and_then(|o| o.remove("attributes"))
-                .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
+            let (doc, attrs) = crate::metadata::v2_array_documents(doc);
             node::put_json(
                 &self.store,
                 &crate::store::join(&self.path, ".zarray"),
