@@ -11,12 +11,13 @@ mod job;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use crate::convert::{uint, uint_usize};
 use crate::job::{job, sync, Job};
 
 /// Set the worker thread count (also read from `ZARRS_NODE_THREADS` at first use).
 #[napi]
-pub fn set_threads(n: u32) -> Result<()> {
-    sync(|| zarrs_node_core::runtime::set_threads(n as usize))
+pub fn set_threads(n: f64) -> Result<()> {
+    sync(|| zarrs_node_core::runtime::set_threads(uint_usize(n, "threads")?))
 }
 
 /// The worker thread count.
@@ -27,8 +28,11 @@ pub fn get_threads() -> u32 {
 
 /// Cap on a single read's output allocation in bytes (0 restores the default: physical memory).
 #[napi]
-pub fn set_max_alloc_bytes(n: f64) {
-    zarrs_node_core::set_max_alloc_bytes(n.max(0.0) as u64);
+pub fn set_max_alloc_bytes(n: f64) -> Result<()> {
+    sync(|| {
+        zarrs_node_core::set_max_alloc_bytes(uint(n, "max alloc bytes")?);
+        Ok(())
+    })
 }
 
 /// Versions of this addon and of the zarrs crate it was built with.
@@ -64,17 +68,24 @@ pub fn validate_compressed(
     nnz: f64,
     major: f64,
     minor: f64,
-) -> AsyncTask<Job<()>> {
-    job(move || {
+) -> Result<AsyncTask<Job<()>>> {
+    let (nnz, major, minor) = sync(|| {
+        Ok((
+            uint_usize(nnz, "nnz")?,
+            uint_usize(major, "major")?,
+            uint_usize(minor, "minor")?,
+        ))
+    })?;
+    Ok(job(move || {
         use zarrs_node_core::sparse::validate_compressed;
         validate_compressed(
             index_view(&indptr, indptr_is64)?,
             index_view(&indices, indices_is64)?,
-            nnz as usize,
-            major as usize,
-            minor as usize,
+            nnz,
+            major,
+            minor,
         )
-    })
+    }))
 }
 
 /// An int32 / int64 view of raw bytes (no copy).
