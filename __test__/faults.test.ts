@@ -2,6 +2,7 @@
 // alive, and nothing is left half-written.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import {
@@ -33,6 +34,24 @@ function crc32c(b: Uint8Array): number {
   let c = 0xffffffff;
   for (const x of b) c = CRC_TABLE[(c ^ x) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
+}
+
+/**
+ * The addon's test-only exports. The ci-profile build the tests load has the `test-panic`
+ * feature; the generated binding (what users import) never lists them.
+ */
+function testHooks(): { __testPanic(where: 'sync' | 'async'): Promise<void> | void } {
+  expect('__testPanic' in native).toBe(false);
+  expect(readFileSync(join(ROOT, 'src-ts', 'native', 'index.d.ts'), 'utf8')).not.toContain('__testPanic');
+  const dir = join(ROOT, 'src-ts', 'native');
+  const file = readdirSync(dir).find((f) => f.endsWith('.node'));
+  if (!file) throw new Error(`no native addon in ${dir}: run 'npm run build:native'`);
+  // same path as the binding's own require, so this is the very module the tests run on
+  const addon = createRequire(import.meta.url)(join(dir, file)) as { __testPanic?: unknown };
+  if (typeof addon.__testPanic !== 'function') {
+    throw new Error(`${file} was built without the test-panic feature: run 'npm run build:native'`);
+  }
+  return addon as ReturnType<typeof testHooks>;
 }
 
 async function filled(dir: string, path: string, opts: Parameters<typeof createArray>[2]) {
@@ -244,10 +263,11 @@ describe('keys, permissions, panics', () => {
   });
 
   test('a Rust panic becomes an Internal error and the process lives on', async () => {
-    expect(() => (native as unknown as { __testPanic(w: string): void }).__testPanic('sync')).toThrow(/panic/);
+    const hooks = testHooks();
+    expect(() => hooks.__testPanic('sync')).toThrow(/panic/);
     const { fromNative } = await import('../src-ts/zarr/errors.js');
     try {
-      await (native as unknown as { __testPanic(w: string): Promise<void> }).__testPanic('async');
+      await hooks.__testPanic('async');
       expect.unreachable();
     } catch (e) {
       expect(fromNative(e)).toBeInstanceOf(InternalError);

@@ -126,12 +126,12 @@ export function hasPython(): boolean {
   return existsSync(PYTHON);
 }
 
-/** Run a script under scripts/ with the reference venv. */
-export function py(script: string, args: string[], input?: string): PyResult {
-  if (!hasPython()) {
-    throw new Error(`${PYTHON} is missing: run 'bash scripts/setup-python.sh' (npm test and .ci/run do)`);
+/** Run a script under scripts/ with a reference venv (default `.venv`). */
+export function py(script: string, args: string[], input?: string, python = PYTHON): PyResult {
+  if (!existsSync(python)) {
+    throw new Error(`${python} is missing: run 'bash scripts/setup-python.sh' (npm test and .ci/run do)`);
   }
-  const r = spawnSync(PYTHON, [join(ROOT, 'scripts', script), ...args], {
+  const r = spawnSync(python, [join(ROOT, 'scripts', script), ...args], {
     input,
     encoding: 'utf8',
     maxBuffer: 256 * 2 ** 20,
@@ -139,8 +139,8 @@ export function py(script: string, args: string[], input?: string): PyResult {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-export function pyJson<T>(script: string, args: string[], input?: string): T {
-  const r = py(script, args, input);
+export function pyJson<T>(script: string, args: string[], input?: string, python = PYTHON): T {
+  const r = py(script, args, input, python);
   if (r.status !== 0) throw new Error(`${script} failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
 }

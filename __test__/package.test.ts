@@ -1,8 +1,8 @@
 // The `npm install` path users take: pack the main package and this platform's binary package,
 // install both into an empty project (no source tree, no Rust), and run a program there.
 import { execFileSync } from 'node:child_process';
-import { cpSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { expect, test } from 'vitest';
 import { ROOT, tmp } from './helpers.js';
 
@@ -48,4 +48,17 @@ test('packed packages install and run in an empty project', () => {
   expect(binaries(join(app, 'node_modules'))).toEqual([join(app, 'node_modules', `zarrs-node-${triple}`, node!)]);
   const out = execFileSync(process.execPath, ['main.mjs'], { cwd: app, encoding: 'utf8' });
   expect(JSON.parse(out)).toEqual({ sum: 4950, shards: [50], tree: '/\n└── x (100,) float64\n' });
+});
+
+test('the README stands on its own: every relative link resolves inside the repository', () => {
+  const md = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const links = [...md.matchAll(/\]\(([^)#\s]+)[^)]*\)/g)].map((m) => m[1]).filter((l) => !/^[a-z]+:/i.test(l));
+  expect(links.length).toBeGreaterThan(0);
+  for (const link of links) {
+    const rel = relative(ROOT, resolve(ROOT, link));
+    expect(rel.startsWith('..'), `${link} points outside the repository`).toBe(false);
+    expect(existsSync(join(ROOT, rel)), `${link} does not exist`).toBe(true);
+  }
+  // a path outside the package, even unlinked, is nothing a user has
+  expect(md).not.toMatch(/\.\.\/shared\//);
 });

@@ -76,11 +76,10 @@ function nodePeer(peer, store, path) {
 }
 
 function rawOnce(store, path) {
+  // Built beforehand (`npm run bench`, or scripts/test.sh for --smoke), never here: a cold
+  // cargo build inside a timed run is what made the smoke test time out.
   if (!existsSync(rawBin)) {
-    execFileSync('cargo', ['build', '--profile', profile, '-p', 'zarrs-node-bench-raw'], {
-      cwd: root,
-      stdio: 'inherit',
-    });
+    throw new Error(`${rawBin} is missing: run 'cargo build --profile ${profile} -p zarrs-node-bench-raw' first`);
   }
   // Two reads per process: the first warms its pool and page cache, the second is timed.
   const r = JSON.parse(execFileSync(rawBin, ['read', store, path, '2'], { encoding: 'utf8' }));

@@ -11,6 +11,8 @@ echo "== rust: fmt, clippy, tests"
 cargo fmt --all --check
 cargo clippy --profile ci --workspace --all-targets --quiet -- -D warnings
 cargo test --profile ci --workspace --quiet
+# the bench smoke test runs the raw-zarrs peer; build it here, never inside a timed test
+cargo build --profile ci --quiet -p zarrs-node-bench-raw
 echo "== typescript: types, lint"
 npx tsc -p tsconfig.json --noEmit
 npx biome check .

@@ -45,5 +45,5 @@ export function getThreads(): number {
  * with InvalidInput before allocating.
  */
 export function setMaxAllocBytes(n: number): void {
-  native.setMaxAllocBytes(n);
+  callSync(() => native.setMaxAllocBytes(n));
 }

@@ -87,12 +87,6 @@ export declare class NativeStore {
   close(): void
 }
 
-/**
- * Test hook: panic on the JS thread (`'sync'`) or on a worker (`'async'`), to prove panics
- * become `ZarrsError`s with code `Internal` instead of aborting the process.
- */
-export declare function __testPanic(where: string): Promise<void> | void
-
 export declare function consolidateMetadata(store: NativeStore, path?: string | undefined | null): Promise<void>
 
 export declare function createArray(store: NativeStore, path: string, optionsJson: string): Promise<NativeArray>

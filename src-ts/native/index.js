@@ -773,12 +773,11 @@ if (
   }
 }
 
-const { NativeArray, NativeCancel, NativeGroup, NativeStore, __testPanic, consolidateMetadata, createArray, createGroup, getThreads, nativeVersions, openArray, openGroup, setMaxAllocBytes, setThreads, validateCompressed } = nativeBinding
+const { NativeArray, NativeCancel, NativeGroup, NativeStore, consolidateMetadata, createArray, createGroup, getThreads, nativeVersions, openArray, openGroup, setMaxAllocBytes, setThreads, validateCompressed } = nativeBinding
 export { NativeArray }
 export { NativeCancel }
 export { NativeGroup }
 export { NativeStore }
-export { __testPanic }
 export { consolidateMetadata }
 export { createArray }
 export { createGroup }

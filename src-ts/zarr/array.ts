@@ -53,10 +53,27 @@ interface Description {
   metadata: Record<string, unknown>;
 }
 
-/** Serialize create options for the native side (NaN, Infinity and bigint fills survive). */
+/**
+ * Serialize create options for the native side (NaN, Infinity and bigint fills survive).
+ * JSON would turn any other NaN or Infinity into null, so they are refused here, by name.
+ */
 export function createOptionsJson(opts: CreateArrayOptions): string {
   const { fillValue, ...rest } = opts;
-  const json = JSON.stringify(rest);
+  const json = JSON.stringify(rest, (key, v: unknown) => {
+    if (typeof v === 'number' && !Number.isFinite(v)) {
+      throw new InvalidInputError('InvalidInput', `createArray option '${key}' is ${v}: numbers must be finite`);
+    }
+    if ((key === 'shape' || key === 'chunks' || key === 'shards') && Array.isArray(v)) {
+      const d = v.findIndex((n) => !Number.isSafeInteger(n) || (n as number) < 0);
+      if (d >= 0) {
+        throw new InvalidInputError(
+          'InvalidInput',
+          `createArray option '${key}[${d}]' must be a non-negative integer no larger than 2^53-1, got ${v[d]}`,
+        );
+      }
+    }
+    return v;
+  });
   if (fillValue === undefined) return json;
   return `${json.slice(0, -1)}${json.length > 2 ? ',' : ''}"fillValue":${scalarJson(fillValue)}}`;
 }

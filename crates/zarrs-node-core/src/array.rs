@@ -252,10 +252,7 @@ impl ZArray {
             )?;
             RawNode::V3(doc)
         } else {
-            let attrs = doc
-                .as_object_mut()
-                .and_then(|o| o.remove("attributes"))
-                .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
+            let (doc, attrs) = crate::metadata::v2_array_documents(doc);
             node::put_json(
                 &self.store,
                 &crate::store::join(&self.path, ".zarray"),
@@ -904,7 +901,7 @@ impl ZArray {
     /// Read-only store, a shape of the wrong dimensionality, or storage failure.
     pub fn resize(&self, new_shape: Vec<u64>) -> Result<()> {
         self.store.check_writable(&self.path)?;
-        let (old_chunks, separator) = {
+        let old_chunks = {
             let mut inner = self.inner.write().map_err(|_| lock_err())?;
             if new_shape.len() != inner.array.dimensionality() {
                 return Err(Error::invalid_input(format!(
@@ -915,66 +912,53 @@ impl ZArray {
                 .with_key(self.path.clone()));
             }
             let chunk = self.grid_chunk_shape(&inner.array)?;
-            let meta = serde_json::to_value(inner.array.metadata())?;
-            let sep = meta
-                .pointer("/chunk_key_encoding/configuration/separator")
-                .or_else(|| meta.get("dimension_separator"))
-                .and_then(Value::as_str)
-                .unwrap_or("/")
-                .to_string();
             inner
                 .array
                 .set_shape(new_shape.clone())
                 .map_err(|e| Error::from(e).with_key(self.path.clone()))?;
             inner.shard_cache = ArrayShardedReadableExtCache::new(&inner.array);
             inner.indexed = Mutex::default();
-            (chunk, sep)
+            chunk
         };
         self.store_metadata()?;
-        self.delete_chunks_outside(&new_shape, &old_chunks, &separator)
+        self.delete_chunks_outside(&new_shape, &old_chunks)
     }
 
-    fn delete_chunks_outside(&self, shape: &[u64], chunk: &[u64], sep: &str) -> Result<()> {
-        let is_v3 = self.zarr_format()? == 3;
+    /// Erase the stored chunks (shards) that lie wholly outside `shape`. A listed key counts as
+    /// a chunk only if the array's own chunk key encoding maps its grid indices back to exactly
+    /// that key, so every encoding (v3 default or v2, `/` or `.`) is handled and no foreign
+    /// object is touched.
+    fn delete_chunks_outside(&self, shape: &[u64], chunk: &[u64]) -> Result<()> {
         let storage = self.store.storage()?;
         let prefix = if self.path.is_empty() {
             String::new()
         } else {
             format!("{}/", self.path)
         };
-        for key in self.store.list(&self.path)? {
-            let rel = &key[prefix.len()..];
-            // v3 default keys are `c<sep>i<sep>j`, v2 keys `i<sep>j`.
-            let rel = if is_v3 {
-                match rel.strip_prefix('c').and_then(|r| r.strip_prefix(sep)) {
-                    Some(r) => r,
-                    None => continue,
-                }
-            } else {
-                rel
-            };
-            let Some(idx) = rel
-                .split(sep)
-                .map(|p| p.parse::<u64>().ok())
-                .collect::<Option<Vec<u64>>>()
-            else {
-                continue;
-            };
-            if idx.len() != shape.len() {
-                continue;
-            }
-            if idx
-                .iter()
-                .zip(chunk)
-                .zip(shape)
-                .any(|((i, c), s)| i * c >= *s)
-            {
-                let k =
-                    StoreKey::new(key.clone()).map_err(|e| Error::invalid_input(e.to_string()))?;
-                storage
-                    .erase(&k)
-                    .map_err(|e| Error::from(e).with_key(key.clone()))?;
-            }
+        let keys = self.store.list(&self.path)?;
+        let stale: Vec<String> = self.with(|i| {
+            Ok(keys
+                .into_iter()
+                .filter(|key| {
+                    let Some(idx) = key.strip_prefix(&prefix).and_then(|rel| {
+                        chunk_indices_candidate(rel).filter(|idx| idx.len() == shape.len())
+                    }) else {
+                        return false;
+                    };
+                    i.array.chunk_key(&idx).as_str() == key
+                        && idx
+                            .iter()
+                            .zip(chunk)
+                            .zip(shape)
+                            .any(|((&g, &c), &s)| g.saturating_mul(c) >= s)
+                })
+                .collect())
+        })?;
+        for key in stale {
+            let k = StoreKey::new(key.clone()).map_err(|e| Error::invalid_input(e.to_string()))?;
+            storage
+                .erase(&k)
+                .map_err(|e| Error::from(e).with_key(key.clone()))?;
         }
         Ok(())
     }
@@ -1112,6 +1096,18 @@ fn fill_from_units<U: Sync>(
 /// A slab of a region: its start, its shape, and its byte range in a C-order buffer of the
 /// whole region.
 type Slab = (Vec<u64>, Vec<u64>, usize, usize);
+
+/// Grid indices a chunk key relative to its array could stand for (`c/1/2`, `c.1.2`, `1.2`,
+/// `1/2`); the caller confirms them against the array's chunk key encoding.
+fn chunk_indices_candidate(rel: &str) -> Option<Vec<u64>> {
+    let rel = rel
+        .strip_prefix("c/")
+        .or_else(|| rel.strip_prefix("c."))
+        .unwrap_or(rel);
+    rel.split(['/', '.'])
+        .map(|p| p.parse::<u64>().ok())
+        .collect()
+}
 
 fn codec_err(e: impl std::fmt::Display) -> Error {
     Error::new(ErrorCode::Codec, e.to_string())

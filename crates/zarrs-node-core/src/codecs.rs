@@ -220,8 +220,11 @@ pub fn compressor_v2(spec: &Value, dtype: DType) -> Result<Value> {
     let m = normalize(spec)?;
     let name = name_of(&m);
     Ok(match name.as_str() {
-        "zstd" => json!({ "id": "zstd", "level": int(&m, "level", 3)?,
-            "checksum": m.get("checksum").and_then(Value::as_bool).unwrap_or(false) }),
+        // numcodecs writes `checksum` only when it is on (tensorstore refuses the member)
+        "zstd" => match m.get("checksum").and_then(Value::as_bool) {
+            Some(true) => json!({ "id": "zstd", "level": int(&m, "level", 3)?, "checksum": true }),
+            _ => json!({ "id": "zstd", "level": int(&m, "level", 3)? }),
+        },
         "gzip" => json!({ "id": "gzip", "level": int(&m, "level", 5)? }),
         "zlib" => json!({ "id": "zlib", "level": int(&m, "level", 5)? }),
         "blosc" => {

@@ -14,6 +14,7 @@ pub mod group;
 pub mod metadata;
 pub mod node;
 pub mod precheck;
+pub mod pyjson;
 pub mod remote_read;
 pub mod runtime;
 pub mod scalar;

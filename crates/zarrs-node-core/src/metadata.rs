@@ -467,6 +467,49 @@ pub fn normalize_codecs(doc: &mut Value) {
     }
 }
 
+/// The keys of a `.zarray` in the order zarr-python 3.4 writes them.
+const ZARRAY_KEYS: [&str; 9] = [
+    "shape",
+    "chunks",
+    "dtype",
+    "fill_value",
+    "order",
+    "filters",
+    "dimension_separator",
+    "compressor",
+    "zarr_format",
+];
+
+/// Split a v2 array document (as zarrs serialises it) into the `.zarray` and `.zattrs` that
+/// zarr-python 3.4 would write: its key order, no `node_type` (a v3 member tensorstore
+/// refuses), attributes moved out, and a zstd compressor's `checksum` only when it is on
+/// (numcodecs omits `false`, and tensorstore refuses the member). Unknown members are kept,
+/// after the known ones.
+#[must_use]
+pub fn v2_array_documents(doc: Value) -> (Value, Value) {
+    let mut doc = match doc {
+        Value::Object(m) => m,
+        other => return (other, Value::Object(Map::new())),
+    };
+    let attrs = doc
+        .remove("attributes")
+        .unwrap_or_else(|| Value::Object(Map::new()));
+    doc.remove("node_type");
+    if let Some(Value::Object(c)) = doc.get_mut("compressor") {
+        if c.get("id") == Some(&json!("zstd")) && c.get("checksum") == Some(&json!(false)) {
+            c.remove("checksum");
+        }
+    }
+    let mut out = Map::new();
+    for key in ZARRAY_KEYS {
+        if let Some(v) = doc.remove(key) {
+            out.insert(key.to_string(), v);
+        }
+    }
+    out.extend(doc);
+    (Value::Object(out), attrs)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -539,5 +582,25 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(m["codecs"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn v2_documents_in_zarr_python_order() {
+        let doc = json!({ "node_type": "array", "zarr_format": 2, "shape": [4], "chunks": [2],
+            "dtype": "<f4", "compressor": { "id": "zstd", "level": 3, "checksum": false },
+            "fill_value": "NaN", "order": "C", "filters": null, "dimension_separator": ".",
+            "attributes": { "a": 1 }, "extra": true });
+        let (zarray, attrs) = v2_array_documents(doc);
+        assert_eq!(attrs, json!({ "a": 1 }));
+        let keys: Vec<&str> = zarray
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut want = ZARRAY_KEYS.to_vec();
+        want.push("extra");
+        assert_eq!(keys, want, "zarr-python's order, unknown members last");
+        assert_eq!(zarray["compressor"], json!({ "id": "zstd", "level": 3 }));
     }
 }

@@ -201,12 +201,17 @@ pub fn get_json(store: &Store, key: &str) -> Result<Option<Value>> {
     }
 }
 
-/// Write a JSON document (pretty, like zarr-python).
+/// Write a JSON document as zarr-python spells it: pretty; zarr v2 documents exactly in
+/// Python's `json.dumps` form (see [`crate::pyjson`]).
 ///
 /// # Errors
 /// Storage errors.
 pub fn put_json(store: &Store, key: &str, v: &Value) -> Result<()> {
-    let bytes = serde_json::to_vec_pretty(v)?;
+    let bytes = match key.rsplit('/').next().unwrap_or(key) {
+        ".zarray" | ".zattrs" | ".zgroup" => crate::pyjson::to_vec(v, true)?,
+        ".zmetadata" => crate::pyjson::to_vec(v, false)?,
+        _ => serde_json::to_vec_pretty(v)?,
+    };
     store.set(key, bytes)
 }
 

@@ -332,6 +332,68 @@ fn resize_append_info() {
     }
 }
 
+/// Shrinking then growing must not resurrect old values whatever the chunk key encoding:
+/// v3 `v2` encoding (`0.1`, `0/1`), v3 default with `.`, and v2 with `/`.
+#[test]
+fn resize_deletes_chunks_of_every_key_encoding() {
+    let store = Store::open("memory://resize-keys", &StoreOptions::default()).unwrap();
+    let c = CancelToken::new();
+    let v3 = |encoding: &str, sep: &str| {
+        json!({ "zarr_format": 3, "node_type": "array", "shape": [4, 4], "data_type": "uint8",
+            "chunk_grid": { "name": "regular", "configuration": { "chunk_shape": [2, 2] } },
+            "chunk_key_encoding": { "name": encoding, "configuration": { "separator": sep } },
+            "fill_value": 0, "codecs": [{ "name": "bytes" }] })
+    };
+    let docs = [
+        ("v3v2dot", "zarr.json", v3("v2", ".")),
+        ("v3v2slash", "zarr.json", v3("v2", "/")),
+        ("v3dot", "zarr.json", v3("default", ".")),
+        (
+            "v2slash",
+            ".zarray",
+            json!({ "zarr_format": 2, "shape": [4, 4], "chunks": [2, 2], "dtype": "|u1",
+                "compressor": null, "fill_value": 0, "order": "C", "filters": null,
+                "dimension_separator": "/" }),
+        ),
+    ];
+    for (name, doc_key, doc) in docs {
+        store
+            .set(&format!("{name}/{doc_key}"), doc.to_string().into_bytes())
+            .unwrap();
+        store
+            .set(&format!("{name}/unrelated.txt"), vec![1])
+            .unwrap();
+        let arr = ZArray::open(&store, name).unwrap();
+        arr.set(&[], WriteValue::Bytes(&[7; 16]), &c).unwrap();
+        let chunk_keys = |s: &Store| {
+            s.list(name)
+                .unwrap()
+                .into_iter()
+                .filter(|k| {
+                    let name = k.rsplit('/').next().unwrap_or_default();
+                    // metadata documents (.zarray, .zattrs, zarr.json) and the foreign object
+                    !name.starts_with('.') && name != "zarr.json" && name != "unrelated.txt"
+                })
+                .count()
+        };
+        assert_eq!(chunk_keys(&store), 4, "{name}");
+        arr.resize(vec![2, 2]).unwrap();
+        assert_eq!(chunk_keys(&store), 1, "{name}: only chunk (0, 0) survives");
+        arr.resize(vec![4, 4]).unwrap();
+        let (TypedVec::UInt8(v), _) = arr.get(&[], &c).unwrap() else {
+            panic!()
+        };
+        let kept: Vec<u8> = (0..16)
+            .map(|i| if i / 4 < 2 && i % 4 < 2 { 7 } else { 0 })
+            .collect();
+        assert_eq!(v, kept, "{name}");
+        assert!(store
+            .get(&format!("{name}/unrelated.txt"))
+            .unwrap()
+            .is_some());
+    }
+}
+
 #[test]
 fn zero_dim_and_empty_arrays() {
     let store = Store::open("memory://zero-dim", &StoreOptions::default()).unwrap();

@@ -29,9 +29,44 @@ pub struct NativeDimSel {
     pub mask: Option<Uint8Array>,
 }
 
-/// A JS number that must be an exact integer (indices, slice bounds, coordinates).
+/// `Number.MAX_SAFE_INTEGER`: beyond it a JS number no longer names one integer.
+const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+
+fn is_safe_integer(v: f64) -> bool {
+    v.is_finite() && v.fract() == 0.0 && v.abs() <= MAX_SAFE
+}
+
+/// A selection number (index, slice bound, coordinate): an integer within +-2^53-1. Anything
+/// else makes the selection malformed.
 pub fn int(v: f64, what: &str) -> zarrs_node_core::Result<i64> {
     zarrs_node_core::selection::js_int(v, what)
+}
+
+/// A count-like argument (shape, length, offset, axis, byte cap): an integer in
+/// `0..=2^53-1`. NaN, infinities, fractions and negatives are refused, never cast.
+pub fn uint(v: f64, what: &str) -> zarrs_node_core::Result<u64> {
+    if !is_safe_integer(v) || v < 0.0 {
+        return Err(zarrs_node_core::Error::invalid_input(format!(
+            "{what} must be a non-negative integer no larger than 2^53-1, got {v}"
+        )));
+    }
+    // exact: a non-negative safe integer fits u64
+    Ok(v as u64)
+}
+
+/// [`uint`] as a `usize` (an axis or an element count).
+pub fn uint_usize(v: f64, what: &str) -> zarrs_node_core::Result<usize> {
+    usize::try_from(uint(v, what)?).map_err(|_| {
+        zarrs_node_core::Error::invalid_input(format!("{what} is too large for this platform"))
+    })
+}
+
+/// A shape: every dimension a [`uint`], named `what[d]` when refused.
+pub fn dims(v: &[f64], what: &str) -> zarrs_node_core::Result<Vec<u64>> {
+    v.iter()
+        .enumerate()
+        .map(|(d, &n)| uint(n, &format!("{what}[{d}]")))
+        .collect()
 }
 
 /// JS selection -> core selection (copies index lists; runs on the JS thread).

@@ -9,7 +9,10 @@ use serde_json::{json, Map, Value};
 use zarrs_node_core as core;
 use zarrs_node_core::{CancelToken, Store, ZArray, ZGroup};
 
-use crate::convert::{int, to_chunk, to_specs, NativeChunk, NativeDimSel, NativeValue, OwnedValue};
+use crate::convert::{
+    dims, int, to_chunk, to_specs, uint, uint_usize, NativeChunk, NativeDimSel, NativeValue,
+    OwnedValue,
+};
 use crate::job::{job, sync, Job};
 
 fn parse_json<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> core::Result<T> {
@@ -98,17 +101,17 @@ impl NativeStore {
         key: String,
         offset: f64,
         length: Option<f64>,
-    ) -> AsyncTask<Job<Option<Buffer>>> {
+    ) -> Result<AsyncTask<Job<Option<Buffer>>>> {
+        let (offset, length) = sync(|| {
+            Ok((
+                uint(offset, "offset")?,
+                length.map(|l| uint(l, "length")).transpose()?,
+            ))
+        })?;
         let s = self.inner.clone();
-        job(move || {
-            if offset < 0.0 || length.is_some_and(|l| l < 0.0) {
-                return Err(core::Error::invalid_input(
-                    "offset and length must be non-negative",
-                ));
-            }
-            Ok(s.get_range(&key, offset as u64, length.map(|l| l as u64))?
-                .map(Buffer::from))
-        })
+        Ok(job(move || {
+            Ok(s.get_range(&key, offset, length)?.map(Buffer::from))
+        }))
     }
 
     #[napi(ts_return_type = "Promise<void>")]
@@ -262,12 +265,13 @@ impl NativeArray {
 
     /// Resolves to the new `describe()` JSON.
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn resize(&self, shape: Vec<f64>) -> AsyncTask<Job<String>> {
+    pub fn resize(&self, shape: Vec<f64>) -> Result<AsyncTask<Job<String>>> {
+        let new_shape = sync(|| dims(&shape, "shape"))?;
         let a = self.inner.clone();
-        job(move || {
-            a.resize(shape.into_iter().map(|n| n as u64).collect())?;
+        Ok(job(move || {
+            a.resize(new_shape)?;
             describe_array(&a)
-        })
+        }))
     }
 
     /// Resolves to the new `describe()` JSON.
@@ -276,14 +280,19 @@ impl NativeArray {
         &self,
         value: NativeValue,
         value_shape: Vec<f64>,
-        axis: u32,
+        axis: f64,
         cancel: Option<&NativeCancel>,
     ) -> Result<AsyncTask<Job<String>>> {
-        let mut value = sync(|| OwnedValue::from_native(value))?;
+        let (mut value, value_shape, axis) = sync(|| {
+            Ok((
+                OwnedValue::from_native(value)?,
+                dims(&value_shape, "value shape")?,
+                uint_usize(axis, "axis")?,
+            ))
+        })?;
         let (a, c) = (self.inner.clone(), token(cancel));
         Ok(job(move || {
-            let shape: Vec<u64> = value_shape.into_iter().map(|n| n as u64).collect();
-            a.append(value.as_write(), &shape, axis as usize, &c)?;
+            a.append(value.as_write(), &value_shape, axis, &c)?;
             describe_array(&a)
         }))
     }
@@ -336,7 +345,7 @@ fn lock(g: &Mutex<ZGroup>) -> core::Result<std::sync::MutexGuard<'_, ZGroup>> {
 /// Options for creating a group.
 #[napi(object)]
 pub struct NativeGroupOptions {
-    pub zarr_format: Option<u32>,
+    pub zarr_format: Option<f64>,
     pub attributes_json: Option<String>,
     pub overwrite: Option<bool>,
 }
@@ -352,10 +361,21 @@ fn group_parts(
         None => Map::new(),
     };
     Ok((
-        o.zarr_format.map(|f| f as u8),
+        o.zarr_format.map(zarr_format).transpose()?,
         attrs,
         o.overwrite.unwrap_or(false),
     ))
+}
+
+/// `zarrFormat` from JS: 2 or 3, nothing else (no truncation of 2.5).
+fn zarr_format(f: f64) -> core::Result<u8> {
+    match uint(f, "zarrFormat") {
+        Ok(2) => Ok(2),
+        Ok(3) => Ok(3),
+        _ => Err(core::Error::invalid_input(format!(
+            "zarrFormat must be 2 or 3, got {f}"
+        ))),
+    }
 }
 
 /// A group member.
@@ -492,21 +512,13 @@ pub fn open_group(
     path: String,
     mode: Option<String>,
     consolidated: Option<String>,
-    zarr_format: Option<u32>,
+    zarr_format: Option<f64>,
 ) -> Result<AsyncTask<Job<NativeGroup>>> {
     let (mode, cons, format) = sync(|| {
         Ok((
             core::Mode::parse(mode.as_deref().unwrap_or("r"))?,
             core::Consolidated::parse(consolidated.as_deref().unwrap_or("auto"))?,
-            match zarr_format {
-                None => None,
-                Some(f @ (2 | 3)) => Some(f as u8),
-                Some(f) => {
-                    return Err(core::Error::invalid_input(format!(
-                        "zarrFormat must be 2 or 3, got {f}"
-                    )))
-                }
-            },
+            zarr_format.map(self::zarr_format).transpose()?,
         ))
     })?;
     let s = store.inner.clone();

@@ -119,7 +119,7 @@ impl Backend {
         if let Some(rest) = location.strip_prefix("file://") {
             // file:///abs/path and file://localhost/abs/path
             let rest = rest.strip_prefix("localhost").unwrap_or(rest);
-            let decoded = percent_decode(rest);
+            let decoded = percent_decode(rest)?;
             #[cfg(windows)]
             let decoded = decoded
                 .strip_prefix('/')
@@ -142,22 +142,32 @@ impl Backend {
     }
 }
 
-fn percent_decode(s: &str) -> String {
+/// Decode `%XX` escapes of a `file://` URL path. Works on bytes (an escape next to a multi-byte
+/// character must not slice inside it); a malformed escape or a result that is not UTF-8 is the
+/// caller's mistake, not something to guess at.
+fn percent_decode(s: &str) -> Result<String> {
+    let bad = |why: &str| Error::invalid_input(format!("file URL path {why}")).with_key(s);
+    let hex = |b: u8| char::from(b).to_digit(16);
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        if bytes[i] != b'%' {
+            out.push(bytes[i]);
+            i += 1;
+            continue;
         }
-        out.push(bytes[i]);
-        i += 1;
+        let digits = bytes
+            .get(i + 1..i + 3)
+            .and_then(|d| Some((hex(d[0])?, hex(d[1])?)));
+        let Some((hi, lo)) = digits else {
+            return Err(bad("has a '%' that is not followed by two hex digits"));
+        };
+        // both digits are < 16, so the byte fits
+        out.push(u8::try_from(hi * 16 + lo).map_err(|_| bad("has a bad escape"))?);
+        i += 3;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8(out).map_err(|_| bad("does not decode to UTF-8"))
 }
 
 fn memory_registry() -> &'static Mutex<HashMap<String, Arc<MemoryStore>>> {
@@ -654,6 +664,24 @@ mod tests {
             Backend::parse("file:///tmp/a%20b").unwrap(),
             Backend::Local("/tmp/a b".into())
         );
+        #[cfg(unix)]
+        assert_eq!(
+            Backend::parse("file:///d/%E5%90%8D%41").unwrap(),
+            Backend::Local("/d/名A".into())
+        );
+        // an escape next to a multi-byte character, a truncated escape, bytes that are not UTF-8
+        for bad in [
+            "file:///data/%名x",
+            "file:///data/%4",
+            "file:///data/%zz",
+            "file:///data/%FF",
+        ] {
+            assert_eq!(
+                Backend::parse(bad).unwrap_err().code,
+                ErrorCode::InvalidInput,
+                "{bad}"
+            );
+        }
         assert_eq!(
             Backend::parse("memory://m").unwrap(),
             Backend::Memory("m".into())
