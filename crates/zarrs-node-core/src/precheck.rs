@@ -23,6 +23,7 @@ use zarrs::array::{
 use zarrs::metadata::v3::MetadataV3;
 use zarrs::metadata::Configuration;
 use zarrs::plugin::{ExtensionName, ZarrVersion};
+use zarrs_storage::byte_range::ByteRange;
 use zarrs_storage::ReadableWritableListableStorageTraits;
 
 use crate::error::{Error, ErrorCode, Result};
@@ -457,7 +458,7 @@ impl ShardChecks {
 struct IndexPlan {
     codecs: Vec<MetadataV3>,
     inner_per_shard: u64,
-    range: zarrs_storage::byte_range::ByteRange,
+    range: ByteRange,
 }
 
 impl IndexPlan {
@@ -498,25 +499,38 @@ impl IndexPlan {
         let key = array.chunk_key(shard);
         let storage = store.storage()?;
         let keyed = |e: Error| e.with_key(key.as_str());
+        let codec = |m: String| {
+            Error::new(ErrorCode::Codec, format!("shard '{}': {m}", key.as_str()))
+                .with_key(key.as_str())
+        };
+        // Local stores know the shard length for free (object stores would need a request).
+        // A shard shorter than its index must be refused here: the storage layer's suffix
+        // arithmetic (`len - suffix`) is unchecked.
+        let len = if store.is_remote() {
+            None
+        } else {
+            match storage.size_key(&key).map_err(|e| keyed(e.into()))? {
+                None => return Ok(()), // no shard: fill value
+                Some(len) => Some(len),
+            }
+        };
+        let index_len = match self.range {
+            ByteRange::FromStart(_, Some(n)) | ByteRange::Suffix(n) => n,
+            ByteRange::FromStart(_, None) => 0,
+        };
+        if let Some(len) = len.filter(|&len| len < index_len) {
+            return Err(codec(format!(
+                "{len} bytes, fewer than its {index_len}-byte index"
+            )));
+        }
         let encoded = match storage.get_partial(&key, self.range) {
             Ok(Some(b)) => b,
-            Ok(None) => return Ok(()), // no shard: fill value
-            // Shorter than its index: zarrs reports the same, coded.
-            Err(zarrs_storage::StorageError::InvalidByteRangeError(_)) => return Ok(()),
+            Ok(None) => return Ok(()),
             Err(e) => return Err(keyed(e.into())),
         };
         let entries =
             decode_shard_index(&encoded, &self.codecs, self.inner_per_shard).map_err(keyed)?;
-        // Local stores know the shard length for free; object stores would need a request.
-        let len = if store.is_remote() {
-            None
-        } else {
-            storage.size_key(&key).map_err(|e| keyed(e.into()))?
-        };
-        shard_index_entries(&entries, len).map_err(|m| {
-            Error::new(ErrorCode::Codec, format!("shard '{}': {m}", key.as_str()))
-                .with_key(key.as_str())
-        })
+        shard_index_entries(&entries, len).map_err(codec)
     }
 }
 

@@ -161,6 +161,34 @@ fn shard_index_overflow_and_out_of_range_are_codec_errors() {
 }
 
 #[test]
+fn shards_shorter_than_their_index_are_codec_errors() {
+    // Found by fuzzing: a suffix range longer than the value underflows in the storage layer
+    // (memory stores panic; zarrs reads the index the same way).
+    for location in ["memory://corrupt-short-shard", "local"] {
+        let st = if location == "local" {
+            store("short-shard")
+        } else {
+            Store::open(location, &StoreOptions::default()).unwrap()
+        };
+        let a = create(
+            &st,
+            "x",
+            json!({ "shape": [4, 4], "dtype": "uint16", "chunks": [2, 2], "shards": [4, 4], "compressors": [] }),
+        );
+        a.set(&[], WriteValue::Scalar(json!(3)), &CancelToken::never())
+            .unwrap();
+        let shard = st.get("x/c/0/0").unwrap().unwrap();
+        st.set("x/c/0/0", shard[..10].to_vec()).unwrap();
+        assert_coded(
+            &reads(&st, "x"),
+            ErrorCode::Codec,
+            "x/c/0/0",
+            "fewer than its 68-byte index",
+        );
+    }
+}
+
+#[test]
 fn chunk_shapes_that_overflow_are_invalid_metadata_at_open() {
     let st = store("huge-chunks");
     st.set(
