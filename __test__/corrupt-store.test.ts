@@ -342,7 +342,8 @@ test('object store: an overflowing shard index entry is a Codec error naming the
     null,
     Int32Array.from({ length: 64 }, (_, i) => i),
   );
-  // Entry 5's offset made to overflow u64 with offset + nbytes, under a valid crc32c.
+  // Entry 5's offset (inner chunk [1, 1]) made to overflow u64 with offset + nbytes, under a
+  // valid crc32c.
   const script = `
 import struct, sys
 from numcodecs import CRC32C
@@ -366,12 +367,12 @@ open(p, "wb").write(data[: -(n * 16 + 4)] + bytes(CRC32C().encode(struct.pack(f"
       (a) => a.get([slice(0, 3), slice(0, 3)]),
       (a) =>
         a.getOrthogonal([
-          [0, 5],
-          [1, 6],
+          [2, 5],
+          [3, 6],
         ]),
       (a) =>
         a.getCoordinates([
-          [0, 7],
+          [0, 3],
           [1, 2],
         ]),
     ];
@@ -384,6 +385,12 @@ open(p, "wb").write(data[: -(n * 16 + 4)] + bytes(CRC32C().encode(struct.pack(f"
       expect(e?.key).toBe('x/c/0/0');
       expect(e?.message).toMatch(/overflows/);
     }
+    // Inner chunks with intact entries still read (entry 5 is inner chunk [1, 1]).
+    const ok = await (await openArray(server.url, 'x')).getOrthogonal([
+      [0, 7],
+      [1, 6],
+    ]);
+    expect(Array.from(ok.data as Int32Array)).toEqual([1, 6, 57, 62]);
   } finally {
     await server.stop();
   }

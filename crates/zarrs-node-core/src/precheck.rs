@@ -4,7 +4,7 @@
 //! whose size overflows. Each check turns the corrupt input into a coded [`Error`].
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex, Once};
 
@@ -23,6 +23,7 @@ use zarrs::array::{
 use zarrs::metadata::v3::MetadataV3;
 use zarrs::metadata::Configuration;
 use zarrs::plugin::{ExtensionName, ZarrVersion};
+use zarrs_storage::byte_range::ByteRange;
 use zarrs_storage::ReadableWritableListableStorageTraits;
 
 use crate::error::{Error, ErrorCode, Result};
@@ -308,13 +309,29 @@ pub fn shard_index_entries(
     entries: &[u64],
     shard_len: Option<u64>,
 ) -> std::result::Result<(), String> {
-    for (i, pair) in entries.chunks(2).enumerate() {
-        let [offset, nbytes] = *pair else {
-            return Err(format!(
-                "shard index has an odd number of values ({})",
-                entries.len()
-            ));
-        };
+    match bad_index_entries(entries, shard_len)?.into_iter().next() {
+        Some((_, message)) => Err(message),
+        None => Ok(()),
+    }
+}
+
+/// Every entry [`shard_index_entries`] would reject: `(inner chunk, message)`.
+///
+/// # Errors
+/// An index with an odd number of values.
+pub fn bad_index_entries(
+    entries: &[u64],
+    shard_len: Option<u64>,
+) -> std::result::Result<Vec<(usize, String)>, String> {
+    if !entries.len().is_multiple_of(2) {
+        return Err(format!(
+            "shard index has an odd number of values ({})",
+            entries.len()
+        ));
+    }
+    let mut bad = vec![];
+    for (i, pair) in entries.chunks_exact(2).enumerate() {
+        let (offset, nbytes) = (pair[0], pair[1]);
         if offset == u64::MAX && nbytes == u64::MAX {
             continue;
         }
@@ -322,20 +339,20 @@ pub fn shard_index_entries(
             .checked_add(nbytes)
             .filter(|&e| usize::try_from(e).is_ok());
         match (end, shard_len) {
-            (None, _) => {
-                return Err(format!(
-                    "shard index entry {i} (offset {offset}, nbytes {nbytes}) overflows"
-                ))
-            }
-            (Some(end), Some(len)) if end > len => {
-                return Err(format!(
+            (None, _) => bad.push((
+                i,
+                format!("shard index entry {i} (offset {offset}, nbytes {nbytes}) overflows"),
+            )),
+            (Some(end), Some(len)) if end > len => bad.push((
+                i,
+                format!(
                     "shard index entry {i} (offset {offset}, nbytes {nbytes}) ends past the shard of {len} bytes"
-                ))
-            }
+                ),
+            )),
             _ => {}
         }
     }
-    Ok(())
+    Ok(bad)
 }
 
 /// Decode an encoded shard index with the sharding codec's `index_codecs` (crc32c verified
@@ -369,19 +386,24 @@ pub fn decode_shard_index(
         .collect())
 }
 
-/// Shards of one array whose index has been checked, so each is checked once per handle.
+/// The bad entries of one shard's index, by inner chunk (linear, C order within the shard).
+type Verdict = Arc<HashMap<u64, String>>;
+
+/// Shard indexes of one array as checked so far (each is read once per handle). A read fails
+/// only when an inner chunk it touches has a bad entry, as zarrs' own out-of-range check does:
+/// the rest of a damaged shard stays readable.
 #[derive(Default)]
 pub struct ShardChecks {
-    checked: Mutex<HashSet<Vec<u64>>>,
+    verdicts: Mutex<HashMap<Vec<u64>, Verdict>>,
 }
 
 impl ShardChecks {
-    /// Check the index of every stored shard `subset` (array coordinates) touches. A no-op for
-    /// unsharded arrays and for index codecs other than `bytes` + `crc32c`.
+    /// Check the index entries of every inner chunk `subset` (array coordinates) touches. A
+    /// no-op for unsharded arrays and for index codecs other than `bytes` + `crc32c`.
     ///
     /// # Errors
     /// [`ErrorCode::Codec`] naming the shard key for an entry that overflows or ends past the
-    /// shard; checksum and storage errors reading the index.
+    /// shard, or a shard shorter than its index; checksum and storage errors reading the index.
     pub fn check_subset(
         &self,
         store: &Store,
@@ -391,11 +413,23 @@ impl ShardChecks {
         if !array.is_sharded() {
             return Ok(());
         }
-        let Some(shards) = array.chunks_in_array_subset(subset)? else {
+        let (Some(sub), Some(shards)) = (
+            array.subchunk_shape(),
+            array.chunks_in_array_subset(subset)?,
+        ) else {
             return Ok(());
         };
-        let shards = shards.indices().into_iter().map(|s| s.to_vec()).collect();
-        self.check_shards(store, array, shards)
+        let shards: Vec<Vec<u64>> = shards.indices().into_iter().map(|s| s.to_vec()).collect();
+        if self
+            .verdicts(store, array, &shards)?
+            .iter()
+            .all(|v| v.is_empty())
+        {
+            return Ok(()); // the usual case: no inner chunk to enumerate
+        }
+        let sub: Vec<u64> = sub.iter().map(|n| n.get()).collect();
+        let touched = crate::remote_read::subchunks_of_region(subset.start(), subset.shape(), &sub);
+        self.check_subchunks(store, array, &touched)
     }
 
     /// [`check_subset`](Self::check_subset) for inner-chunk grid indices, as object-store
@@ -413,43 +447,79 @@ impl ShardChecks {
             return Ok(());
         };
         let zero = vec![0u64; array.dimensionality()];
-        let shard = array.chunk_shape(&zero)?;
-        let shards: HashSet<Vec<u64>> = subchunks
+        let shard: Vec<u64> = array.chunk_shape(&zero)?.iter().map(|n| n.get()).collect();
+        let sub: Vec<u64> = sub.iter().map(|n| n.get()).collect();
+        let per_shard: Vec<u64> = shard
+            .iter()
+            .zip(&sub)
+            .map(|(s, u)| s.div_ceil(*u))
+            .collect();
+        // Per inner chunk: its shard and its linear index within the shard.
+        let located: Vec<(Vec<u64>, u64)> = subchunks
             .iter()
             .map(|s| {
-                s.iter()
-                    .zip(sub.iter().zip(shard.iter()))
-                    .map(|(i, (u, sh))| i * u.get() / sh.get())
-                    .collect()
+                let shard_idx: Vec<u64> = s
+                    .iter()
+                    .zip(sub.iter().zip(&shard))
+                    .map(|(i, (u, sh))| i * u / sh)
+                    .collect();
+                let local = s
+                    .iter()
+                    .zip(&shard_idx)
+                    .zip(&per_shard)
+                    .fold(0u64, |acc, ((i, si), n)| acc * n + (i - si * n));
+                (shard_idx, local)
             })
             .collect();
-        self.check_shards(store, array, shards.into_iter().collect())
+        let mut shards: Vec<Vec<u64>> = located.iter().map(|(s, _)| s.clone()).collect();
+        shards.sort();
+        shards.dedup();
+        let verdicts: HashMap<&Vec<u64>, Verdict> = shards
+            .iter()
+            .zip(self.verdicts(store, array, &shards)?)
+            .collect();
+        for (shard_idx, local) in &located {
+            if let Some(message) = verdicts.get(shard_idx).and_then(|v| v.get(local)) {
+                let key = array.chunk_key(shard_idx);
+                return Err(Error::new(
+                    ErrorCode::Codec,
+                    format!("shard '{}': {message}", key.as_str()),
+                )
+                .with_key(key.as_str()));
+            }
+        }
+        Ok(())
     }
 
-    fn check_shards(
+    /// The verdict of each shard, reading and checking the indexes not seen yet.
+    fn verdicts(
         &self,
         store: &Store,
         array: &ZArrayInner,
-        shards: Vec<Vec<u64>>,
-    ) -> Result<()> {
-        let todo: Vec<Vec<u64>> = {
-            let seen = self.checked.lock().map_err(|_| crate::array::lock_err())?;
-            shards.into_iter().filter(|s| !seen.contains(s)).collect()
+        shards: &[Vec<u64>],
+    ) -> Result<Vec<Verdict>> {
+        let known: Vec<Option<Verdict>> = {
+            let seen = self.verdicts.lock().map_err(|_| crate::array::lock_err())?;
+            shards.iter().map(|s| seen.get(s).cloned()).collect()
         };
-        if todo.is_empty() {
-            return Ok(());
+        if known.iter().all(Option::is_some) {
+            return Ok(known.into_iter().flatten().collect());
         }
-        let Some(plan) = IndexPlan::of(array)? else {
-            return Ok(());
-        };
-        for shard in &todo {
-            plan.check(store, array, shard)?;
+        let plan = IndexPlan::of(array)?;
+        let mut out = Vec::with_capacity(shards.len());
+        for (shard, known) in shards.iter().zip(known) {
+            let verdict = match (known, &plan) {
+                (Some(v), _) => v,
+                (None, None) => Verdict::default(),
+                (None, Some(plan)) => Arc::new(plan.check(store, array, shard)?),
+            };
+            self.verdicts
+                .lock()
+                .map_err(|_| crate::array::lock_err())?
+                .insert(shard.clone(), verdict.clone());
+            out.push(verdict);
         }
-        self.checked
-            .lock()
-            .map_err(|_| crate::array::lock_err())?
-            .extend(todo);
-        Ok(())
+        Ok(out)
     }
 }
 
@@ -457,7 +527,7 @@ impl ShardChecks {
 struct IndexPlan {
     codecs: Vec<MetadataV3>,
     inner_per_shard: u64,
-    range: zarrs_storage::byte_range::ByteRange,
+    range: ByteRange,
 }
 
 impl IndexPlan {
@@ -494,29 +564,53 @@ impl IndexPlan {
         }))
     }
 
-    fn check(&self, store: &Store, array: &ZArrayInner, shard: &[u64]) -> Result<()> {
+    /// The shard's bad entries; whole-shard failures (short shard, undecodable index) are
+    /// errors, as every read of the shard would fail on them.
+    fn check(
+        &self,
+        store: &Store,
+        array: &ZArrayInner,
+        shard: &[u64],
+    ) -> Result<HashMap<u64, String>> {
         let key = array.chunk_key(shard);
         let storage = store.storage()?;
         let keyed = |e: Error| e.with_key(key.as_str());
+        let codec = |m: String| {
+            Error::new(ErrorCode::Codec, format!("shard '{}': {m}", key.as_str()))
+                .with_key(key.as_str())
+        };
+        // Local stores know the shard length for free (object stores would need a request).
+        // A shard shorter than its index must be refused here: the storage layer's suffix
+        // arithmetic (`len - suffix`) is unchecked.
+        let len = if store.is_remote() {
+            None
+        } else {
+            match storage.size_key(&key).map_err(|e| keyed(e.into()))? {
+                None => return Ok(HashMap::new()), // no shard: fill value
+                Some(len) => Some(len),
+            }
+        };
+        let index_len = match self.range {
+            ByteRange::FromStart(_, Some(n)) | ByteRange::Suffix(n) => n,
+            ByteRange::FromStart(_, None) => 0,
+        };
+        if let Some(len) = len.filter(|&len| len < index_len) {
+            return Err(codec(format!(
+                "{len} bytes, fewer than its {index_len}-byte index"
+            )));
+        }
         let encoded = match storage.get_partial(&key, self.range) {
             Ok(Some(b)) => b,
-            Ok(None) => return Ok(()), // no shard: fill value
-            // Shorter than its index: zarrs reports the same, coded.
-            Err(zarrs_storage::StorageError::InvalidByteRangeError(_)) => return Ok(()),
+            Ok(None) => return Ok(HashMap::new()),
             Err(e) => return Err(keyed(e.into())),
         };
         let entries =
             decode_shard_index(&encoded, &self.codecs, self.inner_per_shard).map_err(keyed)?;
-        // Local stores know the shard length for free; object stores would need a request.
-        let len = if store.is_remote() {
-            None
-        } else {
-            storage.size_key(&key).map_err(|e| keyed(e.into()))?
-        };
-        shard_index_entries(&entries, len).map_err(|m| {
-            Error::new(ErrorCode::Codec, format!("shard '{}': {m}", key.as_str()))
-                .with_key(key.as_str())
-        })
+        Ok(bad_index_entries(&entries, len)
+            .map_err(codec)?
+            .into_iter()
+            .map(|(i, m)| (i as u64, m))
+            .collect())
     }
 }
 

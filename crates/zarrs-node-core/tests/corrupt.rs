@@ -141,11 +141,21 @@ fn shard_index_overflow_and_out_of_range_are_codec_errors() {
         let data: Vec<u8> = (0..16u16).flat_map(u16::to_le_bytes).collect();
         a.set(&[], WriteValue::Bytes(&data), &CancelToken::never())
             .unwrap();
-        // Four inner chunks of 8 bytes; the second one's entry is corrupt.
-        let mut entries = vec![0, 8, 0, 8, 16, 8, 24, 8];
-        entries[2..4].copy_from_slice(&entry);
+        // Four inner chunks of 8 bytes; the first one's entry (every read touches it) is bad.
+        let mut entries = vec![0, 8, 8, 8, 16, 8, 24, 8];
+        entries[0..2].copy_from_slice(&entry);
         rewrite_index(&st, "x/c/0/0", &entries);
         assert_coded(&reads(&st, "x"), ErrorCode::Codec, "x/c/0/0", msg);
+        // The other inner chunks of the shard still read (as with zarrs' own range check).
+        let (rest, _) = ZArray::open(&st, "x")
+            .unwrap()
+            .get(&[slice(2, 4), slice(2, 4)], &CancelToken::never())
+            .unwrap();
+        let expect: Vec<u8> = [10u16, 11, 14, 15]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        assert_eq!(rest.bytes().unwrap(), &expect[..], "{label}");
         // A partial write reads the shard back first: the same error, nothing written.
         let before = st.get("x/c/0/0").unwrap();
         let w = catch_panic(|| {
@@ -157,6 +167,34 @@ fn shard_index_overflow_and_out_of_range_are_codec_errors() {
         });
         assert_coded(&[w.unwrap_err()], ErrorCode::Codec, "x/c/0/0", msg);
         assert_eq!(st.get("x/c/0/0").unwrap(), before);
+    }
+}
+
+#[test]
+fn shards_shorter_than_their_index_are_codec_errors() {
+    // Found by fuzzing: a suffix range longer than the value underflows in the storage layer
+    // (memory stores panic; zarrs reads the index the same way).
+    for location in ["memory://corrupt-short-shard", "local"] {
+        let st = if location == "local" {
+            store("short-shard")
+        } else {
+            Store::open(location, &StoreOptions::default()).unwrap()
+        };
+        let a = create(
+            &st,
+            "x",
+            json!({ "shape": [4, 4], "dtype": "uint16", "chunks": [2, 2], "shards": [4, 4], "compressors": [] }),
+        );
+        a.set(&[], WriteValue::Scalar(json!(3)), &CancelToken::never())
+            .unwrap();
+        let shard = st.get("x/c/0/0").unwrap().unwrap();
+        st.set("x/c/0/0", shard[..10].to_vec()).unwrap();
+        assert_coded(
+            &reads(&st, "x"),
+            ErrorCode::Codec,
+            "x/c/0/0",
+            "fewer than its 68-byte index",
+        );
     }
 }
 
