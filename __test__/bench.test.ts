@@ -52,3 +52,19 @@ test('bench/objstore.mjs --smoke measures every peer through the latency proxy',
     expect(md).toContain(peer);
   expect(md).toMatch(/fewer/);
 });
+
+test('bench/anndata/codecs.mjs measures every candidate codec and the default on pbmc68k', () => {
+  const json = join(tmp('zn-codecs-'), 'codecs.json');
+  const store = join(ROOT, '__test__', 'fixtures', 'pbmc68k', 'v3.zarr');
+  const args = ['--reps', '1', '--only', 'X', '--only', 'raw/X/indices', '--json', json];
+  const md = execFileSync(process.execPath, [join(ROOT, 'bench', 'anndata', 'codecs.mjs'), store, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: 'pipe',
+  });
+  expect(md).toMatch(/\| X \| float32 \|/);
+  expect(md).toMatch(/\| writeZarr default \| \d+ \|/);
+  const result = JSON.parse(readFileSync(json, 'utf8')) as { rows: { path: string; codecs: object }[] };
+  expect(result.rows.map((r) => r.path)).toEqual(['X', 'raw/X/indices']);
+  for (const r of result.rows) expect(Object.keys(r.codecs)).toContain('writeZarr default');
+});

@@ -5,8 +5,8 @@
 // object. Python runs from .venv-anndata-0.13 (missing: fails in CI, skipped elsewhere).
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, test } from 'vitest';
 import { type AnnData, readDispatched, writeZarr } from '../src-ts/anndata/index.js';
@@ -47,6 +47,26 @@ async function readWithoutRecArrays(store: string): Promise<{ adata: AnnData; le
   return { adata, left: left.sort() };
 }
 
+const MAPPINGS = new Set(['obs', 'var', 'obsm', 'varm', 'obsp', 'varp', 'layers', 'uns']);
+
+/** Stored bytes per element: `X`, `raw`, or a member of a mapping (`obsm/X_pca`, `obs/louvain`). */
+function elementBytes(store: string): Map<string, number> {
+  const sizes = new Map<string, number>();
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else {
+        const parts = relative(store, p).split(sep);
+        const elem = MAPPINGS.has(parts[0]) && parts.length > 2 ? `${parts[0]}/${parts[1]}` : parts[0];
+        sizes.set(elem, (sizes.get(elem) ?? 0) + statSync(p).size);
+      }
+    }
+  };
+  walk(store);
+  return sizes;
+}
+
 function py<T>(script: string, args: string[]): T {
   if (!existsSync(PYTHON_013)) throw new Error(`${PYTHON_013} is missing: run 'bash scripts/setup-python.sh'`);
   const r = spawnSync(PYTHON_013, [join(ROOT, 'scripts', 'interop', script), ...args], {
@@ -62,6 +82,21 @@ const dropArgs = REC_ARRAYS.flatMap((p) => ['--drop', p]);
 describe('pbmc68k_reduced written by anndata 0.13.4', () => {
   test.each(STORES)('the rec-arrays of %s are exactly the elements left out', (store) => {
     expect(manifest.stores[store].recArrays.map((p) => p.replace(/^\//, ''))).toEqual(REC_ARRAYS);
+  });
+
+  test('our default codecs store it no larger than python (zstd level 3) + 5%, per large element and in total', async () => {
+    const { adata } = await readWithoutRecArrays(join(FIXTURES, 'v3.zarr'));
+    const ours = join(tmp(), 'ours.zarr');
+    await writeZarr(ours, adata);
+    const python = elementBytes(join(FIXTURES, 'v3.zarr'));
+    for (const p of REC_ARRAYS) python.delete(p.split('/').slice(0, 2).join('/'));
+    const mine = elementBytes(ours);
+    const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+    const over = [...python]
+      .filter(([elem, bytes]) => bytes >= 64 * 1024 && (mine.get(elem) ?? 0) > 1.05 * bytes)
+      .map(([elem, bytes]) => ({ elem, python: bytes, ours: mine.get(elem) }));
+    expect(over).toEqual([]);
+    expect(total(mine)).toBeLessThanOrEqual(1.05 * total(python));
   });
 
   describe.skipIf(skipWithoutPython(PYTHON_013))('against python', () => {

@@ -6,7 +6,7 @@
 //
 // Every peer runs each operation in a fresh process with 2 threads (ZARRS_NODE_THREADS,
 // RAYON_NUM_THREADS, zarr's threading.max_workers). Python peers come from the pinned .venv
-// (anndata 0.12) and, when present, .venv-anndata-0.13; absent ones are skipped with a reason.
+// (anndata 0.12) and .venv-anndata-0.13 (anndata 0.13.4); absent ones are skipped with a reason.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -40,7 +40,7 @@ function run(cmd, argv) {
 /** Python interpreters with anndata, and whether zarrs-python is importable in each. */
 function pythons() {
   const found = [];
-  // .venv: anndata 0.12 (+ zarrs-python); the 0.13 venvs are local builds (not on the registry):
+  // .venv: anndata 0.12 (+ zarrs-python); .venv-anndata-0.13 (setup-python.sh): anndata 0.13.4;
   // anndata 0.13 switches to the zarrs pipeline by itself when zarrs is importable, hence two.
   for (const venv of ['.venv', '.venv-anndata-0.13', '.venv-anndata-0.13-zarrs']) {
     const py = join(root, venv, 'bin', 'python');

@@ -35,7 +35,7 @@ export interface WriteZarrOptions extends CallOptions {
   /** 'auto' (default on v3): our policy per element kind (see README); false: unsharded. */
   shards?: 'auto' | false | ShardPolicy;
   /** Compressor of every array; null for none. Default: zstd level 3, behind a blosc byte
-   * shuffle for numbers wider than a byte (see the sharding policy in the README). */
+   * shuffle for integers wider than a byte (see the codec table in the README). */
   compressor?: CodecSpec | null;
   /** Write consolidated metadata at the end (default true). */
   consolidate?: boolean;

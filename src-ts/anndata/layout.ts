@@ -20,13 +20,16 @@
 // - arrays that fit in a single inner chunk are left unsharded (a shard index would only add
 //   bytes); scalars are never sharded.
 //
-// Compression: zstd. Strings, bools and 1-byte ints use the zstd codec (level 3); numeric
-// arrays wider than one byte use zstd inside blosc (clevel 1) behind a byte shuffle, because
-// plain zstd does poorly on little-endian numbers. On the benchmark's CSR matrix (100M
-// non-zeros) the int32 `indices` shrink from 212 MB to 118 MB and the float32 counts from 85 MB
-// to 69 MB, and both encode 2-3x faster than with plain zstd level 3.
-// Every Zarr implementation reads blosc (zarr-python, zarrs, zarrita). Pass `compressor: 'zstd'`
-// for plain zstd, as python anndata writes.
+// Compression: never larger than python anndata's zstd level 3 (within 5%) on real and benchmark
+// data, and faster to encode (`node bench/anndata/codecs.mjs STORE`; table in the README).
+// Integers wider than one byte (sparse indices and indptr, codes, counts) use zstd inside blosc
+// behind a byte shuffle, clevel 2, which c-blosc runs as zstd level 3: the high bytes of small
+// integers are mostly zero, so shuffled they shrink to about half of plain zstd's output (int32
+// CSR indices: 0.54x) and encode 2-3x faster. Floats, strings, bools and 1-byte ints use plain
+// zstd level 3: a byte shuffle splits float values that repeat (scaled or log-normalised
+// expression, graph weights) and makes them 1.5-3x larger, so no shuffle setting is safe for
+// floats. Every Zarr implementation reads blosc (zarr-python, zarrs, zarrita). Pass
+// `compressor: 'zstd'` for plain zstd everywhere, as python anndata writes.
 
 import type { CodecSpec } from '../zarr/array.js';
 import type { DataType } from '../zarr/dtype.js';
@@ -38,7 +41,8 @@ export type ArrayRole = 'dense' | 'sparse' | 'indptr' | 'column';
 
 /** The default compressor of an array of `dtype` (see the module comment). */
 export function defaultCompressor(dtype: DataType): CodecSpec {
-  return (itemSize(dtype) ?? 1) > 1 ? 'blosc:zstd:1' : 'zstd:3';
+  const wideInt = dtype.includes('int') && (itemSize(dtype) ?? 1) > 1;
+  return wideInt ? 'blosc:zstd:2' : 'zstd:3';
 }
 
 const MiB = 1024 * 1024;
