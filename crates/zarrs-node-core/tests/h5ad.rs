@@ -191,6 +191,13 @@ fn h5ad_reads_match_h5py() {
     assert!(checked_attrs > 100, "{checked_attrs}");
 }
 
+/// The converter reads from worker threads; `rust-hdf5`'s `threadsafe` feature provides this.
+#[test]
+fn source_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<H5adSource>();
+}
+
 #[test]
 fn read_rows_bounds_and_missing_nodes_are_typed() {
     let path = unpack("ad0.12.19-gzip.h5ad.gz", "bounds");
