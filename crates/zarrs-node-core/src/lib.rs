@@ -19,6 +19,7 @@ pub mod remote_read;
 pub mod runtime;
 pub mod scalar;
 pub mod selection;
+pub mod source;
 pub mod sparse;
 pub mod store;
 
