@@ -208,8 +208,11 @@ test('sharding: whole-shard writes encode each shard once; partial reads reuse t
 
   store.resetStats();
   expect((await a.get([3, 5])).data[0]).toBe(3 * 64 + 5);
-  const first = store.stats().requests; // shard index + one inner chunk
-  expect(first).toBeLessThanOrEqual(2);
+  // shard index + one inner chunk, plus (local stores only, once per shard per handle) the
+  // shard's size and index read by the corrupt-index pre-check before zarrs reads it; object
+  // stores check the bytes their prefetch fetched instead (objstore suites count that).
+  const first = store.stats().requests;
+  expect(first).toBeLessThanOrEqual(4);
   store.resetStats();
   expect(Array.from((await a.get([slice(0, 2), slice(0, 2)])).data)).toEqual([0, 1, 64, 65]);
   // Same shard again: its index is cached, only the one inner chunk is fetched.

@@ -25,10 +25,10 @@ use crate::dtype::{DType, TypedVec};
 use crate::error::{Error, ErrorCode, Result};
 use crate::metadata::{build_array_metadata, CreateArrayOptions};
 use crate::node::{self, RawNode};
+use crate::precheck;
 use crate::remote_read;
 use crate::runtime::{self, CancelToken};
 use crate::selection::{coordinates, DimSpec, Selection};
-use crate::precheck;
 use crate::store::{normalize_node_path, PrefetchGuard, Rooted, Storage, Store};
 
 type ZArrayInner = Array<dyn ReadableWritableListableStorageTraits>;
@@ -95,16 +95,29 @@ impl Inner {
 
     /// Object stores: fetch what decoding these inner chunks needs, batched (see
     /// [`remote_read`]).
+    /// The shard indexes are checked (see [`precheck::ShardChecks`]) after they are fetched, from
+    /// the fetched bytes; an array this cannot prefetch for is checked on its own.
     fn prefetch(&self, store: &Store, subchunks: &[Vec<u64>]) -> Result<PrefetchGuard> {
-        self.shard_checks
-            .check_subchunks(store, &self.array, subchunks)?;
-        remote_read::prefetch_subchunks(
+        let check = || {
+            self.shard_checks
+                .check_subchunks(store, &self.array, subchunks)
+        };
+        let checked = std::cell::Cell::new(false);
+        let guard = remote_read::prefetch_subchunks(
             store,
             &self.array,
             &self.shard_cache,
             &self.indexed,
             subchunks,
-        )
+            &|| {
+                checked.set(true);
+                check()
+            },
+        )?;
+        if !checked.get() {
+            check()?;
+        }
+        Ok(guard)
     }
 }
 
@@ -147,7 +160,9 @@ impl ZArray {
             )),
             // A store may hold both formats: a missing one is just absent, not an orphan.
             None => Err(match format {
-                Some(f) => Error::not_found(path.clone(), format!("no zarr v{f} array at '{path}'")),
+                Some(f) => {
+                    Error::not_found(path.clone(), format!("no zarr v{f} array at '{path}'"))
+                }
                 None => node::missing_node_error(store, &path, format!("no array at '{path}'")),
             }),
         }
@@ -546,16 +561,17 @@ impl ZArray {
         }
         let subset = ArraySubset::new_with_start_shape(start.to_vec(), region.to_vec())
             .map_err(|e| Error::invalid_selection(e.to_string()))?;
-        inner
-            .shard_checks
-            .check_subset(&self.store, array, &subset)?;
         let whole = Self::covers_whole_chunks(array, &subset)?;
         let sharded_partial = inner.shard_cache.array_is_sharded() && !whole;
+        // Remote partial reads check the shard indexes inside the prefetch (from its bytes).
         let _prefetched = if sharded_partial && self.store.is_remote() {
             let subchunks =
                 remote_read::subchunks_of_region(start, region, &Self::unit_shape(array)?);
             inner.prefetch(&self.store, &subchunks)?
         } else {
+            inner
+                .shard_checks
+                .check_subset(&self.store, array, &subset)?;
             PrefetchGuard::none()
         };
 
@@ -806,11 +822,14 @@ impl ZArray {
             return Ok(());
         }
         // Partly written shards are read, modified and rewritten: check their indexes first.
-        let whole = ArraySubset::new_with_start_shape(start.to_vec(), region.to_vec())
+        // A write of whole shards reads nothing, so it needs no check (and costs no request).
+        let written = ArraySubset::new_with_start_shape(start.to_vec(), region.to_vec())
             .map_err(|e| Error::invalid_selection(e.to_string()))?;
-        inner
-            .shard_checks
-            .check_subset(&self.store, array, &whole)?;
+        if !Self::covers_whole_chunks(array, &written)? {
+            inner
+                .shard_checks
+                .check_subset(&self.store, array, &written)?;
+        }
         match value {
             Materialized::Strings(s) => {
                 let subset = ArraySubset::new_with_start_shape(start.to_vec(), region.to_vec())

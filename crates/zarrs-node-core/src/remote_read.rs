@@ -62,6 +62,7 @@ pub fn prefetch_subchunks(
     cache: &ArrayShardedReadableExtCache,
     indexed: &Mutex<HashSet<Vec<u64>>>,
     subchunks: &[Vec<u64>],
+    check_indexes: &dyn Fn() -> Result<()>,
 ) -> Result<PrefetchGuard> {
     if !store.is_remote() || !cache.array_is_exclusively_sharded() || subchunks.is_empty() {
         return Ok(PrefetchGuard::none());
@@ -105,6 +106,8 @@ pub fn prefetch_subchunks(
         )?,
         _ => PrefetchGuard::none(),
     };
+    // Validate the indexes while round 1's bytes are held, so the check costs no request.
+    check_indexes()?;
 
     // Byte ranges of the inner chunks, per shard (decodes the prefetched indexes).
     let wants = by_shard
