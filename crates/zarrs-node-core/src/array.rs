@@ -174,14 +174,6 @@ impl ZArray {
     /// Metadata zarrs rejects.
     pub fn from_metadata(store: &Store, path: &str, meta: ArrayMetadata) -> Result<Self> {
         let storage = store.storage()?;
-        if path.split('/').any(|seg| seg.starts_with("__")) {
-            // zarr v3 reserves the prefix and zarrs 0.23 refuses such node paths in both formats;
-            // anndata < 0.8 wrote v2 `__categories/<column>` arrays.
-            return Err(Error::unsupported(format!(
-                "'{path}': zarrs cannot open arrays below a name starting with '__'"
-            ))
-            .with_key(path));
-        }
         let meta = node::normalize_array_metadata(meta);
         precheck::install();
         // zarrs refuses `__`-prefixed node names (reserved in v3); v2 stores have them
