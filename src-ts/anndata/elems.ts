@@ -6,7 +6,14 @@ import { fromNative, InvalidInputError } from '../zarr/errors.js';
 import { native } from '../zarr/native.js';
 import type { DataFrame } from './dataframe.js';
 
-export type NumericDType = Exclude<DataType, 'string'>;
+/** Element types of numeric arrays, sparse data and scalars (not strings, bytes, records, times). */
+export type NumericDType = Exclude<DataType, 'string' | 'bytes' | 'record' | 'datetime64' | 'timedelta64'>;
+
+const NOT_NUMERIC: ReadonlySet<DataType> = new Set(['string', 'bytes', 'record', 'datetime64', 'timedelta64']);
+
+export function isNumericDType(d: DataType): d is NumericDType {
+  return !NOT_NUMERIC.has(d);
+}
 export type IntDType = 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64';
 
 /** An n-d array: numbers, bools (0/1 `Uint8Array`) or strings, C order. */
@@ -96,9 +103,39 @@ export class AwkwardArray {
   ) {}
 }
 
-/** A numpy record array: named fields of one length. */
+/** One field of a record array. */
+export interface RecArrayField {
+  name: string;
+  /** Element type of `data`: numbers, 'string' (fixed-length strings), 'datetime64', ... */
+  dtype: Exclude<DataType, 'record' | 'bytes'>;
+  data: NumericTypedArray | string[];
+  /**
+   * numpy spelling ('<U8', '<f4', '<M8[ns]'): as stored on read; on write the field's dtype
+   * (default: from `dtype`, strings as `<U` of the longest value; required for datetimes).
+   */
+  numpyDtype?: string;
+}
+
+/** A numpy record array (structured dtype, encoding `rec-array`): named fields of one shape. */
 export class RecArray {
-  constructor(readonly fields: { name: string; data: DenseArray }[]) {}
+  constructor(
+    readonly shape: number[],
+    readonly fields: RecArrayField[],
+  ) {}
+
+  /** Throws InvalidInput naming `path` unless there are fields, each with one value per record. */
+  check(path: string): void {
+    const n = numel(this.shape);
+    const bad = this.fields.find((f) => f.data.length !== n);
+    if (this.fields.length === 0 || bad || !this.shape.every((s) => Number.isSafeInteger(s) && s >= 0)) {
+      const why = bad
+        ? `field '${bad.name}' has ${bad.data.length} values, the shape [${this.shape.join(', ')}] needs ${n}`
+        : this.fields.length === 0
+          ? 'a rec-array needs at least one field'
+          : `invalid shape [${this.shape.join(', ')}]`;
+      throw new InvalidInputError('InvalidInput', `'/${path}': ${why}`, { key: path });
+    }
+  }
 }
 
 /** Anything readElem returns or writeElem accepts. */

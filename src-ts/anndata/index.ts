@@ -33,6 +33,7 @@ export {
   type Matrix,
   NumericScalar,
   RecArray,
+  type RecArrayField,
   type Sparse,
 } from './elems.js';
 export {

@@ -4,7 +4,16 @@
 import { InvalidInputError } from '../zarr/errors.js';
 import { AnnData } from './anndata.js';
 import { type Column, columnLength, DataFrame, isColumn } from './dataframe.js';
-import { AwkwardArray, inferDType, isDense, isSparse, NumericScalar, numel, validateCompressed } from './elems.js';
+import {
+  AwkwardArray,
+  inferDType,
+  isDense,
+  isSparse,
+  NumericScalar,
+  numel,
+  RecArray,
+  validateCompressed,
+} from './elems.js';
 import { checkKeyName, elemPath, joinPath } from './registry.js';
 
 function fail(path: string, msg: string): never {
@@ -80,6 +89,10 @@ function walk(elem: unknown, path: string, sparse: Promise<void>[]): void {
   }
   if (isColumn(elem)) {
     validateColumn(elem, path);
+    return;
+  }
+  if (elem instanceof RecArray) {
+    elem.check(path);
     return;
   }
   if (elem instanceof AwkwardArray) {

@@ -6,7 +6,7 @@ import { InvalidMetadataError } from '../../zarr/errors.js';
 import type { Group } from '../../zarr/group.js';
 import type { CategoricalColumn, CodesArray, Column } from '../dataframe.js';
 import { columnLength, isColumn } from '../dataframe.js';
-import type { Dense, DenseArray, IOSpec } from '../elems.js';
+import { type Dense, type DenseArray, type IOSpec, isNumericDType } from '../elems.js';
 import {
   elemPath,
   encodingAttrs,
@@ -28,6 +28,15 @@ export function denseToColumn(d: DenseArray, path: string): Column {
   }
   if (d.dtype === 'string') return { kind: 'string', data: d.data as string[] };
   if (d.dtype === 'bool') return { kind: 'bool', data: d.data as Uint8Array };
+  if (!isNumericDType(d.dtype)) {
+    throw new InvalidMetadataError(
+      'InvalidMetadata',
+      `'${elemPath(path)}' is a column of unsupported dtype ${d.dtype}`,
+      {
+        key: path,
+      },
+    );
+  }
   return { kind: 'numeric', dtype: d.dtype, data: d.data as NumericTypedArray };
 }
 

@@ -4,7 +4,7 @@
 import type { ZArray } from '../../zarr/array.js';
 import type { DataType } from '../../zarr/dtype.js';
 import { InvalidMetadataError } from '../../zarr/errors.js';
-import { type NumericDType, NumericScalar } from '../elems.js';
+import { isNumericDType, type NumericDType, NumericScalar } from '../elems.js';
 import { elemPath, encodingAttrs, type Node, registerReader, registerWriter, type WriteCtx } from '../registry.js';
 
 async function read0d(node: Node, signal?: AbortSignal): Promise<{ dtype: DataType; value: unknown }> {
@@ -26,8 +26,8 @@ registerReader('numeric-scalar', '0.2.0', {
   kind: 'array',
   read: async (node, ctx) => {
     const { dtype, value } = await read0d(node, ctx.opts.signal);
-    if (dtype === 'string') {
-      throw new InvalidMetadataError('InvalidMetadata', `'${elemPath(node)}' is a numeric scalar holding a string`, {
+    if (!isNumericDType(dtype)) {
+      throw new InvalidMetadataError('InvalidMetadata', `'${elemPath(node)}' is a numeric scalar holding a ${dtype}`, {
         key: node.path,
       });
     }
