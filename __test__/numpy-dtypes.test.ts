@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { RecArray, readZarr, writeZarr } from '../src-ts/anndata/index.js';
+import { RecArray, readElem, readZarr, writeZarr } from '../src-ts/anndata/index.js';
 import {
   createArray,
   InvalidInputError,
@@ -98,6 +98,13 @@ describe('stores written by the reference read as zarr-python reads them', () =>
     expect(a.numpyDtype).toBeNull();
     const c = await a.get();
     expect((c.data as Uint8Array[]).map((b) => [...b])).toEqual(EXPECTED['zarrs/v3_bytes.zarr'].values);
+  });
+
+  test('a rec-array without encoding attributes (anndata 0.7.8) reads as a RecArray', async () => {
+    const key = 'anndata-0.7.8/O_recarray.zarr';
+    const rec = (await readElem(await openArray(join(DIR, key)), { fallback: 'raw' })) as RecArray;
+    expect(rec).toBeInstanceOf(RecArray);
+    expect(Object.fromEntries(rec.fields.map((f) => [f.name, f.data]))).toEqual(EXPECTED[key].fields);
   });
 
   test.each([2, 3])('rank_genes_groups rec-arrays written by anndata 0.13.4 (zarr v%i)', async (fmt) => {

@@ -214,6 +214,9 @@ async function readRegistered(node: Node, ctx: ReadCtx): Promise<unknown> {
 /** Legacy / fallback read: arrays as dense arrays, groups as dicts of their children. */
 async function readRaw(node: Node, ctx: ReadCtx): Promise<unknown> {
   if (!isGroup(node)) {
+    // a structured dtype is a rec-array even without encoding attributes (anndata <= 0.7)
+    const rec = node.dtype === 'record' ? READERS.get('rec-array@0.2.0') : undefined;
+    if (rec) return rec.read(node, ctx);
     const c = await node.get(null, ctx.opts);
     return { dtype: node.dtype, data: c.data, shape: c.shape };
   }
