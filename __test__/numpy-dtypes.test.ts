@@ -182,6 +182,7 @@ describe.runIf(live)('what we write reads back identically in zarr-python and an
       dtype: a.dtype,
       numpyDtype,
       chunks: [2],
+      fillValue: a.dtype === 'record' ? a.metadata.fill_value : a.fillValue,
       ...(key.includes('sharded') ? { chunks: [1], shards: [2] } : {}),
       zarrFormat: a.zarrFormat,
     });

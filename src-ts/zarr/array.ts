@@ -190,8 +190,14 @@ export class ZArray<D extends DataType = DataType> {
   get attrs(): Record<string, unknown> {
     return structuredClone((this.#desc.metadata.attributes ?? {}) as Record<string, unknown>);
   }
+  /** The fill value as JS (records: as stored, an object of field values or base64). */
   get fillValue(): unknown {
-    return fillFromJson(this.dtype, this.#desc.metadata.fill_value);
+    const v = this.#desc.metadata.fill_value;
+    // zarr-python stores numpy S fills in base64; show the text a read returns
+    if (this.#numpy?.element?.numpyDtype.startsWith('|S') && typeof v === 'string') {
+      return Buffer.from(v, 'base64').toString('utf8');
+    }
+    return fillFromJson(this.dtype, v);
   }
   /** Codec metadata: v3 `codecs`, or v2 `{ filters, compressor }` as numcodecs JSON. */
   get codecs(): unknown {

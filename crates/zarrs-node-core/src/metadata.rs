@@ -252,6 +252,9 @@ fn numpy_fill(dtype: &NumpyDtype, fill: Option<&Value>, format: u8) -> Result<Va
     let bytes = match (dtype, fill) {
         (NumpyDtype::Scalar(Scalar::Time { .. }), None) => dtype.fill_bytes(&json!("NaT"), "")?,
         (_, None) => vec![0; dtype.itemsize()],
+        // a plain array's fill is one value (text for strings); a record's is spelled as in
+        // metadata (an object of field values, or base64)
+        (NumpyDtype::Scalar(s), Some(v)) => s.json_bytes(v)?,
         (_, Some(v)) => dtype
             .fill_bytes(v, "")
             .map_err(|e| Error::invalid_input(e.message))?,

@@ -574,7 +574,39 @@ impl Scalar {
         Ok(out)
     }
 
-    /// The JSON form of one element (v3 record fill values): numbers, text, integer times.
+    /// One element's bytes from a metadata fill value: as [`json_bytes`](Self::json_bytes),
+    /// except that zarr-python spells `S` fills in base64 (v2 and v3).
+    fn fill_element(&self, v: &Value) -> Result<Vec<u8>> {
+        match (self, v) {
+            (Self::Bytes { len }, Value::String(s)) => {
+                let mut b = BASE64
+                    .decode(s)
+                    .map_err(|e| Error::invalid_input(format!("{v} is not base64: {e}")))?;
+                if b.len() > *len {
+                    return Err(Error::invalid_input(format!(
+                        "{v} holds {} bytes, more than the {len} of |S{len}",
+                        b.len()
+                    )));
+                }
+                b.resize(*len, 0);
+                Ok(b)
+            }
+            _ => self.json_bytes(v),
+        }
+    }
+
+    /// The fill value JSON zarr-python writes for one element (base64 for `S`).
+    fn fill_json(&self, bytes: &[u8]) -> Result<Value> {
+        match self {
+            Self::Bytes { .. } => {
+                let end = bytes.iter().rposition(|&c| c != 0).map_or(0, |p| p + 1);
+                Ok(json!(BASE64.encode(&bytes[..end])))
+            }
+            _ => self.to_json(bytes),
+        }
+    }
+
+    /// The JSON form of one element: numbers, text, integer times.
     fn to_json(&self, bytes: &[u8]) -> Result<Value> {
         Ok(match self.decode(bytes, bytes.len(), 0)? {
             TypedVec::String(mut s) => json!(s.pop().unwrap_or_default()),
@@ -922,12 +954,12 @@ impl NumpyDtype {
                 let mut out = vec![0; size];
                 for f in fields {
                     let v = o.get(&f.name).unwrap_or(&Value::Null);
-                    let b = f.scalar.json_bytes(v).map_err(|e| bad(e.message))?;
+                    let b = f.scalar.fill_element(v).map_err(|e| bad(e.message))?;
                     out[f.offset..f.offset + b.len()].copy_from_slice(&b);
                 }
                 Ok(out)
             }
-            (Self::Scalar(s), v) => s.json_bytes(v).map_err(|e| bad(e.message)),
+            (Self::Scalar(s), v) => s.fill_element(v).map_err(|e| bad(e.message)),
             _ => Err(bad("unexpected JSON type".into())),
         }
     }
@@ -944,11 +976,11 @@ impl NumpyDtype {
                 let mut o = serde_json::Map::new();
                 for f in fields {
                     let b = &bytes[f.offset..f.offset + f.scalar.size()];
-                    o.insert(f.name.clone(), f.scalar.to_json(b)?);
+                    o.insert(f.name.clone(), f.scalar.fill_json(b)?);
                 }
                 Ok(Value::Object(o))
             }
-            Self::Scalar(s) => s.to_json(bytes),
+            Self::Scalar(s) => s.fill_json(bytes),
         }
     }
 
@@ -1023,6 +1055,15 @@ mod tests {
             .encode(ColumnValue::Strings(&["abc".into()]), &mut back, 12, 0)
             .unwrap_err();
         assert_eq!(too_long.code, ErrorCode::InvalidInput);
+    }
+
+    #[test]
+    fn fixed_length_bytes_fills_are_base64() {
+        let dt = NumpyDtype::from_v2(&json!("|S3"), "a").unwrap().unwrap();
+        assert_eq!(dt.fill_bytes(&json!("YWI="), "a").unwrap(), b"ab\0");
+        assert_eq!(dt.fill_json(b"ab\0", 2).unwrap(), json!("YWI="));
+        assert_eq!(dt.fill_json(&[0; 3], 3).unwrap(), json!(""));
+        assert!(dt.fill_bytes(&json!("YWJjZA=="), "a").is_err());
     }
 
     #[test]
