@@ -57,6 +57,16 @@ pub enum Scalar {
     },
 }
 
+/// Largest element (record) we accept: corrupt metadata must not make us allocate terabytes
+/// for one fill value.
+pub const MAX_ITEMSIZE: usize = 1 << 30;
+
+fn too_large(what: impl std::fmt::Display) -> Error {
+    Error::invalid_metadata(format!(
+        "{what}: elements larger than {MAX_ITEMSIZE} bytes are not supported"
+    ))
+}
+
 const TIME_UNITS: [&str; 13] = [
     "Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as",
 ];
@@ -220,6 +230,9 @@ impl Scalar {
         } else {
             digits.parse().map_err(|_| bad())?
         };
+        if n > MAX_ITEMSIZE / 4 {
+            return Err(too_large(format!("numpy dtype '{s}'")));
+        }
         let number = |dtype: DType| -> Result<Self> {
             if !tail.is_empty() || dtype.size() != Some(n) {
                 return Err(bad());
@@ -311,6 +324,7 @@ impl Scalar {
         };
         let length = |unit: usize| -> Result<usize> {
             match conf.get("length_bytes").and_then(Value::as_u64) {
+                Some(n) if n > MAX_ITEMSIZE as u64 => Err(too_large(format!("data type {name}"))),
                 Some(n) if n > 0 && n % unit as u64 == 0 => Ok(n as usize / unit),
                 _ => Err(Error::invalid_metadata(format!(
                     "data type {name} needs a positive length_bytes (a multiple of {unit}), got {conf}"
@@ -685,6 +699,11 @@ pub fn prepare_v2(doc: &mut Value, path: &str) -> Result<()> {
 /// zarrs' v2 name of its variable-length bytes type; stored as `|O` (with `vlen-bytes`).
 pub const V2_BYTES: &str = "|VX";
 
+/// `e` (keeping its code) as an error of the array at `path`, its message after `prefix`.
+fn in_array(path: &str, prefix: &str, e: Error) -> Error {
+    Error::new(e.code, format!("'{path}': {prefix}{}", e.message)).with_key(path.to_string())
+}
+
 fn field_error(path: &str, what: impl std::fmt::Display) -> Error {
     unsupported(format!("'{path}': {what}")).with_key(path.to_string())
 }
@@ -728,7 +747,7 @@ impl NumpyDtype {
                 }
                 Scalar::parse_numpy(s)
                     .map(|s| Some(Self::Scalar(s)))
-                    .map_err(|e| field_error(path, e.message))
+                    .map_err(|e| in_array(path, "", e))
             }
             Value::Array(items) => {
                 let mut fields = Vec::with_capacity(items.len());
@@ -751,9 +770,8 @@ impl NumpyDtype {
                         }
                     };
                     let scalar = match dt {
-                        Value::String(s) => Scalar::parse_numpy(s).map_err(|e| {
-                            field_error(path, format!("field '{name}': {}", e.message))
-                        })?,
+                        Value::String(s) => Scalar::parse_numpy(s)
+                            .map_err(|e| in_array(path, &format!("field '{name}': "), e))?,
                         _ => {
                             return Err(field_error(
                                 path,
@@ -778,6 +796,12 @@ impl NumpyDtype {
     }
 
     fn record(fields: Vec<Field>, path: &str) -> Result<Self> {
+        let total: u64 = fields.iter().map(|f| f.scalar.size() as u64).sum();
+        if total > MAX_ITEMSIZE as u64 {
+            return Err(
+                too_large(format!("'{path}': record of {total} bytes")).with_key(path.to_string())
+            );
+        }
         if fields.is_empty() {
             return Err(Error::invalid_metadata(format!(
                 "'{path}': a structured dtype needs at least one field"
@@ -846,7 +870,7 @@ impl NumpyDtype {
                         ));
                     }
                     let scalar = Scalar::parse_v3(fdt, big_endian)
-                        .map_err(|e| field_error(path, format!("field '{name}': {}", e.message)))?;
+                        .map_err(|e| in_array(path, &format!("field '{name}': "), e))?;
                     let size = scalar.size();
                     fields.push(Field {
                         name: name.to_string(),
@@ -1010,6 +1034,14 @@ mod tests {
                 "{bad}"
             );
         }
+        let huge = Scalar::parse_numpy("<U999999999").unwrap_err();
+        assert_eq!(huge.code, ErrorCode::InvalidMetadata);
+        let v3 =
+            json!({"name": "fixed_length_utf32", "configuration": {"length_bytes": 1u64 << 40}});
+        assert_eq!(
+            Scalar::parse_v3(&v3, false).unwrap_err().code,
+            ErrorCode::InvalidMetadata
+        );
     }
 
     #[test]
