@@ -27,10 +27,10 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::metadata::{build_array_metadata, CreateArrayOptions};
 use crate::node::{self, RawNode};
 use crate::numpy::{ColumnValue, NumpyDtype};
+use crate::precheck;
 use crate::remote_read;
 use crate::runtime::{self, CancelToken};
 use crate::selection::{coordinates, DimSpec, Selection};
-use crate::precheck;
 use crate::store::{normalize_node_path, PrefetchGuard, Rooted, Storage, Store};
 
 type ZArrayInner = Array<dyn ReadableWritableListableStorageTraits>;
@@ -228,7 +228,9 @@ impl ZArray {
             )),
             // A store may hold both formats: a missing one is just absent, not an orphan.
             None => Err(match format {
-                Some(f) => Error::not_found(path.clone(), format!("no zarr v{f} array at '{path}'")),
+                Some(f) => {
+                    Error::not_found(path.clone(), format!("no zarr v{f} array at '{path}'"))
+                }
                 None => node::missing_node_error(store, &path, format!("no array at '{path}'")),
             }),
         }
