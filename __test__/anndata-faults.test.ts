@@ -214,6 +214,14 @@ async function withUndecodable(...names: (keyof typeof UNDECODABLE)[]): Promise<
   if (names.includes('fancy')) {
     const v = await createArray(path, 'uns/fancy/v', { shape: [2], dtype: 'int8', zarrFormat: 2 });
     await v.set(null, Int8Array.from([4, -4]));
+    const r = await createArray(path, 'uns/fancy/r', {
+      shape: [2],
+      dtype: 'record',
+      numpyDtype: [['a', '<i4']],
+      compressors: [],
+      zarrFormat: 2,
+    });
+    await r.setRecords(null, [{ name: 'a', data: Int32Array.from([7, 8]) }]);
   }
   return path;
 }
@@ -277,6 +285,10 @@ describe('escape hatches: elements that cannot be decoded', () => {
     const fancy = back.uns.fancy as RawElem;
     expect(fancy).toMatchObject({ kind: 'raw', node: 'group', attributes: { note: 'kept' } });
     expect(fancy.children?.v).toMatchObject({ kind: 'raw', data: { dtype: 'int8', data: Int8Array.from([4, -4]) } });
+    // a record array in a raw group: no single buffer, so its stored chunks (little-endian records)
+    expect(fancy.children?.r).toMatchObject({ kind: 'raw', node: 'array', metadata: { dtype: [['a', '<i4']] } });
+    expect(fancy.children?.r.data).toBeUndefined();
+    expect(fancy.children?.r.chunks).toEqual({ '0': Uint8Array.from([7, 0, 0, 0, 8, 0, 0, 0]) });
     for (const k of Object.keys(UNDECODABLE)) delete back.uns[k];
     expect(dumpAnnData(back)).toEqual(await cleanDump());
   });
