@@ -9,6 +9,7 @@ import {
   DataFrame,
   type Dense,
   NumericScalar,
+  RecArray,
   type Sparse,
 } from '../src-ts/anndata/index.js';
 import { inferDType } from '../src-ts/zarr/dtype.js';
@@ -94,6 +95,13 @@ export function dumpElem(e: unknown): J {
   }
   if (e instanceof NumericScalar) return { type: 'numeric-scalar', dtype: e.dtype, value: num(e.value, e.dtype) };
   if (e instanceof DataFrame) return dumpFrame(e);
+  if (e instanceof RecArray) {
+    return {
+      type: 'rec-array',
+      shape: e.shape,
+      fields: e.fields.map((f) => [f.name, f.dtype === 'string' ? [...(f.data as string[])] : values(f.data, f.dtype)]),
+    };
+  }
   if (e instanceof AwkwardArray) {
     return {
       type: 'awkward-array',

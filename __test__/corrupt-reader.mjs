@@ -55,7 +55,13 @@ for (const m of job.mutants) {
     await attempt('readElem', async () => readElem(await openGroup(job.store, '', { consolidated: 'ignore' }))),
   ];
   for (const a of affected(m.file)) {
-    results.push(await attempt(`array ${a}`, async () => (await openArray(job.store, a)).get()));
+    results.push(
+      await attempt(`array ${a}`, async () => {
+        const arr = await openArray(job.store, a);
+        // record arrays (rank_genes_groups' rec-arrays) decode by fields
+        return arr.dtype === 'record' ? arr.getRecords() : arr.get();
+      }),
+    );
   }
   if (original !== undefined) writeFileSync(path, original);
   process.stdout.write(`${JSON.stringify({ done: m.id, results })}\n`);

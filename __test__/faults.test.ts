@@ -308,5 +308,5 @@ for (;;) await a.set(null, v);
   }
   const a = await openArray(store, 'x');
   const { data } = await a.get();
-  expect(data.every((v) => v === 1.5 || v === 0)).toBe(true);
+  expect((data as Float64Array).every((v) => v === 1.5 || v === 0)).toBe(true);
 });

@@ -5,7 +5,8 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DataType } from '../src-ts/index.js';
+import { expect } from 'vitest';
+import type { DataType, ZarrsError } from '../src-ts/index.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = join(ROOT, '__test__', 'fixtures', 'zarr-python');
@@ -102,6 +103,8 @@ export function makeData(dtype: DataType, n: number): ArrayLike<unknown> & Itera
       return Float64Array.from({ length: n }, (_, i) => v(i) / 7);
     case 'string':
       return Array.from({ length: n }, (_, i) => (v(i) % 5 === 0 ? '' : `s${v(i)}-ü`));
+    default:
+      throw new Error(`no test data for ${dtype}`);
   }
 }
 
@@ -143,4 +146,17 @@ export function pyJson<T>(script: string, args: string[], input?: string, python
   const r = py(script, args, input, python);
   if (r.status !== 0) throw new Error(`${script} failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
+}
+
+/** Await `p` and check it rejects with `cls` naming `key` (and a message matching `msg`). */
+export async function expectError(p: Promise<unknown>, cls: typeof ZarrsError, key: string, msg?: RegExp) {
+  const e = await p.then(
+    () => {
+      throw new Error('expected an error');
+    },
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(cls);
+  expect((e as ZarrsError).key).toBe(key);
+  if (msg) expect((e as Error).message).toMatch(msg);
 }

@@ -4,8 +4,25 @@ import { callSync } from './zarr/errors.js';
 import { native } from './zarr/native.js';
 
 export type { CallOptions } from './zarr/abort.js';
-export { type ArrayInfo, type CodecSpec, type CreateArrayOptions, ZArray } from './zarr/array.js';
-export type { Chunk, DataType, DataTypeMap, NumericTypedArray } from './zarr/dtype.js';
+export {
+  type ArrayInfo,
+  type CodecSpec,
+  type CreateArrayOptions,
+  type RecordColumn,
+  type Records,
+  type RecordValue,
+  ZArray,
+} from './zarr/array.js';
+export type {
+  Chunk,
+  DataType,
+  DataTypeMap,
+  ElementType,
+  NumericTypedArray,
+  NumpyDtype,
+  NumpyDtypeSpec,
+  RecordField,
+} from './zarr/dtype.js';
 export * from './zarr/errors.js';
 export {
   type CreateGroupOptions,

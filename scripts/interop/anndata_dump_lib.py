@@ -242,6 +242,18 @@ def dump_mapping(m) -> dict:
     return {str(k): dump_elem(m[k]) for k in sorted((k for k in m.keys() if k is not None), key=str)}
 
 
+def _record_field(values) -> list:
+    """One field of a structured array: strings (anndata reads `U` fields as objects),
+    datetimes as their int64 counts, or numbers."""
+    kind = values.dtype.kind
+    if is_string_dtype(values.dtype):
+        return _strings(values.tolist())
+    if kind in "Mm":
+        return _numbers(values.view("i8"))
+    dtype_name(values.dtype)  # raises for kinds the dump has no form for (bytes, nested records)
+    return _numbers(values)
+
+
 def dump_elem(x) -> dict:
     import numpy as np
     import pandas as pd
@@ -262,6 +274,13 @@ def dump_elem(x) -> dict:
     if isinstance(x, (list, tuple)):
         # anndata writes a list as np.array(list)
         return dump_elem(np.asarray(x))
+    if isinstance(x, np.ndarray) and x.dtype.names is not None:
+        flat = x.reshape(-1, order="C")
+        return {
+            "type": "rec-array",
+            "shape": list(x.shape),
+            "fields": [[name, _record_field(flat[name])] for name in x.dtype.names],
+        }
     if isinstance(x, np.ndarray):
         if x.ndim == 0:
             return dump_elem(str(x[()]) if is_string_dtype(x.dtype) else x[()])

@@ -102,9 +102,39 @@ export class AwkwardArray {
   ) {}
 }
 
-/** A numpy record array: named fields of one length. */
+/** One field of a record array. */
+export interface RecArrayField {
+  name: string;
+  /** Element type of `data`: numbers, 'string' (fixed-length strings), 'datetime64', ... */
+  dtype: Exclude<DataType, 'record' | 'bytes'>;
+  data: NumericTypedArray | string[];
+  /**
+   * numpy spelling ('<U8', '<f4', '<M8[ns]'): as stored on read; on write the field's dtype
+   * (default: from `dtype`, strings as `<U` of the longest value; required for datetimes).
+   */
+  numpyDtype?: string;
+}
+
+/** A numpy record array (structured dtype, encoding `rec-array`): named fields of one shape. */
 export class RecArray {
-  constructor(readonly fields: { name: string; data: DenseArray }[]) {}
+  constructor(
+    readonly shape: number[],
+    readonly fields: RecArrayField[],
+  ) {}
+
+  /** Throws InvalidInput naming `path` unless there are fields, each with one value per record. */
+  check(path: string): void {
+    const n = numel(this.shape);
+    const bad = this.fields.find((f) => f.data.length !== n);
+    if (this.fields.length === 0 || bad || !this.shape.every((s) => Number.isSafeInteger(s) && s >= 0)) {
+      const why = bad
+        ? `field '${bad.name}' has ${bad.data.length} values, the shape [${this.shape.join(', ')}] needs ${n}`
+        : this.fields.length === 0
+          ? 'a rec-array needs at least one field'
+          : `invalid shape [${this.shape.join(', ')}]`;
+      throw new InvalidInputError('InvalidInput', `'/${path}': ${why}`, { key: path });
+    }
+  }
 }
 
 /**

@@ -34,6 +34,7 @@ export {
   NumericScalar,
   type RawElem,
   RecArray,
+  type RecArrayField,
   type Sparse,
 } from './elems.js';
 export {

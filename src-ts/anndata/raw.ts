@@ -3,6 +3,7 @@
 // decoded values of an array zarrs can read, else its stored (encoded) chunk bytes.
 
 import type { Group } from '../zarr/group.js';
+import type { Store } from '../zarr/store.js';
 import type { RawElem } from './elems.js';
 import {
   ArrayRef,
@@ -43,18 +44,20 @@ async function materializeRaw(desc: ElemDesc, ctx: ReadCtx): Promise<RawElem> {
     return { ...base, node: 'group', children: Object.fromEntries(names.map((n, i) => [n, values[i]])) };
   }
   const arr = desc.arrays.self;
-  if (arr !== undefined) {
+  // record arrays have no single buffer (a RawElem's data): their stored chunks stand in
+  if (arr !== undefined && arr.dtype !== 'record') {
     const c = await arr.get(null, ctx.opts);
     return { ...base, node: 'array', data: { dtype: arr.dtype, data: c.data, shape: c.shape } };
   }
-  return { ...base, node: 'array', chunks: await storedChunks(desc.extra.ref as ArrayRef, ctx) };
+  const ref = desc.extra.ref as ArrayRef;
+  const [store, path] = arr !== undefined ? [arr.store, arr.path] : [ref.parent.store, ref.path];
+  return { ...base, node: 'array', chunks: await storedChunks(store, path, ctx) };
 }
 
-/** Every stored key of the array but its metadata, by key relative to the array. */
-async function storedChunks(ref: ArrayRef, ctx: ReadCtx): Promise<Record<string, Uint8Array>> {
-  const store = ref.parent.store;
-  const prefix = `${ref.path}/`;
-  const keys = (await store.list(ref.path, ctx.opts)).filter(
+/** Every stored key of the array at `path` but its metadata, by key relative to the array. */
+async function storedChunks(store: Store, path: string, ctx: ReadCtx): Promise<Record<string, Uint8Array>> {
+  const prefix = `${path}/`;
+  const keys = (await store.list(path, ctx.opts)).filter(
     (k) => k.startsWith(prefix) && !METADATA_KEYS.has(k.slice(prefix.length)),
   );
   const values = await Promise.all(keys.map((k) => store.get(k, ctx.opts)));

@@ -59,6 +59,7 @@ export type ElemKind =
   | 'scalar'
   | 'null'
   | 'awkward'
+  | 'rec-array'
   /** Read by a dispatch callback: its result. */
   | 'value'
   /** `{ fallback: 'raw' }`: a RawElem. */
@@ -347,6 +348,8 @@ const LEGACY: {
   numericScalar?: Encoding;
   string?: Encoding;
   dict?: Encoding;
+  /** Arrays of a structured dtype: rec-arrays even without encoding attributes (anndata <= 0.7). */
+  recArray?: Encoding;
 } = {};
 export function registerLegacy(kind: keyof typeof LEGACY, enc: Encoding): void {
   LEGACY[kind] = enc;
@@ -357,6 +360,9 @@ function pickEncoding(node: Node, ctx: ReadCtx): Encoding | 'raw' {
   const spec = specOfNode(node);
   const kind = isGroup(node) ? 'group' : 'array';
   if (spec.encodingType === '') {
+    if ((ctx.legacy || ctx.opts.fallback === 'raw') && !isGroup(node) && node.dtype === 'record' && LEGACY.recArray) {
+      return LEGACY.recArray;
+    }
     if (ctx.legacy) {
       const string = !isGroup(node) && node.dtype === 'string';
       // 0-d arrays are scalars, as python's legacy read makes them

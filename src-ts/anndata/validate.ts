@@ -5,7 +5,7 @@ import { inferDType } from '../zarr/dtype.js';
 import { InvalidInputError } from '../zarr/errors.js';
 import { AnnData } from './anndata.js';
 import { type Column, columnLength, DataFrame, isColumn } from './dataframe.js';
-import { AwkwardArray, isDense, isSparse, NumericScalar, numel, validateCompressed } from './elems.js';
+import { AwkwardArray, isDense, isSparse, NumericScalar, numel, RecArray, validateCompressed } from './elems.js';
 import { checkKeyName, elemPath, joinPath } from './registry.js';
 
 function fail(path: string, msg: string): never {
@@ -81,6 +81,10 @@ function walk(elem: unknown, path: string, sparse: Promise<void>[]): void {
   }
   if (isColumn(elem)) {
     validateColumn(elem, path);
+    return;
+  }
+  if (elem instanceof RecArray) {
+    elem.check(path);
     return;
   }
   if (elem instanceof AwkwardArray) {

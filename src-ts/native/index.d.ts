@@ -25,6 +25,15 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class NativeArray {
   /** JSON: path, shape, dtype, chunks, shards, zarrFormat, metadata. */
   describe(): string
+  /**
+   * The numpy dtype of arrays read through raw bytes (records, fixed-length strings,
+   * datetimes); null otherwise.
+   */
+  numpyDtype(): NativeNumpyDtype | null
+  /** Basic selection of a record array, one column per field. */
+  getRecords(selection?: Array<NativeDimSel> | undefined | null, cancel?: NativeCancel | undefined | null): Promise<NativeRecords>
+  /** Write every field of a record array in a basic selection. */
+  setRecords(selection: Array<NativeDimSel> | undefined | null, fields: Array<NativeRecordValue>, cancel?: NativeCancel | undefined | null): Promise<void>
   get(selection?: Array<NativeDimSel> | undefined | null, cancel?: NativeCancel | undefined | null): Promise<NativeChunk>
   getSync(selection?: Array<NativeDimSel> | undefined | null): NativeChunk
   getOrthogonal(selection: Array<NativeDimSel>, cancel?: NativeCancel | undefined | null): Promise<NativeChunk>
@@ -98,7 +107,7 @@ export declare function getThreads(): number
 
 /** A decoded selection. */
 export interface NativeChunk {
-  data: Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array | string[]
+  data: Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array | string[] | Buffer[]
   shape: Array<number>
 }
 
@@ -112,6 +121,25 @@ export interface NativeDimSel {
   step?: number
   indices?: Float64Array
   mask?: Uint8Array
+}
+
+/** One fixed-size element type (a plain array's, or a record field's). */
+export interface NativeElementType {
+  /**
+   * Public type of the decoded values: a numeric name, `'string'`, `'datetime64'`,
+   * `'timedelta64'`.
+   */
+  dtype: string
+  /** numpy spelling, e.g. `'<U8'`, `'>f4'`, `'|S3'`, `'<M8[ns]'`. */
+  numpyDtype: string
+  /** Bytes per element. */
+  size: number
+  /** Fixed-length strings: capacity (code points for `U`, bytes for `S`). */
+  fixedLength?: number
+  /** Datetimes: numpy unit (`'ns'`, `'D'`, ...). */
+  timeUnit?: string
+  /** Datetimes: multiplier of the unit (`10` in `M8[10ms]`). */
+  timeScale?: number
 }
 
 /** Options for creating a group. */
@@ -128,6 +156,44 @@ export interface NativeMember {
   kind: string
 }
 
+/** The numpy dtype of an array read through raw bytes. */
+export interface NativeNumpyDtype {
+  /** Bytes per element (per record). */
+  itemsize: number
+  /** Set for plain arrays (fixed-length strings, datetimes). */
+  element?: NativeElementType
+  /** Set for record arrays, in field order. */
+  fields?: Array<NativeRecordField>
+}
+
+/** One decoded field of a record read. */
+export interface NativeRecordColumn {
+  name: string
+  data: Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array | string[] | Buffer[]
+}
+
+/** A record field. */
+export interface NativeRecordField {
+  name: string
+  /** Byte offset within a record. */
+  offset: number
+  element: NativeElementType
+}
+
+/** A record read: one column per field, in field order. */
+export interface NativeRecords {
+  shape: Array<number>
+  fields: Array<NativeRecordColumn>
+}
+
+/** One field's values for a record write (exactly one of `bytes`, `strings`). */
+export interface NativeRecordValue {
+  name: string
+  /** Little-endian element bytes (numbers, int64 datetimes): a view, not copied. */
+  bytes?: Uint8Array
+  strings?: Array<string>
+}
+
 /** Request and byte counters. */
 export interface NativeStats {
   requests: number
@@ -140,6 +206,8 @@ export interface NativeValue {
   /** Element bytes (a view over the caller's TypedArray; not copied). */
   bytes?: Uint8Array
   strings?: Array<string>
+  /** Byte strings of a `bytes` array (copied). */
+  binary?: Array<Uint8Array>
   /** One JSON-encoded scalar to broadcast. */
   scalar?: string
 }

@@ -2,9 +2,19 @@
 // (moved from Rust, not copied); writes pass views of the caller's TypedArrays.
 
 import { type CallOptions, withSignal } from './abort.js';
-import { type Chunk, type DataType, fillFromJson, scalarJson, toNativeBytes } from './dtype.js';
+import {
+  type Chunk,
+  type DataType,
+  type ElementType,
+  fillFromJson,
+  type NumericTypedArray,
+  type NumpyDtype,
+  type NumpyDtypeSpec,
+  scalarJson,
+  toNativeBytes,
+} from './dtype.js';
 import { callSync, InvalidInputError } from './errors.js';
-import type { NativeArray, NativeChunk, NativeValue } from './native.js';
+import type { NativeArray, NativeChunk, NativeNumpyDtype, NativeRecordValue, NativeValue } from './native.js';
 import { type BasicSelection, type OrthogonalSelection, toNativeBasic, toNativeOrthogonal } from './selection.js';
 import type { Store } from './store.js';
 
@@ -16,6 +26,13 @@ export type CodecSpec = string | ({ name: string } & Record<string, unknown>);
 export interface CreateArrayOptions<D extends DataType = DataType> {
   shape: number[];
   dtype: D;
+  /**
+   * Required for 'record', 'datetime64' and 'timedelta64'; for 'string' it makes a numpy
+   * fixed-length array. Spelled as in zarr v2: '<U8', '|S4', '<M8[ns]', '<m8[10s]', or
+   * `[['names', '<U8'], ['scores', '<f4']]`. v3 arrays use zarr-python's data types
+   * (`struct`, `fixed_length_utf32`, `null_terminated_bytes`, `numpy.datetime64`), little-endian.
+   */
+  numpyDtype?: NumpyDtypeSpec;
   /** Inner chunk shape (chunk shape when unsharded), or 'auto' (<= 1 MiB). Default 'auto'. */
   chunks?: number[] | 'auto';
   /** Shard shape or 'auto' (~64 MiB, a multiple of chunks); v3 only. Default: unsharded. */
@@ -79,6 +96,10 @@ export function createOptionsJson(opts: CreateArrayOptions): string {
 }
 
 function nativeValue(dtype: DataType, value: unknown, key: string): NativeValue {
+  if (dtype === 'bytes') {
+    if (Array.isArray(value) && value.every((v) => v instanceof Uint8Array)) return { binary: value };
+    throw new InvalidInputError('InvalidInput', `'${key}' is a bytes array: pass Uint8Array[]`, { key });
+  }
   if (dtype === 'string') {
     if (Array.isArray(value)) {
       if (!value.every((v) => typeof v === 'string')) {
@@ -101,16 +122,63 @@ function chunkOf(c: NativeChunk): Chunk {
   return c as Chunk;
 }
 
+/** One field of a record read. */
+export interface RecordColumn {
+  name: string;
+  /** The field's element type (decoded dtype, numpy spelling, fixed length, time unit). */
+  element: ElementType;
+  /** Numbers and datetimes as TypedArrays (int64 for datetimes), fixed-length strings as string[]. */
+  data: NumericTypedArray | string[];
+}
+
+/** A selection of a record array: one column per field, in field order. */
+export interface Records {
+  shape: number[];
+  fields: RecordColumn[];
+}
+
+/** Values for one field of a record write. */
+export interface RecordValue {
+  name: string;
+  data: NumericTypedArray | string[] | unknown[];
+}
+
+function numpyOf(n: NativeNumpyDtype | null): NumpyDtype | null {
+  if (n === null || n === undefined) return null;
+  const el = (e: ElementType): ElementType => {
+    const out: ElementType = { dtype: e.dtype, numpyDtype: e.numpyDtype, size: e.size };
+    if (e.fixedLength != null) out.fixedLength = e.fixedLength;
+    if (e.timeUnit != null) out.timeUnit = e.timeUnit;
+    if (e.timeScale != null) out.timeScale = e.timeScale;
+    return out;
+  };
+  const out: NumpyDtype = { itemsize: n.itemsize };
+  if (n.element) out.element = el(n.element as ElementType);
+  if (n.fields)
+    out.fields = n.fields.map((f) => ({ name: f.name, offset: f.offset, element: el(f.element as ElementType) }));
+  return out;
+}
+
 export class ZArray<D extends DataType = DataType> {
   readonly #native: NativeArray;
   readonly #store: Store;
   #desc: Description;
+  readonly #numpy: NumpyDtype | null;
 
   /** @internal use openArray / createArray */
   constructor(handle: NativeArray, store: Store) {
     this.#native = handle;
     this.#store = store;
     this.#desc = JSON.parse(callSync(() => handle.describe())) as Description;
+    this.#numpy = numpyOf(handle.numpyDtype());
+  }
+
+  /**
+   * The numpy dtype of records, fixed-length strings and datetimes (read as raw bytes), with
+   * field names, numpy spellings, offsets, itemsize and time units; null for other arrays.
+   */
+  get numpyDtype(): NumpyDtype | null {
+    return this.#numpy === null ? null : structuredClone(this.#numpy);
   }
 
   get store(): Store {
@@ -139,8 +207,14 @@ export class ZArray<D extends DataType = DataType> {
   get attrs(): Record<string, unknown> {
     return structuredClone((this.#desc.metadata.attributes ?? {}) as Record<string, unknown>);
   }
+  /** The fill value as JS (records: as stored, an object of field values or base64). */
   get fillValue(): unknown {
-    return fillFromJson(this.dtype, this.#desc.metadata.fill_value);
+    const v = this.#desc.metadata.fill_value;
+    // zarr-python stores numpy S fills in base64; show the text a read returns
+    if (this.#numpy?.element?.numpyDtype.startsWith('|S') && typeof v === 'string') {
+      return Buffer.from(v, 'base64').toString('utf8');
+    }
+    return fillFromJson(this.dtype, v);
   }
   /** Codec metadata: v3 `codecs`, or v2 `{ filters, compressor }` as numcodecs JSON. */
   get codecs(): unknown {
@@ -194,6 +268,56 @@ export class ZArray<D extends DataType = DataType> {
     const sel = toNativeBasic(selection);
     const v = nativeValue(this.dtype, isChunk(value) ? value.data : value, this.path);
     callSync(() => this.#native.setSync(sel, v));
+  }
+
+  /** Basic selection of a record array: one column per field, in field order. */
+  async getRecords(selection?: BasicSelection, opts: CallOptions = {}): Promise<Records> {
+    const sel = toNativeBasic(selection);
+    const fields = this.#recordFields();
+    const r = await withSignal(opts.signal, (c) => this.#native.getRecords(sel, c));
+    return {
+      shape: r.shape,
+      // record fields are fixed-size: numbers, int64 times or strings, never byte strings
+      fields: r.fields.map((f, i) => ({
+        name: f.name,
+        element: fields[i].element,
+        data: f.data as NumericTypedArray | string[],
+      })),
+    };
+  }
+
+  /**
+   * Write a basic selection of a record array: every field once, numbers and datetimes as
+   * TypedArrays (BigInt64Array for datetimes), fixed-length strings as string[].
+   */
+  async setRecords(selection: BasicSelection, fields: RecordValue[], opts: CallOptions = {}): Promise<void> {
+    const sel = toNativeBasic(selection);
+    const byName = new Map(this.#recordFields().map((f) => [f.name, f.element]));
+    const values: NativeRecordValue[] = fields.map((f) => {
+      const element = byName.get(f.name);
+      const key = `${this.path}/${f.name}`;
+      if (element === undefined) {
+        throw new InvalidInputError('InvalidInput', `'${this.path}' has no field '${f.name}'`, { key: this.path });
+      }
+      if (element.dtype === 'string') {
+        if (!Array.isArray(f.data) || !f.data.every((v) => typeof v === 'string')) {
+          throw new InvalidInputError('InvalidInput', `'${key}' is a string field: pass string[]`, { key: this.path });
+        }
+        return { name: f.name, strings: f.data as string[] };
+      }
+      return { name: f.name, bytes: toNativeBytes(element.dtype, f.data, key) };
+    });
+    return withSignal(opts.signal, (c) => this.#native.setRecords(sel, values, c));
+  }
+
+  #recordFields() {
+    const fields = this.#numpy?.fields;
+    if (!fields) {
+      throw new InvalidInputError('InvalidInput', `'${this.path}' is not a record array (its dtype is ${this.dtype})`, {
+        key: this.path,
+      });
+    }
+    return fields;
   }
 
   /** Change the shape; chunks wholly outside it are deleted. */

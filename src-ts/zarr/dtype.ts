@@ -1,4 +1,5 @@
-// Data types and the TypedArrays that carry them across the boundary.
+// Data types and the TypedArrays that carry them across the boundary, and the description of
+// numpy dtypes read through raw bytes (records, fixed-length strings, datetimes).
 
 import { InvalidInputError } from './errors.js';
 
@@ -15,10 +16,61 @@ export type DataType =
   | 'float16'
   | 'float32'
   | 'float64'
-  | 'string';
+  | 'string'
+  /** Variable-length byte strings (v3 `variable_length_bytes`, v2 `|O` + `vlen-bytes`). */
+  | 'bytes'
+  /** numpy datetime64: int64 counts of the unit in `ZArray.numpyDtype`; NaT is -2^63. */
+  | 'datetime64'
+  /** numpy timedelta64: int64 counts of the unit in `ZArray.numpyDtype`; NaT is -2^63. */
+  | 'timedelta64'
+  /** numpy structured dtype: read and written by field (`getRecords` / `setRecords`). */
+  | 'record';
 
-/** Every data type but strings: the ones a TypedArray carries. */
-export type NumericDType = Exclude<DataType, 'string'>;
+/** One fixed-size numpy element type: a plain array's or a record field's. */
+export interface ElementType {
+  /** Type of the decoded values: a numeric name, 'string', 'datetime64' or 'timedelta64'. */
+  dtype: Exclude<DataType, 'record' | 'bytes'>;
+  /** numpy spelling: '<U8', '>f4', '|S3', '<M8[ns]'. */
+  numpyDtype: string;
+  /** Bytes per element. */
+  size: number;
+  /** Fixed-length strings: capacity (code points for U, bytes for S). */
+  fixedLength?: number;
+  /** Datetimes: numpy unit ('ns', 'D', ...). */
+  timeUnit?: string;
+  /** Datetimes: multiplier of the unit (10 in '<M8[10ms]'). */
+  timeScale?: number;
+}
+
+/** A record field: its name, byte offset within a record and element type. */
+export interface RecordField {
+  name: string;
+  offset: number;
+  element: ElementType;
+}
+
+/**
+ * The numpy dtype of an array zarrs-node reads through raw bytes: records (`fields`), or plain
+ * fixed-length strings and datetimes (`element`).
+ */
+export interface NumpyDtype {
+  /** Bytes per element (per record). */
+  itemsize: number;
+  element?: ElementType;
+  fields?: RecordField[];
+}
+
+/** A numpy dtype as zarr v2 spells it: '<U8', '<M8[ns]', or a field list for records. */
+export type NumpyDtypeSpec = string | [name: string, dtype: string][];
+
+/** Element types of numeric arrays, sparse data and scalars (not strings, bytes, records, times). */
+export type NumericDType = Exclude<DataType, 'string' | 'bytes' | 'record' | 'datetime64' | 'timedelta64'>;
+
+const NOT_NUMERIC: ReadonlySet<DataType> = new Set(['string', 'bytes', 'record', 'datetime64', 'timedelta64']);
+
+export function isNumericDType(d: DataType): d is NumericDType {
+  return !NOT_NUMERIC.has(d);
+}
 
 export type NumericTypedArray =
   | Uint8Array
@@ -48,6 +100,16 @@ export interface DataTypeMap {
   float32: Float32Array;
   float64: Float64Array;
   string: string[];
+  bytes: Uint8Array[];
+  datetime64: BigInt64Array;
+  timedelta64: BigInt64Array;
+  /** Record arrays have no single buffer: see `ZArray.getRecords`. */
+  record: never;
+}
+
+/** Data types whose elements are int64 (bigint) values. */
+function isInt64Like(dtype: DataType): boolean {
+  return dtype === 'int64' || dtype === 'uint64' || dtype === 'datetime64' || dtype === 'timedelta64';
 }
 
 /** A selection's data and shape. */
@@ -58,7 +120,10 @@ export interface Chunk<D extends DataType = DataType> {
 
 type Ctor = { new (n: number): NumericTypedArray; readonly name: string };
 
-const CTORS: Record<NumericDType, Ctor> = {
+/** Data types without a TypedArray of their own. */
+type Unboxed = 'string' | 'bytes' | 'record';
+
+const CTORS: Record<Exclude<DataType, Unboxed>, Ctor> = {
   bool: Uint8Array,
   int8: Int8Array,
   int16: Int16Array,
@@ -71,11 +136,15 @@ const CTORS: Record<NumericDType, Ctor> = {
   float16: Uint16Array,
   float32: Float32Array,
   float64: Float64Array,
+  datetime64: BigInt64Array,
+  timedelta64: BigInt64Array,
 };
 
 /** Bytes per element (strings: undefined). */
 export function itemSize(dtype: DataType): number | undefined {
-  return dtype === 'string' ? undefined : (CTORS[dtype] as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+  return dtype === 'string' || dtype === 'bytes' || dtype === 'record'
+    ? undefined
+    : (CTORS[dtype] as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
 }
 
 const Float16ArrayCtor = (globalThis as { Float16Array?: { new (n: number): ArrayBufferView; name: string } })
@@ -88,6 +157,12 @@ const Float16ArrayCtor = (globalThis as { Float16Array?: { new (n: number): Arra
 export function toNativeBytes(dtype: DataType, data: unknown, key: string): Uint8Array {
   if (dtype === 'string') {
     throw new InvalidInputError('InvalidInput', `'${key}' is a string array: pass string[]`, { key });
+  }
+  if (dtype === 'bytes') {
+    throw new InvalidInputError('InvalidInput', `'${key}' is a bytes array: pass Uint8Array[]`, { key });
+  }
+  if (dtype === 'record') {
+    throw new InvalidInputError('InvalidInput', `'${key}' is a record array: write it by fields (setRecords)`, { key });
   }
   const ctor = CTORS[dtype];
   let typed: ArrayBufferView;
@@ -116,7 +191,7 @@ export function toNativeBytes(dtype: DataType, data: unknown, key: string): Uint
 
 function fromPlainArray(dtype: DataType, ctor: Ctor, data: unknown[], key: string): ArrayBufferView {
   const out = new ctor(data.length);
-  const big = dtype === 'int64' || dtype === 'uint64';
+  const big = isInt64Like(dtype);
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
     if (big) {
@@ -152,7 +227,7 @@ export function fillFromJson(dtype: DataType, v: unknown): unknown {
   if (v === 'NaN') return Number.NaN;
   if (v === 'Infinity') return Number.POSITIVE_INFINITY;
   if (v === '-Infinity') return Number.NEGATIVE_INFINITY;
-  if ((dtype === 'int64' || dtype === 'uint64') && typeof v === 'number') return BigInt(v);
+  if (isInt64Like(dtype) && typeof v === 'number') return BigInt(v);
   if (dtype === 'bool' && typeof v === 'number') return v !== 0;
   return v;
 }

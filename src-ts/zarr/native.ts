@@ -9,6 +9,8 @@ export type {
   NativeChunk,
   NativeDimSel,
   NativeGroup,
+  NativeNumpyDtype,
+  NativeRecordValue,
   NativeStore,
   NativeValue,
 } from '../native/index.js';

@@ -16,7 +16,8 @@ use serde_json::Value;
 use unsafe_cell_slice::UnsafeCellSlice;
 use zarrs::array::{
     Array, ArrayBytes, ArrayBytesFixedDisjointView, ArrayMetadata, ArrayShardedExt,
-    ArrayShardedReadableExt, ArrayShardedReadableExtCache, ArraySubset, CodecOptions,
+    ArrayShardedReadableExt, ArrayShardedReadableExtCache, ArraySubset, CodecOptions, Element,
+    ElementOwned,
 };
 use zarrs_storage::{ReadableWritableListableStorageTraits, StoreKey};
 
@@ -25,6 +26,7 @@ use crate::dtype::{DType, TypedVec};
 use crate::error::{Error, ErrorCode, Result};
 use crate::metadata::{build_array_metadata, CreateArrayOptions};
 use crate::node::{self, RawNode};
+use crate::numpy::{ColumnValue, NumpyDtype};
 use crate::precheck;
 use crate::remote_read;
 use crate::runtime::{self, CancelToken};
@@ -33,6 +35,9 @@ use crate::store::{normalize_node_path, PrefetchGuard, Rooted, Storage, Store};
 
 type ZArrayInner = Array<dyn ReadableWritableListableStorageTraits>;
 
+/// One decoded field of a record read: its name and values.
+pub type RecordColumn = (String, TypedVec);
+
 /// Values handed to a write.
 #[derive(Debug)]
 pub enum WriteValue<'a> {
@@ -40,6 +45,8 @@ pub enum WriteValue<'a> {
     Bytes(&'a [u8]),
     /// Strings, C order, exactly as many as the selection.
     Strings(Vec<String>),
+    /// Byte strings (`bytes` arrays), C order, exactly as many as the selection.
+    Binary(Vec<Vec<u8>>),
     /// One value broadcast to the whole selection (JSON: number, bool, string, `"NaN"`, decimal
     /// string for 64-bit integers).
     Scalar(Value),
@@ -62,8 +69,82 @@ pub struct ArrayInfo {
 pub struct ZArray {
     store: Store,
     path: String,
+    /// Element type of decoded buffers (for records: raw bytes).
     dtype: DType,
+    /// Set for numpy dtypes read through raw bytes (see [`crate::numpy`]).
+    numpy: Option<RawView>,
     inner: RwLock<Inner>,
+}
+
+/// A numpy dtype zarrs sees as raw bits, and the metadata members that the rewrite replaced
+/// (put back whenever metadata is shown or stored).
+struct RawView {
+    dtype: NumpyDtype,
+    /// `dtype` (v2) or `data_type` (v3) as stored.
+    data_type: Value,
+    /// `fill_value` as stored.
+    fill_value: Value,
+}
+
+/// Members of the metadata document that hold the data type.
+fn data_type_key(doc: &Value) -> &'static str {
+    if doc.get("zarr_format").and_then(Value::as_u64) == Some(2) {
+        "dtype"
+    } else {
+        "data_type"
+    }
+}
+
+/// Whether a v3 document's `bytes` codec (top level or inside sharding) is big-endian.
+fn v3_big_endian(doc: &Value) -> bool {
+    fn find(codecs: Option<&Value>) -> bool {
+        codecs.and_then(Value::as_array).is_some_and(|list| {
+            list.iter().any(|c| {
+                (c.get("name").and_then(Value::as_str) == Some("bytes")
+                    && c.pointer("/configuration/endian").and_then(Value::as_str) == Some("big"))
+                    || find(c.pointer("/configuration/codecs"))
+            })
+        })
+    }
+    find(doc.get("codecs"))
+}
+
+/// When `meta` has a numpy dtype zarrs cannot represent, rewrite its data type to raw bits of the
+/// same item size (fill value as those bytes), so zarrs' codec pipeline reads and writes the
+/// element bytes unchanged.
+fn raw_view(meta: ArrayMetadata, path: &str) -> Result<(ArrayMetadata, Option<RawView>)> {
+    let mut doc = serde_json::to_value(&meta)?;
+    let key = data_type_key(&doc);
+    let data_type = doc.get(key).cloned().unwrap_or(Value::Null);
+    let parsed = if key == "dtype" {
+        NumpyDtype::from_v2(&data_type, path)?
+    } else {
+        NumpyDtype::from_v3(&data_type, v3_big_endian(&doc), path)?
+    };
+    let Some(dtype) = parsed else {
+        return Ok((meta, None));
+    };
+    let fill_value = doc.get("fill_value").cloned().unwrap_or(Value::Null);
+    let fill = dtype.fill_bytes(&fill_value, path)?;
+    let size = dtype.itemsize();
+    if key == "dtype" {
+        doc[key] = Value::String(format!("|V{size}"));
+    } else {
+        doc[key] = Value::String(format!("r{}", size * 8));
+    }
+    doc["fill_value"] = fill.into_iter().map(Value::from).collect();
+    let meta = serde_json::from_value(doc).map_err(|e| {
+        Error::invalid_metadata(format!("'{path}': cannot read {}: {e}", dtype.describe()))
+            .with_key(path.to_string())
+    })?;
+    Ok((
+        meta,
+        Some(RawView {
+            dtype,
+            data_type,
+            fill_value,
+        }),
+    ))
 }
 
 struct Inner {
@@ -176,6 +257,8 @@ impl ZArray {
         let storage = store.storage()?;
         let meta = node::normalize_array_metadata(meta);
         precheck::install();
+        // Dtypes zarrs lacks (records, fixed-length strings, datetimes) open as raw bytes.
+        let (meta, numpy) = raw_view(meta, path)?;
         // zarrs refuses `__`-prefixed node names (reserved in v3); v2 stores have them
         // (anndata <= 0.7's `__categories`): open those at the root of a view below the path.
         let reserved = path.split('/').any(|s| s.starts_with("__"));
@@ -188,11 +271,16 @@ impl ZArray {
         .map_err(|e| Error::from(e).naming(path))?;
         let elem = array.data_type().fixed_size().unwrap_or(1) as u64;
         precheck::array_metadata(path, array.metadata(), elem)?;
-        let dtype = DType::from_zarrs(array.data_type()).map_err(|e| e.naming(path))?;
+        let dtype = match numpy.as_ref().map(|n| &n.dtype) {
+            Some(NumpyDtype::Scalar(s)) => s.column_dtype(),
+            Some(NumpyDtype::Record(_)) => DType::UInt8,
+            None => DType::from_zarrs(array.data_type()).map_err(|e| e.naming(path))?,
+        };
         Ok(Self {
             store: store.clone(),
             path: path.to_string(),
             dtype,
+            numpy,
             inner: RwLock::new(Inner::new(array)),
         })
     }
@@ -204,7 +292,10 @@ impl ZArray {
     pub fn create(store: &Store, path: &str, opts: &CreateArrayOptions) -> Result<Self> {
         let path = normalize_node_path(path)?;
         store.check_writable(&path)?;
-        let (format, meta) = build_array_metadata(opts).map_err(|e| e.naming(&path))?;
+        let (format, mut meta) = build_array_metadata(opts).map_err(|e| e.naming(&path))?;
+        if format == 2 {
+            crate::numpy::prepare_v2(&mut meta, &path)?;
+        }
         let meta: ArrayMetadata = serde_json::from_value(meta).map_err(|e| {
             Error::invalid_input(format!("cannot build metadata: {e}")).with_key(path.clone())
         })?;
@@ -291,10 +382,77 @@ impl ZArray {
         &self.store
     }
 
-    /// Data type.
+    /// Element type of decoded buffers (`Int64` for datetimes, `String` for fixed-length
+    /// strings, raw `UInt8` for records).
     #[must_use]
     pub fn dtype(&self) -> DType {
         self.dtype
+    }
+
+    /// The public data type name: the [`DType`] name, or `'record'`, `'datetime64'`,
+    /// `'timedelta64'` for numpy dtypes read through raw bytes.
+    #[must_use]
+    pub fn dtype_name(&self) -> &'static str {
+        self.numpy
+            .as_ref()
+            .map_or_else(|| self.dtype.name(), |n| n.dtype.public_name())
+    }
+
+    /// The numpy dtype, for arrays read through raw bytes (records, fixed-length strings,
+    /// datetimes).
+    #[must_use]
+    pub fn numpy_dtype(&self) -> Option<&NumpyDtype> {
+        self.numpy.as_ref().map(|n| &n.dtype)
+    }
+
+    /// Bytes of one stored element as the read and write paths move them.
+    fn elem_size(&self) -> usize {
+        self.numpy
+            .as_ref()
+            .map_or_else(|| self.dtype.size().unwrap_or(1), |n| n.dtype.itemsize())
+    }
+
+    /// A zeroed output buffer for `n` stored elements (raw bytes for numpy dtypes).
+    fn alloc(&self, n: usize) -> Result<TypedVec> {
+        match &self.numpy {
+            Some(_) => TypedVec::zeroed(DType::UInt8, n * self.elem_size()),
+            None => TypedVec::zeroed(self.dtype, n),
+        }
+    }
+
+    fn record_fields(&self) -> Result<&[crate::numpy::Field]> {
+        match self.numpy_dtype() {
+            Some(NumpyDtype::Record(fields)) => Ok(fields),
+            _ => Err(Error::invalid_input(format!(
+                "'{}' is not a record array (its dtype is {})",
+                self.path,
+                self.dtype_name()
+            ))
+            .with_key(self.path.clone())),
+        }
+    }
+
+    fn not_records(&self) -> Result<()> {
+        if matches!(self.numpy_dtype(), Some(NumpyDtype::Record(_))) {
+            return Err(Error::invalid_input(format!(
+                "'{}' is a record array: read and write it by fields (getRecords / setRecords)",
+                self.path
+            ))
+            .with_key(self.path.clone()));
+        }
+        Ok(())
+    }
+
+    /// Raw element bytes -> the column of a plain numpy-dtype array.
+    fn decode_scalar(&self, raw: TypedVec) -> Result<TypedVec> {
+        match self.numpy_dtype() {
+            Some(NumpyDtype::Scalar(s)) => {
+                let bytes = raw.bytes().unwrap_or_default();
+                s.decode(bytes, s.size(), 0)
+                    .map_err(|e| e.with_key(self.path.clone()))
+            }
+            _ => Ok(raw),
+        }
     }
 
     fn with<T>(&self, f: impl FnOnce(&Inner) -> Result<T>) -> Result<T> {
@@ -319,6 +477,15 @@ impl ZArray {
         self.with(|i| {
             let mut doc = serde_json::to_value(i.array.metadata())?;
             crate::metadata::normalize_codecs(&mut doc);
+            if let Some(raw) = &self.numpy {
+                let key = data_type_key(&doc);
+                doc[key] = raw.data_type.clone();
+                doc["fill_value"] = raw.fill_value.clone();
+            } else if doc.get("dtype").and_then(Value::as_str) == Some(crate::numpy::V2_BYTES) {
+                // v2 bytes are `|O` on disk (zarr-python), filled with no bytes
+                doc["dtype"] = Value::from("|O");
+                doc["fill_value"] = Value::from("");
+            }
             Ok(doc)
         })
     }
@@ -385,7 +552,10 @@ impl ZArray {
     }
 
     fn check_alloc(&self, n: u64) -> Result<usize> {
-        let elem = self.dtype.nominal_size() as u64;
+        let elem = match &self.numpy {
+            Some(raw) => raw.dtype.itemsize(),
+            None => self.dtype.nominal_size(),
+        } as u64;
         let bytes = n.checked_mul(elem);
         let limit = crate::max_alloc_bytes();
         match bytes {
@@ -397,7 +567,7 @@ impl ZArray {
     fn too_big(&self, n: u64, limit: u64) -> Error {
         Error::invalid_input(format!(
             "selection of {n} {} elements exceeds the allocation limit of {limit} bytes",
-            self.dtype.name()
+            self.dtype_name()
         ))
         .with_key(self.path.clone())
     }
@@ -410,6 +580,32 @@ impl ZArray {
     /// Selection, codec and storage errors, [`ErrorCode::Aborted`] when cancelled.
     pub fn get(&self, specs: &[DimSpec], cancel: &CancelToken) -> Result<(TypedVec, Vec<u64>)> {
         self.get_selection(specs, false, cancel)
+    }
+
+    /// Basic selection of a record array: one column per field, in field order.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get); [`ErrorCode::InvalidInput`] when the array is not a record array.
+    pub fn get_records(
+        &self,
+        specs: &[DimSpec],
+        cancel: &CancelToken,
+    ) -> Result<(Vec<RecordColumn>, Vec<u64>)> {
+        let fields = self.record_fields()?;
+        let (raw, shape) = self.read_selection(specs, false, cancel)?;
+        let bytes = raw.bytes().unwrap_or_default();
+        let stride = self.elem_size();
+        let columns = fields
+            .iter()
+            .map(|f| {
+                let col = f.scalar.decode(bytes, stride, f.offset).map_err(|e| {
+                    Error::new(e.code, format!("field '{}': {}", f.name, e.message))
+                        .with_key(self.path.clone())
+                })?;
+                Ok((f.name.clone(), col))
+            })
+            .collect::<Result<_>>()?;
+        Ok((columns, shape))
     }
 
     /// Orthogonal selection (index lists and masks allowed per dimension).
@@ -425,6 +621,18 @@ impl ZArray {
     }
 
     fn get_selection(
+        &self,
+        specs: &[DimSpec],
+        orthogonal: bool,
+        cancel: &CancelToken,
+    ) -> Result<(TypedVec, Vec<u64>)> {
+        self.not_records()?;
+        let (raw, shape) = self.read_selection(specs, orthogonal, cancel)?;
+        Ok((self.decode_scalar(raw)?, shape))
+    }
+
+    /// Read a selection as stored elements (raw bytes for numpy dtypes).
+    fn read_selection(
         &self,
         specs: &[DimSpec],
         orthogonal: bool,
@@ -457,13 +665,14 @@ impl ZArray {
         cancel: &CancelToken,
     ) -> Result<(TypedVec, Vec<u64>)> {
         cancel.check()?;
+        self.not_records()?;
         self.with(|inner| {
             let shape = inner.array.shape().to_vec();
             let points = coordinates(coords, &shape).map_err(|e| e.with_key(self.path.clone()))?;
             let n = self.check_alloc(points.len() as u64)?;
             let data = runtime::run(|| self.gather_points(inner, &points, n, cancel))
                 .map_err(|e| e.with_key(self.path.clone()))?;
-            Ok((data, vec![n as u64]))
+            Ok((self.decode_scalar(data)?, vec![n as u64]))
         })
     }
 
@@ -547,7 +756,7 @@ impl ZArray {
     ) -> Result<TypedVec> {
         let array = &inner.array;
         let opts = Self::options();
-        let mut out = TypedVec::zeroed(self.dtype, n)?;
+        let mut out = self.alloc(n)?;
         if n == 0 {
             return Ok(out);
         }
@@ -567,19 +776,18 @@ impl ZArray {
             PrefetchGuard::none()
         };
 
-        if let TypedVec::String(strings) = &mut out {
-            *strings = if sharded_partial {
-                array.retrieve_array_subset_sharded_opt::<Vec<String>>(
-                    &inner.shard_cache,
-                    &subset,
-                    &opts,
-                )?
-            } else {
-                array.retrieve_array_subset_opt::<Vec<String>>(&subset, &opts)?
-            };
-            return Ok(out);
+        match &mut out {
+            TypedVec::String(v) => {
+                *v = Self::read_var(inner, &subset, sharded_partial, &opts)?;
+                return Ok(out);
+            }
+            TypedVec::Bytes(v) => {
+                *v = Self::read_var(inner, &subset, sharded_partial, &opts)?;
+                return Ok(out);
+            }
+            _ => {}
         }
-        let elem = self.dtype.size().unwrap_or(1);
+        let elem = self.elem_size();
         let bytes = out
             .bytes_mut()
             .ok_or_else(|| Error::new(ErrorCode::Internal, "fixed buffer expected"))?;
@@ -613,6 +821,26 @@ impl ZArray {
         Ok(out)
     }
 
+    /// Variable-length elements (strings, byte strings) of a region.
+    fn read_var<T: ElementOwned>(
+        inner: &Inner,
+        subset: &ArraySubset,
+        sharded_partial: bool,
+        opts: &CodecOptions,
+    ) -> Result<Vec<T>> {
+        Ok(if sharded_partial {
+            inner.array.retrieve_array_subset_sharded_opt::<Vec<T>>(
+                &inner.shard_cache,
+                subset,
+                opts,
+            )?
+        } else {
+            inner
+                .array
+                .retrieve_array_subset_opt::<Vec<T>>(subset, opts)?
+        })
+    }
+
     /// Decode the bounding box `bbox` (array coordinates) with the shard-index cache.
     fn read_bbox(
         &self,
@@ -635,7 +863,7 @@ impl ZArray {
         n: usize,
         cancel: &CancelToken,
     ) -> Result<TypedVec> {
-        let mut out = TypedVec::zeroed(self.dtype, n)?;
+        let mut out = self.alloc(n)?;
         // One unit of work per touched inner chunk, decoded once.
         let unit = Self::unit_shape(&inner.array)?;
         let plan = GridPlan::new(sel, &unit);
@@ -652,7 +880,7 @@ impl ZArray {
         let opts = Self::options();
         fill_from_units(
             &mut out,
-            self.dtype.size().unwrap_or(1),
+            self.elem_size(),
             &cells,
             |cell| {
                 cancel.check()?;
@@ -670,7 +898,7 @@ impl ZArray {
         n: usize,
         cancel: &CancelToken,
     ) -> Result<TypedVec> {
-        let mut out = TypedVec::zeroed(self.dtype, n)?;
+        let mut out = self.alloc(n)?;
         let unit = Self::unit_shape(&inner.array)?;
         let mut groups: HashMap<Vec<u64>, Vec<usize>> = HashMap::new();
         for (i, p) in points.iter().enumerate() {
@@ -715,7 +943,7 @@ impl ZArray {
         let opts = Self::options();
         fill_from_units(
             &mut out,
-            self.dtype.size().unwrap_or(1),
+            self.elem_size(),
             &units,
             |(bbox, _)| {
                 cancel.check()?;
@@ -738,6 +966,16 @@ impl ZArray {
         value: WriteValue<'_>,
         cancel: &CancelToken,
     ) -> Result<()> {
+        self.write_selection(specs, cancel, |n| self.materialize(value, n))
+    }
+
+    /// Write the value `make(n)` builds for the `n` elements of a basic selection.
+    fn write_selection<'a>(
+        &self,
+        specs: &[DimSpec],
+        cancel: &CancelToken,
+        make: impl FnOnce(usize) -> Result<Materialized<'a>>,
+    ) -> Result<()> {
         cancel.check()?;
         self.store.check_writable(&self.path)?;
         let result = self.with(|inner| {
@@ -745,7 +983,7 @@ impl ZArray {
             let sel = Selection::new(specs, &shape, false)?;
             let n = sel.num_elements().unwrap_or(u64::MAX);
             let n = self.check_alloc(n)?;
-            let value = self.materialize(value, n)?;
+            let value = make(n)?;
             runtime::run(|| match sel.as_region() {
                 Some((start, region)) => self.write_region(inner, &start, &region, value, cancel),
                 None => self.scatter(inner, &sel, value, cancel),
@@ -758,22 +996,97 @@ impl ZArray {
         result.map_err(|e| e.with_key(self.path.clone()))
     }
 
+    /// Write one column per field into a basic selection of a record array. Every field must
+    /// be given exactly once: numbers and times as little-endian element bytes, fixed-length
+    /// strings as strings.
+    ///
+    /// # Errors
+    /// As [`set`](Self::set); [`ErrorCode::InvalidInput`] for missing, unknown or ill-sized
+    /// fields and strings longer than their field.
+    pub fn set_records(
+        &self,
+        specs: &[DimSpec],
+        columns: &[(String, ColumnValue<'_>)],
+        cancel: &CancelToken,
+    ) -> Result<()> {
+        let fields = self.record_fields()?;
+        if let Some((name, _)) = columns
+            .iter()
+            .find(|(name, _)| !fields.iter().any(|f| &f.name == name))
+        {
+            return Err(
+                Error::invalid_input(format!("'{}' has no field '{name}'", self.path))
+                    .with_key(self.path.clone()),
+            );
+        }
+        let stride = self.elem_size();
+        self.write_selection(specs, cancel, |n| {
+            let mut raw = vec![0u8; n * stride];
+            for f in fields {
+                let mut given = columns.iter().filter(|(name, _)| name == &f.name);
+                let (Some((_, value)), None) = (given.next(), given.next()) else {
+                    return Err(Error::invalid_input(format!(
+                        "field '{}' must be given exactly once",
+                        f.name
+                    )));
+                };
+                f.scalar
+                    .encode(*value, &mut raw, stride, f.offset)
+                    .map_err(|e| {
+                        Error::new(e.code, format!("field '{}': {}", f.name, e.message))
+                    })?;
+            }
+            Ok(Materialized::Bytes(std::borrow::Cow::Owned(raw)))
+        })
+    }
+
     /// Check the value against the selection size and turn scalars into full buffers.
     fn materialize<'a>(&self, value: WriteValue<'a>, n: usize) -> Result<Materialized<'a>> {
+        if let Some(raw) = &self.numpy {
+            self.not_records()?;
+            let NumpyDtype::Scalar(s) = &raw.dtype else {
+                return Err(Error::new(ErrorCode::Internal, "record dtype"));
+            };
+            let size = s.size();
+            let bytes = match value {
+                WriteValue::Scalar(v) => s.json_bytes(&v)?.repeat(n),
+                WriteValue::Strings(v) => {
+                    let mut out = vec![0u8; n * size];
+                    s.encode(ColumnValue::Strings(&v), &mut out, size, 0)?;
+                    out
+                }
+                WriteValue::Bytes(b) => {
+                    let mut out = vec![0u8; n * size];
+                    s.encode(ColumnValue::Bytes(b), &mut out, size, 0)?;
+                    out
+                }
+                WriteValue::Binary(_) => {
+                    return Err(Error::invalid_input(format!(
+                        "byte strings cannot be written to a {} array",
+                        s.numpy()
+                    )))
+                }
+            };
+            return Ok(Materialized::Bytes(std::borrow::Cow::Owned(bytes)));
+        }
         match (value, self.dtype) {
             (WriteValue::Strings(s), DType::String) => {
-                if s.len() != n {
-                    return Err(Error::invalid_input(format!(
-                        "expected {n} strings, got {}",
-                        s.len()
-                    )));
-                }
-                Ok(Materialized::Strings(s))
+                Ok(Materialized::Strings(exactly(s, n, "strings")?))
             }
             (WriteValue::Strings(_), dt) => Err(Error::invalid_input(format!(
                 "strings cannot be written to a {} array",
                 dt.name()
             ))),
+            (WriteValue::Binary(b), DType::Bytes) => {
+                Ok(Materialized::Binary(exactly(b, n, "byte strings")?))
+            }
+            (WriteValue::Binary(_), dt) => Err(Error::invalid_input(format!(
+                "byte strings cannot be written to a {} array",
+                dt.name()
+            ))),
+            (WriteValue::Bytes(_) | WriteValue::Scalar(_), DType::Bytes) => Err(
+                Error::invalid_input("a bytes array needs byte-string values (Uint8Array[])"),
+            ),
             (WriteValue::Bytes(_), DType::String) => Err(Error::invalid_input(
                 "a string array needs string values, not a TypedArray",
             )),
@@ -800,6 +1113,11 @@ impl ZArray {
         }
     }
 
+    fn region_subset(start: &[u64], region: &[u64]) -> Result<ArraySubset> {
+        ArraySubset::new_with_start_shape(start.to_vec(), region.to_vec())
+            .map_err(|e| Error::invalid_selection(e.to_string()))
+    }
+
     fn write_region(
         &self,
         inner: &Inner,
@@ -824,12 +1142,13 @@ impl ZArray {
         }
         match value {
             Materialized::Strings(s) => {
-                let subset = ArraySubset::new_with_start_shape(start.to_vec(), region.to_vec())
-                    .map_err(|e| Error::invalid_selection(e.to_string()))?;
-                array.store_array_subset_opt(&subset, s, &opts)?;
+                array.store_array_subset_opt(&Self::region_subset(start, region)?, s, &opts)?;
+            }
+            Materialized::Binary(b) => {
+                array.store_array_subset_opt(&Self::region_subset(start, region)?, b, &opts)?;
             }
             Materialized::Bytes(bytes) => {
-                let elem = self.dtype.size().unwrap_or(1);
+                let elem = self.elem_size();
                 for (s, r, lo, hi) in Self::slab_parts(array, start, region, elem, cancel)? {
                     cancel.check()?;
                     let subset = ArraySubset::new_with_start_shape(s, r)
@@ -859,7 +1178,11 @@ impl ZArray {
         // One read-modify-write per stored chunk (shard); cells never share a chunk.
         let plan = GridPlan::new(sel, &chunk);
         let opts = Self::options();
-        let elem = self.dtype.size();
+        let elem = if self.numpy.is_some() {
+            Some(self.elem_size())
+        } else {
+            self.dtype.size()
+        };
         plan.cells().par_iter().try_for_each(|cell| {
             cancel.check()?;
             let bbox = cell.subset()?;
@@ -868,11 +1191,10 @@ impl ZArray {
             cell.for_each_pair(&plan.out_strides, |i, s| pairs.push((i, s)));
             match (&value, elem) {
                 (Materialized::Strings(vals), _) => {
-                    let mut cur: Vec<String> = array.retrieve_array_subset_opt(&bbox, &opts)?;
-                    for (i, s) in pairs {
-                        cur[s].clone_from(&vals[i]);
-                    }
-                    array.store_array_subset_opt(&bbox, cur, &opts)?;
+                    rewrite_var(array, &bbox, &pairs, vals, &opts)?;
+                }
+                (Materialized::Binary(vals), _) => {
+                    rewrite_var(array, &bbox, &pairs, vals, &opts)?;
                 }
                 (Materialized::Bytes(vals), Some(elem)) => {
                     let cur: ArrayBytes = array.retrieve_array_subset_opt(&bbox, &opts)?;
@@ -1041,8 +1363,10 @@ impl ZArray {
         let n: Option<u64> = shape.iter().try_fold(1u64, |a, &b| a.checked_mul(b));
         Ok(ArrayInfo {
             nbytes: self
-                .dtype
-                .size()
+                .numpy
+                .as_ref()
+                .map(|n| n.dtype.itemsize())
+                .or_else(|| self.dtype.size())
                 .and_then(|s| n.and_then(|n| n.checked_mul(s as u64))),
             nbytes_stored: stored,
             chunks_initialized: chunks,
@@ -1054,6 +1378,76 @@ impl ZArray {
 enum Materialized<'a> {
     Bytes(std::borrow::Cow<'a, [u8]>),
     Strings(Vec<String>),
+    Binary(Vec<Vec<u8>>),
+}
+
+/// `values` when it holds exactly `n` elements (`what` names them in the error).
+fn exactly<T>(values: Vec<T>, n: usize, what: &str) -> Result<Vec<T>> {
+    if values.len() != n {
+        return Err(Error::invalid_input(format!(
+            "expected {n} {what}, got {}",
+            values.len()
+        )));
+    }
+    Ok(values)
+}
+
+/// Read-modify-write of variable-length elements in `bbox`: `pairs` maps value index -> index
+/// within the box.
+fn rewrite_var<T: ElementOwned + Element + Clone>(
+    array: &ZArrayInner,
+    bbox: &ArraySubset,
+    pairs: &[(usize, usize)],
+    vals: &[T],
+    opts: &CodecOptions,
+) -> Result<()> {
+    let mut cur: Vec<T> = array.retrieve_array_subset_opt(bbox, opts)?;
+    for &(i, s) in pairs {
+        cur[s].clone_from(&vals[i]);
+    }
+    array.store_array_subset_opt(bbox, cur, opts)?;
+    Ok(())
+}
+
+/// Variable-length elements as decoded from zarrs' offsets + bytes.
+trait VarElem: Send {
+    fn from_slice(b: &[u8]) -> Self;
+}
+
+impl VarElem for String {
+    fn from_slice(b: &[u8]) -> Self {
+        String::from_utf8_lossy(b).into_owned()
+    }
+}
+
+impl VarElem for Vec<u8> {
+    fn from_slice(b: &[u8]) -> Self {
+        b.to_vec()
+    }
+}
+
+/// The variable-length arm of [`fill_from_units`].
+fn fill_var_from_units<U: Sync, T: VarElem>(
+    out: &mut [T],
+    units: &[U],
+    decode: impl Fn(&U) -> Result<ArrayBytes<'static>> + Sync,
+    pairs: impl Fn(&U, &mut dyn FnMut(usize, usize)) + Sync,
+) -> Result<()> {
+    let parts: Vec<Vec<(usize, T)>> = units
+        .par_iter()
+        .map(|u| {
+            let (data, offsets) = decode(u)?.into_variable().map_err(codec_err)?.into_parts();
+            let mut v = Vec::new();
+            pairs(u, &mut |o, s| {
+                v.push((o, T::from_slice(&data[offsets[s]..offsets[s + 1]])));
+            });
+            Ok(v)
+        })
+        .collect::<Result<_>>()?;
+    for (o, s) in parts.into_iter().flatten() {
+        out[o] = s;
+    }
+    Ok(())
 }
 
 /// Shared handle type used by the binding.
@@ -1069,25 +1463,10 @@ fn fill_from_units<U: Sync>(
     decode: impl Fn(&U) -> Result<ArrayBytes<'static>> + Sync,
     pairs: impl Fn(&U, &mut dyn FnMut(usize, usize)) + Sync,
 ) -> Result<()> {
-    if let TypedVec::String(strings) = out {
-        let parts: Vec<Vec<(usize, String)>> = units
-            .par_iter()
-            .map(|u| {
-                let (data, offsets) = decode(u)?.into_variable().map_err(codec_err)?.into_parts();
-                let mut v = Vec::new();
-                pairs(u, &mut |o, s| {
-                    v.push((
-                        o,
-                        String::from_utf8_lossy(&data[offsets[s]..offsets[s + 1]]).into_owned(),
-                    ));
-                });
-                Ok(v)
-            })
-            .collect::<Result<_>>()?;
-        for (o, s) in parts.into_iter().flatten() {
-            strings[o] = s;
-        }
-        return Ok(());
+    match out {
+        TypedVec::String(v) => return fill_var_from_units(v, units, decode, pairs),
+        TypedVec::Bytes(v) => return fill_var_from_units(v, units, decode, pairs),
+        _ => {}
     }
     let Some(bytes) = out.bytes_mut() else {
         return Err(Error::new(ErrorCode::Internal, "fixed buffer expected"));

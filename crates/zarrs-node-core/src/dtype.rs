@@ -35,11 +35,13 @@ pub enum DType {
     Float64,
     /// Variable-length UTF-8 strings.
     String,
+    /// Variable-length byte strings (v3 `variable_length_bytes`, v2 `|O` + `vlen-bytes`).
+    Bytes,
 }
 
 impl DType {
     /// Every type, for tests and docs.
-    pub const ALL: [DType; 13] = [
+    pub const ALL: [DType; 14] = [
         DType::Bool,
         DType::Int8,
         DType::Int16,
@@ -53,6 +55,7 @@ impl DType {
         DType::Float32,
         DType::Float64,
         DType::String,
+        DType::Bytes,
     ];
 
     /// Parse the public name (`'float32'`, ...).
@@ -74,9 +77,10 @@ impl DType {
             "float32" => Self::Float32,
             "float64" => Self::Float64,
             "string" | "str" => Self::String,
+            "bytes" | "variable_length_bytes" => Self::Bytes,
             other => {
                 return Err(Error::unsupported(format!(
-                    "unsupported data type '{other}' (supported: bool, int8..int64, uint8..uint64, float16, float32, float64, string)"
+                    "unsupported data type '{other}' (supported: bool, int8..int64, uint8..uint64, float16, float32, float64, string, bytes)"
                 )))
             }
         })
@@ -99,6 +103,7 @@ impl DType {
             Self::Float32 => "float32",
             Self::Float64 => "float64",
             Self::String => "string",
+            Self::Bytes => "bytes",
         }
     }
 
@@ -118,7 +123,7 @@ impl DType {
             Self::Float16 => "<f2",
             Self::Float32 => "<f4",
             Self::Float64 => "<f8",
-            Self::String => "|O",
+            Self::String | Self::Bytes => "|O",
         }
     }
 
@@ -130,8 +135,14 @@ impl DType {
             Self::Int16 | Self::UInt16 | Self::Float16 => 2,
             Self::Int32 | Self::UInt32 | Self::Float32 => 4,
             Self::Int64 | Self::UInt64 | Self::Float64 => 8,
-            Self::String => return None,
+            Self::String | Self::Bytes => return None,
         })
+    }
+
+    /// Whether elements are variable-length (strings, bytes).
+    #[must_use]
+    pub fn is_variable(self) -> bool {
+        matches!(self, Self::String | Self::Bytes)
     }
 
     /// Element size used for chunk-size policies (strings: a typical 16 bytes).
@@ -154,7 +165,9 @@ impl DType {
         let name = dt.name_v3().map(|n| n.into_owned()).unwrap_or_default();
         match name.as_str() {
             "bool" | "int8" | "int16" | "int32" | "int64" | "uint8" | "uint16" | "uint32"
-            | "uint64" | "float16" | "float32" | "float64" | "string" => Self::parse(&name),
+            | "uint64" | "float16" | "float32" | "float64" | "string" | "bytes" => {
+                Self::parse(&name)
+            }
             _ => Err(Error::new(
                 ErrorCode::Unsupported,
                 format!("data type '{name}' is not supported by zarrs-node"),
@@ -180,6 +193,7 @@ pub enum TypedVec {
     Float32(Vec<f32>),
     Float64(Vec<f64>),
     String(Vec<String>),
+    Bytes(Vec<Vec<u8>>),
 }
 
 /// A zero-filled vector from `alloc_zeroed`: the OS hands out zero pages lazily, so the decode
@@ -208,8 +222,8 @@ fn zeroed<T: bytemuck::Zeroable>(n: usize) -> Result<Vec<T>> {
     }
 }
 
-/// Empty strings (no zeroed-memory shortcut for `String`).
-fn empty_strings(n: usize) -> Result<Vec<String>> {
+/// Empty strings or byte strings (no zeroed-memory shortcut for them).
+fn empty_strings<T: Default + Clone>(n: usize) -> Result<Vec<T>> {
     let mut v = Vec::new();
     v.try_reserve_exact(n).map_err(|_| {
         Error::new(
@@ -217,7 +231,7 @@ fn empty_strings(n: usize) -> Result<Vec<String>> {
             format!("cannot allocate {n} strings: out of memory"),
         )
     })?;
-    v.resize(n, String::new());
+    v.resize(n, T::default());
     Ok(v)
 }
 
@@ -241,6 +255,7 @@ impl TypedVec {
             DType::Float32 => Self::Float32(zeroed(n)?),
             DType::Float64 => Self::Float64(zeroed(n)?),
             DType::String => Self::String(empty_strings(n)?),
+            DType::Bytes => Self::Bytes(empty_strings(n)?),
         })
     }
 
@@ -258,7 +273,7 @@ impl TypedVec {
             Self::UInt64(v) => c(v.as_mut_slice()),
             Self::Float32(v) => c(v.as_mut_slice()),
             Self::Float64(v) => c(v.as_mut_slice()),
-            Self::String(_) => return None,
+            Self::String(_) | Self::Bytes(_) => return None,
         })
     }
 
@@ -277,7 +292,7 @@ impl TypedVec {
             Self::UInt64(v) => c(v.as_slice()),
             Self::Float32(v) => c(v.as_slice()),
             Self::Float64(v) => c(v.as_slice()),
-            Self::String(_) => return None,
+            Self::String(_) | Self::Bytes(_) => return None,
         })
     }
 }

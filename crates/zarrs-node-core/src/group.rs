@@ -564,7 +564,7 @@ impl ZGroup {
                     out.push_str(&format!(
                         " ({}{comma}) {}\n",
                         dims.join(", "),
-                        a.dtype().name()
+                        a.dtype_name()
                     ));
                 }
                 NodeKind::Group => {

@@ -13,6 +13,7 @@ pub mod error;
 pub mod group;
 pub mod metadata;
 pub mod node;
+pub mod numpy;
 pub mod precheck;
 pub mod pyjson;
 pub mod remote_read;

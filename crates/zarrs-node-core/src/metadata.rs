@@ -18,6 +18,7 @@ use serde_json::{json, Map, Value};
 use crate::codecs;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::numpy::{NumpyDtype, Scalar};
 
 /// Target uncompressed size of an automatically sized (inner) chunk.
 pub const AUTO_CHUNK_BYTES: u64 = 1 << 20;
@@ -55,6 +56,11 @@ pub struct CreateArrayOptions {
     pub shape: Vec<u64>,
     /// Public data type name.
     pub dtype: String,
+    /// numpy dtype for records, fixed-length strings and datetimes, spelled as in a v2 `dtype`
+    /// (`"<U8"`, `"<M8[ns]"`, `[["names", "<U8"], ["scores", "<f4"]]`); `dtype` must be its
+    /// public name (`record`, `string`, `datetime64`, `timedelta64`).
+    #[serde(default)]
+    pub numpy_dtype: Option<Value>,
     /// Chunk (inner chunk when sharded) shape or `'auto'`.
     #[serde(default)]
     pub chunks: Option<ShapeSpec>,
@@ -149,7 +155,7 @@ fn normalize_fill(dtype: DType, fill: Option<&Value>) -> Result<Value> {
     let Some(v) = fill.filter(|v| !v.is_null()) else {
         return Ok(match dtype {
             DType::Bool => json!(false),
-            DType::String => json!(""),
+            DType::String | DType::Bytes => json!(""),
             DType::Float16 | DType::Float32 | DType::Float64 => json!(0.0),
             _ => json!(0),
         });
@@ -163,6 +169,11 @@ fn normalize_fill(dtype: DType, fill: Option<&Value>) -> Result<Value> {
         },
         DType::String => match v {
             Value::String(s) => json!(s),
+            _ => return Err(bad(v)),
+        },
+        // zarr-python spells the (empty) fill of a bytes array "" (base64 of no bytes).
+        DType::Bytes => match v {
+            Value::String(s) if s.is_empty() => json!(""),
             _ => return Err(bad(v)),
         },
         DType::Float16 | DType::Float32 | DType::Float64 => match v {
@@ -210,6 +221,47 @@ fn normalize_fill(dtype: DType, fill: Option<&Value>) -> Result<Value> {
     })
 }
 
+/// The numpy dtype of a create request, checked against its public `dtype` name. v3 arrays
+/// store every field little-endian, as zarr-python does.
+fn numpy_dtype(opts: &CreateArrayOptions) -> Result<Option<NumpyDtype>> {
+    let Some(spec) = &opts.numpy_dtype else {
+        return Ok(None);
+    };
+    let parsed = NumpyDtype::from_v2(spec, "")?.ok_or_else(|| {
+        Error::invalid_input(format!(
+            "numpyDtype {spec} is not a record, fixed-length string or datetime dtype (use dtype alone for it)"
+        ))
+    })?;
+    if parsed.public_name() != opts.dtype {
+        return Err(Error::invalid_input(format!(
+            "numpyDtype {spec} is a {} dtype, but dtype is '{}'",
+            parsed.public_name(),
+            opts.dtype
+        )));
+    }
+    Ok(Some(if opts.zarr_format.unwrap_or(3) == 3 {
+        parsed.little_endian()
+    } else {
+        parsed
+    }))
+}
+
+/// The fill value as zarr-python spells it for a numpy dtype; default zeros (NaT for times, as
+/// zarr-python does).
+fn numpy_fill(dtype: &NumpyDtype, fill: Option<&Value>, format: u8) -> Result<Value> {
+    let bytes = match (dtype, fill) {
+        (NumpyDtype::Scalar(Scalar::Time { .. }), None) => dtype.fill_bytes(&json!("NaT"), "")?,
+        (_, None) => vec![0; dtype.itemsize()],
+        // a plain array's fill is one value (text for strings); a record's is spelled as in
+        // metadata (an object of field values, or base64)
+        (NumpyDtype::Scalar(s), Some(v)) => s.json_bytes(v)?,
+        (_, Some(v)) => dtype
+            .fill_bytes(v, "")
+            .map_err(|e| Error::invalid_input(e.message))?,
+    };
+    dtype.fill_json(&bytes, format)
+}
+
 fn resolve_shape(
     spec: Option<&ShapeSpec>,
     what: &str,
@@ -255,14 +307,21 @@ fn compressor_list(opts: &CreateArrayOptions) -> Vec<Value> {
 /// Invalid shapes, sizes, codecs or fill values, each with [`crate::ErrorCode::InvalidInput`]
 /// or [`crate::ErrorCode::Unsupported`].
 pub fn build_array_metadata(opts: &CreateArrayOptions) -> Result<(u8, Value)> {
-    let dtype = DType::parse(&opts.dtype)?;
+    let numpy = numpy_dtype(opts)?;
+    // numpy dtypes travel as raw bytes: codecs see single-byte elements.
+    let dtype = match &numpy {
+        Some(_) => DType::UInt8,
+        None => DType::parse(&opts.dtype)?,
+    };
     let ndim = opts.shape.len();
     if ndim > MAX_NDIM {
         return Err(Error::invalid_input(format!(
             "{ndim} dimensions is more than the {MAX_NDIM} supported"
         )));
     }
-    let elem = dtype.nominal_size();
+    let elem = numpy
+        .as_ref()
+        .map_or_else(|| dtype.nominal_size(), NumpyDtype::itemsize);
     let shape_elems = opts
         .shape
         .iter()
@@ -287,7 +346,10 @@ pub fn build_array_metadata(opts: &CreateArrayOptions) -> Result<(u8, Value)> {
             "chunks {chunks:?} would be {chunk_bytes} bytes uncompressed; the limit is {MAX_CHUNK_BYTES}"
         )));
     }
-    let fill = normalize_fill(dtype, opts.fill_value.as_ref())?;
+    let fill = match &numpy {
+        Some(n) => numpy_fill(n, opts.fill_value.as_ref(), format)?,
+        None => normalize_fill(dtype, opts.fill_value.as_ref())?,
+    };
     let attributes = opts.attributes.clone().unwrap_or_default();
     let compressors = compressor_list(opts);
 
@@ -321,23 +383,22 @@ pub fn build_array_metadata(opts: &CreateArrayOptions) -> Result<(u8, Value)> {
                 )))
             }
         };
-        let filters = if dtype == DType::String {
-            json!([{ "id": "vlen-utf8" }])
-        } else {
-            Value::Null
+        let filters = match dtype {
+            DType::String => json!([{ "id": "vlen-utf8" }]),
+            DType::Bytes => json!([{ "id": "vlen-bytes" }]),
+            _ => Value::Null,
         };
-        let fill_v2 = if dtype == DType::String {
-            json!("")
-        } else {
-            fill
-        };
+        let fill_v2 = if dtype.is_variable() { json!("") } else { fill };
+        let dtype_v2 = numpy
+            .as_ref()
+            .map_or_else(|| json!(dtype.v2_name()), NumpyDtype::v2_json);
         return Ok((
             2,
             json!({
                 "zarr_format": 2,
                 "shape": opts.shape,
                 "chunks": chunks,
-                "dtype": dtype.v2_name(),
+                "dtype": dtype_v2,
                 "compressor": compressor,
                 "fill_value": fill_v2,
                 "order": order,
@@ -355,6 +416,8 @@ pub fn build_array_metadata(opts: &CreateArrayOptions) -> Result<(u8, Value)> {
     }
     let serializer = if dtype == DType::String {
         json!({ "name": "vlen-utf8" })
+    } else if dtype == DType::Bytes {
+        json!({ "name": "vlen-bytes" })
     } else {
         json!({ "name": "bytes", "configuration": { "endian": "little" } })
     };
@@ -368,10 +431,10 @@ pub fn build_array_metadata(opts: &CreateArrayOptions) -> Result<(u8, Value)> {
         .iter()
         .map(|c| codecs::compressor_v3(c, dtype))
         .collect::<Result<_>>()?;
-    if dtype == DType::String && !filters.is_empty() {
+    if dtype.is_variable() && !filters.is_empty() {
         // zarrs 0.23 cannot partially decode transposed variable-length chunks.
         return Err(Error::unsupported(
-            "filters (transpose) are not supported on string arrays",
+            "filters (transpose) are not supported on string and bytes arrays",
         ));
     }
     let mut inner = filters;
@@ -419,7 +482,7 @@ pub fn build_array_metadata(opts: &CreateArrayOptions) -> Result<(u8, Value)> {
         "zarr_format": 3,
         "node_type": "array",
         "shape": opts.shape,
-        "data_type": dtype.name(),
+        "data_type": numpy.as_ref().map_or_else(|| json!(dtype.name()), NumpyDtype::v3_json),
         "chunk_grid": { "name": "regular", "configuration": { "chunk_shape": grid_shape } },
         "chunk_key_encoding": { "name": "default", "configuration": { "separator": "/" } },
         "fill_value": fill,

@@ -133,17 +133,8 @@ impl RawNode {
             Self::V2 { name, doc, attrs } => {
                 let attributes = attrs_of(attrs.as_ref()).map_err(|e| bad(".zattrs", &e))?;
                 if name == ".zarray" {
-                    // numpy structured dtypes (a list of fields): zarrs has no such data type
-                    if doc.get("dtype").is_some_and(Value::is_array) {
-                        return Err(Error::new(
-                            ErrorCode::Unsupported,
-                            format!(
-                                "'{path}' has a structured (record) dtype, which is not supported"
-                            ),
-                        )
-                        .with_key(path.to_string()));
-                    }
                     let mut doc = doc;
+                    crate::numpy::prepare_v2(&mut doc, path)?;
                     if let Value::Object(o) = &mut doc {
                         o.insert("attributes".into(), Value::Object(attributes));
                     }
@@ -476,9 +467,10 @@ mod tests {
             let e = RawNode::V3(doc).parse("p").unwrap_err();
             assert_eq!((e.code, e.key.as_deref()), (code, Some("p")));
         }
+        // structured dtypes read (crate::numpy), but not a field that is itself a record
         let structured = RawNode::V2 {
             name: ".zarray",
-            doc: json!({ "dtype": [["a", "<i4"]] }),
+            doc: json!({ "dtype": [["a", [["x", "<f8"]]]] }),
             attrs: None,
         };
         assert_eq!(

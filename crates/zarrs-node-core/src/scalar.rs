@@ -66,7 +66,7 @@ pub fn scalar_bytes(dtype: DType, v: &Value) -> Result<Vec<u8>> {
             .to_vec(),
         DType::Float32 => (as_f64(v).ok_or_else(bad)? as f32).to_le_bytes().to_vec(),
         DType::Float64 => as_f64(v).ok_or_else(bad)?.to_le_bytes().to_vec(),
-        DType::String => return Err(bad()),
+        DType::String | DType::Bytes => return Err(bad()),
     })
 }
 

@@ -101,8 +101,8 @@ pub fn to_specs(sel: Option<Vec<NativeDimSel>>) -> zarrs_node_core::Result<Vec<D
         .collect()
 }
 
-/// The data of a chunk, as the matching TypedArray (or `string[]`).
-pub type ChunkData = Either11<
+/// The data of a chunk, as the matching TypedArray (or `string[]`, or `Buffer[]` for bytes).
+pub type ChunkData = Either12<
     Uint8Array,
     Int8Array,
     Int16Array,
@@ -114,13 +114,14 @@ pub type ChunkData = Either11<
     Float32Array,
     Float64Array,
     Vec<String>,
+    Vec<Buffer>,
 >;
 
 /// A decoded selection.
 #[napi(object, object_from_js = false)]
 pub struct NativeChunk {
     #[napi(
-        ts_type = "Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array | string[]"
+        ts_type = "Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array | string[] | Buffer[]"
     )]
     pub data: ChunkData,
     pub shape: Vec<f64>,
@@ -128,22 +129,32 @@ pub struct NativeChunk {
 
 /// Core output -> `NativeChunk` (moves the buffer into an external ArrayBuffer).
 pub fn to_chunk(data: TypedVec, shape: Vec<u64>) -> NativeChunk {
-    let data = match data {
-        TypedVec::Bool(v) | TypedVec::UInt8(v) => Either11::A(Uint8Array::new(v)),
-        TypedVec::Int8(v) => Either11::B(Int8Array::new(v)),
-        TypedVec::Int16(v) => Either11::C(Int16Array::new(v)),
-        TypedVec::UInt16(v) | TypedVec::Float16(v) => Either11::D(Uint16Array::new(v)),
-        TypedVec::Int32(v) => Either11::E(Int32Array::new(v)),
-        TypedVec::UInt32(v) => Either11::F(Uint32Array::new(v)),
-        TypedVec::Int64(v) => Either11::G(BigInt64Array::new(v)),
-        TypedVec::UInt64(v) => Either11::H(BigUint64Array::new(v)),
-        TypedVec::Float32(v) => Either11::I(Float32Array::new(v)),
-        TypedVec::Float64(v) => Either11::J(Float64Array::new(v)),
-        TypedVec::String(v) => Either11::K(v),
-    };
     NativeChunk {
-        data,
-        shape: shape.into_iter().map(|n| n as f64).collect(),
+        data: to_data(data),
+        shape: to_shape(shape),
+    }
+}
+
+/// A shape as JS numbers.
+pub fn to_shape(shape: Vec<u64>) -> Vec<f64> {
+    shape.into_iter().map(|n| n as f64).collect()
+}
+
+/// A decoded buffer -> the matching TypedArray (moved, not copied) or `string[]`.
+pub fn to_data(data: TypedVec) -> ChunkData {
+    match data {
+        TypedVec::Bool(v) | TypedVec::UInt8(v) => Either12::A(Uint8Array::new(v)),
+        TypedVec::Int8(v) => Either12::B(Int8Array::new(v)),
+        TypedVec::Int16(v) => Either12::C(Int16Array::new(v)),
+        TypedVec::UInt16(v) | TypedVec::Float16(v) => Either12::D(Uint16Array::new(v)),
+        TypedVec::Int32(v) => Either12::E(Int32Array::new(v)),
+        TypedVec::UInt32(v) => Either12::F(Uint32Array::new(v)),
+        TypedVec::Int64(v) => Either12::G(BigInt64Array::new(v)),
+        TypedVec::UInt64(v) => Either12::H(BigUint64Array::new(v)),
+        TypedVec::Float32(v) => Either12::I(Float32Array::new(v)),
+        TypedVec::Float64(v) => Either12::J(Float64Array::new(v)),
+        TypedVec::String(v) => Either12::K(v),
+        TypedVec::Bytes(v) => Either12::L(v.into_iter().map(Buffer::from).collect()),
     }
 }
 
@@ -153,6 +164,8 @@ pub struct NativeValue {
     /// Element bytes (a view over the caller's TypedArray; not copied).
     pub bytes: Option<Uint8Array>,
     pub strings: Option<Vec<String>>,
+    /// Byte strings of a `bytes` array (copied).
+    pub binary: Option<Vec<Uint8Array>>,
     /// One JSON-encoded scalar to broadcast.
     pub scalar: Option<String>,
 }
@@ -161,20 +174,22 @@ pub struct NativeValue {
 pub enum OwnedValue {
     Bytes(Uint8Array),
     Strings(Vec<String>),
+    Binary(Vec<Vec<u8>>),
     Scalar(serde_json::Value),
 }
 
 impl OwnedValue {
     /// Validate and take ownership.
     pub fn from_native(v: NativeValue) -> zarrs_node_core::Result<Self> {
-        match (v.bytes, v.strings, v.scalar) {
-            (Some(b), None, None) => Ok(Self::Bytes(b)),
-            (None, Some(s), None) => Ok(Self::Strings(s)),
-            (None, None, Some(j)) => serde_json::from_str(&j)
+        match (v.bytes, v.strings, v.binary, v.scalar) {
+            (Some(b), None, None, None) => Ok(Self::Bytes(b)),
+            (None, Some(s), None, None) => Ok(Self::Strings(s)),
+            (None, None, Some(b), None) => Ok(Self::Binary(b.iter().map(|a| a.to_vec()).collect())),
+            (None, None, None, Some(j)) => serde_json::from_str(&j)
                 .map(Self::Scalar)
                 .map_err(|e| zarrs_node_core::Error::invalid_input(format!("bad scalar: {e}"))),
             _ => Err(zarrs_node_core::Error::invalid_input(
-                "a write value needs exactly one of bytes, strings or scalar",
+                "a write value needs exactly one of bytes, strings, binary or scalar",
             )),
         }
     }
@@ -184,6 +199,7 @@ impl OwnedValue {
         match self {
             Self::Bytes(b) => zarrs_node_core::WriteValue::Bytes(&b[..]),
             Self::Strings(s) => zarrs_node_core::WriteValue::Strings(std::mem::take(s)),
+            Self::Binary(b) => zarrs_node_core::WriteValue::Binary(std::mem::take(b)),
             Self::Scalar(v) => zarrs_node_core::WriteValue::Scalar(v.take()),
         }
     }

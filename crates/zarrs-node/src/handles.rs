@@ -14,6 +14,10 @@ use crate::convert::{
     OwnedValue,
 };
 use crate::job::{job, sync, Job};
+use crate::records::{
+    as_columns, owned_columns, to_native_dtype, to_records, NativeNumpyDtype, NativeRecordValue,
+    NativeRecords,
+};
 
 fn parse_json<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> core::Result<T> {
     serde_json::from_str(s).map_err(|e| core::Error::invalid_input(format!("invalid {what}: {e}")))
@@ -159,7 +163,7 @@ fn describe_array(a: &ZArray) -> core::Result<String> {
     Ok(json!({
         "path": a.path(),
         "shape": a.shape()?,
-        "dtype": a.dtype().name(),
+        "dtype": a.dtype_name(),
         "chunks": a.chunks()?,
         "shards": a.shards()?,
         "zarrFormat": format,
@@ -185,6 +189,40 @@ impl NativeArray {
     #[napi]
     pub fn describe(&self) -> Result<String> {
         sync(|| describe_array(&self.inner))
+    }
+
+    /// The numpy dtype of arrays read through raw bytes (records, fixed-length strings,
+    /// datetimes); null otherwise.
+    #[napi]
+    pub fn numpy_dtype(&self) -> Option<NativeNumpyDtype> {
+        self.inner.numpy_dtype().map(to_native_dtype)
+    }
+
+    /// Basic selection of a record array, one column per field.
+    #[napi(ts_return_type = "Promise<NativeRecords>")]
+    pub fn get_records(
+        &self,
+        selection: Option<Vec<NativeDimSel>>,
+        cancel: Option<&NativeCancel>,
+    ) -> Result<AsyncTask<Job<NativeRecords>>> {
+        let specs = sync(|| to_specs(selection))?;
+        let (a, c) = (self.inner.clone(), token(cancel));
+        Ok(job(move || {
+            a.get_records(&specs, &c).map(|(d, s)| to_records(d, s))
+        }))
+    }
+
+    /// Write every field of a record array in a basic selection.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn set_records(
+        &self,
+        selection: Option<Vec<NativeDimSel>>,
+        fields: Vec<NativeRecordValue>,
+        cancel: Option<&NativeCancel>,
+    ) -> Result<AsyncTask<Job<()>>> {
+        let (specs, owned) = sync(|| Ok((to_specs(selection)?, owned_columns(fields)?)))?;
+        let (a, c) = (self.inner.clone(), token(cancel));
+        Ok(job(move || a.set_records(&specs, &as_columns(&owned), &c)))
     }
 
     #[napi(ts_return_type = "Promise<NativeChunk>")]

@@ -7,6 +7,7 @@
 mod convert;
 mod handles;
 mod job;
+mod records;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;

@@ -2,7 +2,7 @@
 // the selection-aware array read and the array writer every other encoding uses for its parts.
 
 import type { ZArray } from '../../zarr/array.js';
-import { type DataType, inferDType, type NumericTypedArray } from '../../zarr/dtype.js';
+import { type DataType, inferDType, isNumericDType, type NumericTypedArray } from '../../zarr/dtype.js';
 import { InvalidInputError, InvalidMetadataError } from '../../zarr/errors.js';
 import type { Group } from '../../zarr/group.js';
 import type { BasicSelection, Slice } from '../../zarr/selection.js';
@@ -49,6 +49,15 @@ export function denseToColumn(d: DenseArray, path: string): Column {
   }
   if (d.dtype === 'string') return { kind: 'string', data: d.data as string[] };
   if (d.dtype === 'bool') return { kind: 'bool', data: d.data as Uint8Array };
+  if (!isNumericDType(d.dtype)) {
+    throw new InvalidMetadataError(
+      'InvalidMetadata',
+      `'${elemPath(path)}' is a column of unsupported dtype ${d.dtype}`,
+      {
+        key: path,
+      },
+    );
+  }
   return { kind: 'numeric', dtype: d.dtype, data: d.data as NumericTypedArray };
 }
 

@@ -7,6 +7,7 @@ import './columns.js';
 import './dataframe.js';
 import './scalar.js';
 import './awkward.js';
+import './recarray.js';
 import './anndata.js';
 import './dict.js';
 import '../raw.js';

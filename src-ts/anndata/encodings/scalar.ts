@@ -2,7 +2,7 @@
 // (a 0-d bool array with no chunk written).
 
 import type { ZArray } from '../../zarr/array.js';
-import type { DataType } from '../../zarr/dtype.js';
+import { type DataType, isNumericDType } from '../../zarr/dtype.js';
 import { InvalidMetadataError } from '../../zarr/errors.js';
 import type { Group } from '../../zarr/group.js';
 import { type NumericDType, NumericScalar } from '../elems.js';
@@ -79,10 +79,14 @@ const NUMERIC_SCALAR: Encoding = {
   node: 'array',
   describe: async (node) => {
     const d = await describe0d(node);
-    if (d.dtype === 'string') {
-      throw new InvalidMetadataError('InvalidMetadata', `'${elemPath(node)}' is a numeric scalar holding a string`, {
-        key: node.path,
-      });
+    if (!isNumericDType(d.dtype)) {
+      throw new InvalidMetadataError(
+        'InvalidMetadata',
+        `'${elemPath(node)}' is a numeric scalar holding a ${d.dtype}`,
+        {
+          key: node.path,
+        },
+      );
     }
     return d;
   },
