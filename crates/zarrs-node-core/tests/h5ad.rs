@@ -72,6 +72,12 @@ impl Fnv {
                     self.update(&[0]);
                 }
             }
+            TypedVec::Bytes(x) => {
+                for b in x {
+                    self.update(b);
+                    self.update(&[0]);
+                }
+            }
         }
     }
 }

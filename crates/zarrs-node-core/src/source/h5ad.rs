@@ -188,7 +188,7 @@ fn number_json(bytes: &[u8], dt: &DatatypeMessage, dtype: DType) -> Option<Value
         DType::Float32 => float_json(f64::from(f32::from_bits(unsigned as u32))),
         DType::Float64 => float_json(f64::from_bits(unsigned)),
         DType::Float16 => float_json(half::f16::from_bits(unsigned as u16).to_f64()),
-        DType::String => return None,
+        DType::String | DType::Bytes => return None,
     })
 }
 
@@ -392,6 +392,13 @@ impl Source for H5adSource {
             counts[0] = to_usize(rows.end - rows.start)?;
             (starts, counts)
         };
+        if dtype == DType::Bytes {
+            return Err(Error::unsupported(format!(
+                "'{path}' in {}: byte-string datasets are not read from h5ad yet",
+                self.location
+            ))
+            .with_key(path));
+        }
         let ds = self.dataset(path)?;
         let (s, c) = (&starts[..], &counts[..]);
         self.call(path, || {
@@ -414,6 +421,7 @@ impl Source for H5adSource {
                 DType::Float16 => TypedVec::Float16(slice(&ds, s, c)?),
                 DType::Float32 => TypedVec::Float32(slice(&ds, s, c)?),
                 DType::Float64 => TypedVec::Float64(slice(&ds, s, c)?),
+                DType::Bytes => unreachable!("refused above"),
                 DType::String => {
                     // The crate reads string datasets whole (no ranged vlen read); string
                     // arrays in h5ad are obs/var-length indexes and columns, not matrices.
