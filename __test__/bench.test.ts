@@ -1,22 +1,20 @@
 // The benchmark harness runs in smoke mode (tiny data, every peer) so it never rots. Timings are
 // never asserted: these machines are noisy, and bench/ reports ratios instead.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
+import { rawBinary } from '../bench/raw-bin.mjs';
 import { ROOT, tmp } from './helpers.js';
 
 // scripts/test.sh builds it before vitest starts; building it here would blow the timeout.
-const RAW_BIN = join(
-  ROOT,
-  'target',
-  'ci',
-  process.platform === 'win32' ? 'zarrs-node-bench-raw.exe' : 'zarrs-node-bench-raw',
-);
+const RAW_BIN = rawBinary(ROOT, 'ci');
 
 test('bench/run.mjs --smoke runs every peer and writes a report', () => {
-  if (!existsSync(RAW_BIN)) {
-    throw new Error(`${RAW_BIN} is missing: run 'cargo build --profile ci -p zarrs-node-bench-raw' (npm test does)`);
+  if (!RAW_BIN) {
+    throw new Error(
+      `the raw-zarrs peer is missing: run 'cargo build --profile ci -p zarrs-node-bench-raw' (npm test does)`,
+    );
   }
   const out = tmp('zn-bench-');
   execFileSync(process.execPath, ['--expose-gc', join(ROOT, 'bench', 'run.mjs'), '--smoke', '--out', out], {

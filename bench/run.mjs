@@ -11,6 +11,7 @@ import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { rawBinary } from './raw-bin.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -37,12 +38,7 @@ const shard = smoke ? 32 : 256;
 const dataDir =
   args.data ?? join(smoke ? tmpdir() : join(root, 'bench'), smoke ? `zn-bench-smoke-${process.pid}` : '.data');
 const profile = smoke ? 'ci' : 'release';
-const rawBin = join(
-  root,
-  'target',
-  profile,
-  process.platform === 'win32' ? 'zarrs-node-bench-raw.exe' : 'zarrs-node-bench-raw',
-);
+const rawBin = rawBinary(root, profile);
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -78,8 +74,10 @@ function nodePeer(peer, store, path) {
 function rawOnce(store, path) {
   // Built beforehand (`npm run bench`, or scripts/test.sh for --smoke), never here: a cold
   // cargo build inside a timed run is what made the smoke test time out.
-  if (!existsSync(rawBin)) {
-    throw new Error(`${rawBin} is missing: run 'cargo build --profile ${profile} -p zarrs-node-bench-raw' first`);
+  if (!rawBin) {
+    throw new Error(
+      `the raw-zarrs peer is missing: run 'cargo build --profile ${profile} -p zarrs-node-bench-raw' first`,
+    );
   }
   // Two reads per process: the first warms its pool and page cache, the second is timed.
   const r = JSON.parse(execFileSync(rawBin, ['read', store, path, '2'], { encoding: 'utf8' }));
