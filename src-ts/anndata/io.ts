@@ -13,6 +13,7 @@ import { ANNDATA_ENCODING, writeAnnDataChildren } from './encodings/index.js';
 import type { DatasetOptions, ReadOptions, ShardPolicy, WriteOptions } from './options.js';
 import {
   checkKeyName,
+  type ElemDesc,
   elemPath,
   encodingAttrs,
   type Node,
@@ -52,17 +53,30 @@ export interface WriteZarrOptions extends CallOptions {
 /** Read a whole AnnData from a store (consolidated metadata is used when present). */
 export async function readZarr(store: StoreLike, opts: ReadZarrOptions = {}): Promise<AnnData> {
   const g = await openGroup(store, opts.path ?? '', { signal: opts.signal });
+  const { ctx, desc } = await describeAnnData(g, opts, (legacy) => new ReadCtx(opts, undefined, legacy));
+  return (await ctx.materialize(desc)) as AnnData;
+}
+
+/**
+ * Describe the AnnData group `g` (also files from before encoding attributes, recognised by
+ * their obs/var/X members) with the context `makeCtx` builds: readZarr and readLazy share it.
+ */
+export async function describeAnnData<C extends ReadCtx>(
+  g: Group,
+  opts: ReadOptions,
+  makeCtx: (legacy: boolean) => C,
+): Promise<{ ctx: C; desc: ElemDesc }> {
   const spec = specOfNode(g);
   if (spec.encodingType === '') {
-    // files from before encoding attributes: recognise them by their obs/var/X members
     const names = new Set((await g.members(opts)).map((m) => m.name));
     if (!['X', 'obs', 'var'].some((k) => names.has(k)))
       throw notAnnData(g, 'it has no encoding-type and no X, obs or var');
-    const ctx = new ReadCtx(opts, undefined, true);
-    return (await ctx.materialize(await ctx.describeAs(ANNDATA_ENCODING, g))) as AnnData;
+    const ctx = makeCtx(true);
+    return { ctx, desc: await ctx.describeAs(ANNDATA_ENCODING, g) };
   }
   if (spec.encodingType !== 'anndata') throw notAnnData(g, `its encoding-type is '${spec.encodingType}'`);
-  return (await new ReadCtx(opts).read(g)) as AnnData;
+  const ctx = makeCtx(false);
+  return { ctx, desc: await ctx.describeNode(g) };
 }
 
 function notAnnData(g: Group, why: string): InvalidMetadataError {

@@ -7,6 +7,7 @@
 import { InvalidMetadataError, UnsupportedError } from '../../zarr/errors.js';
 import type { Group } from '../../zarr/group.js';
 import { slice } from '../../zarr/selection.js';
+import { type AxisSel, checkAxis } from '../axis.js';
 import {
   CscMatrix,
   CsrMatrix,
@@ -54,26 +55,27 @@ async function describeSparse(node: Node, ctx: ReadCtx) {
   return { kind: 'sparse' as const, shape: shape as number[], dtype: data.dtype, arrays: { data, indices, indptr } };
 }
 
-/**
- * The major-axis range `sel` asks for (rows of CSR, columns of CSC): only a contiguous slice
- * is natural (one indptr range, one data/indices range); null when `sel` takes everything.
- */
-function majorRange(desc: ElemDesc, format: 'csr' | 'csc', sel?: ElemSelection): [number, number] | null {
-  if (sel === undefined || sel.every((s) => s === null || s === undefined)) return null;
-  const axis = format === 'csr' ? 0 : 1;
-  const s = sel[axis];
-  const others = sel.every((x, i) => i === axis || x === null || x === undefined);
-  const n = (desc.shape as number[])[axis];
-  if (others && typeof s === 'object' && s !== null && 'kind' in s && s.kind === 'slice' && (s.step ?? 1) === 1) {
-    const at = (v: number | null, dflt: number) => (v === null ? dflt : Math.min(n, Math.max(0, v < 0 ? v + n : v)));
-    const start = at(s.start, 0);
-    return [start, Math.max(start, at(s.stop, n))];
+/** The major and minor axis selections of `sel` (CSR: rows, columns; CSC: columns, rows), checked. */
+function axesOf(desc: ElemDesc, format: 'csr' | 'csc', sel?: ElemSelection): { major: AxisSel; minor: AxisSel } {
+  const [n, m] = desc.shape as [number, number];
+  const rows = checkAxis(sel?.[0], n, { path: desc.path, axis: 'rows' });
+  const cols = checkAxis(sel?.[1], m, { path: desc.path, axis: 'columns' });
+  return format === 'csr' ? { major: rows, minor: cols } : { major: cols, minor: rows };
+}
+
+/** A contiguous major range read directly (one indptr range, one data/indices range), or null. */
+function majorRange(major: AxisSel, minor: AxisSel, n: number): [number, number] | null {
+  if (minor.kind !== 'all') return null;
+  if (major.kind === 'all') return [0, n];
+  if (major.kind === 'range' && (major.step === 1 || major.length <= 1))
+    return [major.start, major.start + major.length];
+  // ascending consecutive positions (a single row, say) are a range too
+  if (major.kind === 'points' && major.length > 0) {
+    const p = major.points;
+    for (let i = 1; i < p.length; i++) if (p[i] !== p[0] + i) return null;
+    return [p[0], p[0] + p.length];
   }
-  throw new UnsupportedError(
-    'Unsupported',
-    `'${elemPath(desc.path)}': a ${format}_matrix can be read whole or as a contiguous slice of its ${format === 'csr' ? 'rows' : 'columns'}`,
-    { key: desc.path },
-  );
+  return null;
 }
 
 /** Read the major-axis range [start, stop): its indptr slice, then its data/indices range. */
@@ -98,16 +100,27 @@ function registerSparse(format: 'csr' | 'csc') {
     node: 'group',
     describe: describeSparse,
     materialize: async (desc, ctx, sel): Promise<Sparse> => {
-      const range = majorRange(desc, format, sel);
-      const whole = async () => {
+      const { major, minor } = axesOf(desc, format, sel);
+      const majorAxis = format === 'csr' ? 0 : 1;
+      const shape = [...(desc.shape as [number, number])] as [number, number];
+      const whole = major.kind === 'all' && minor.kind === 'all';
+      const range = whole ? null : majorRange(major, minor, shape[majorAxis]);
+      if (!whole && range === null) {
+        throw new UnsupportedError(
+          'Unsupported',
+          `'${elemPath(desc.path)}': a ${format}_matrix can be read whole or as a contiguous slice of its ${format === 'csr' ? 'rows' : 'columns'}`,
+          { key: desc.path },
+        );
+      }
+      const readWhole = async () => {
         const [data, indices, indptr] = await Promise.all(
           ['data', 'indices', 'indptr'].map((n) => readDense(part(desc, n), ctx)),
         );
         return { data, indices, indptr };
       };
-      const { data, indices, indptr } = range === null ? await whole() : await readMajorRange(desc, range, ctx);
-      const shape = [...(desc.shape as [number, number])] as [number, number];
-      if (range !== null) shape[format === 'csr' ? 0 : 1] = range[1] - range[0];
+      const { data, indices, indptr } = range === null ? await readWhole() : await readMajorRange(desc, range, ctx);
+      shape[majorAxis] = major.length;
+      shape[1 - majorAxis] = minor.length;
       const m = new Ctor({
         data: data.data as never,
         indices: indices.data as IndexArray,
@@ -122,6 +135,7 @@ function registerSparse(format: 'csr' | 'csc') {
       }
       return m;
     },
+    members: () => ['data', 'indices', 'indptr'],
     accepts: (e) => isSparse(e) && e.format === format,
     write: async (parent, key, e, ctx, ds) => {
       const m = e as Sparse;
