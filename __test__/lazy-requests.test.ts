@@ -1,0 +1,83 @@
+// Exact store requests of lazy reads (like python anndata's tests/lazy/test_read.py), on the
+// local filesystem and on the S3 test server (moto on loopback): a change that adds a request
+// fails here. The store is written by writeZarr (consolidated), so the open is one request.
+
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type LazyMatrix, readLazy, writeZarr } from '../src-ts/anndata/index.js';
+import { openStore, type Store, slice } from '../src-ts/index.js';
+import { sampleAnnData } from './anndata-sample.js';
+import { tmp } from './helpers.js';
+import { prefix } from './objstore-suite.js';
+import { type S3Server, startS3 } from './servers.js';
+
+let s3: S3Server;
+beforeAll(async () => {
+  s3 = await startS3();
+});
+afterAll(async () => {
+  await s3?.stop();
+});
+
+const N = 60;
+const M = 20;
+
+type Opener = () => Promise<Store>;
+
+async function stores(zarrFormat: 2 | 3): Promise<Record<'local' | 's3', Opener>> {
+  const path = join(tmp(), 'req.zarr');
+  const p = prefix(`lazy-req-v${zarrFormat}`);
+  const s3store = () =>
+    openStore(`s3://${s3.bucket}/${p}`, {
+      endpoint: s3.endpoint,
+      allowHttp: true,
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: s3.secretAccessKey,
+    });
+  const adata = sampleAnnData(N, M);
+  await writeZarr(path, adata, { zarrFormat });
+  await writeZarr(await s3store(), adata, { zarrFormat });
+  return { local: () => openStore(path), s3: s3store };
+}
+
+/** Requests `f` makes on `store`. */
+async function requests(store: Store, f: () => Promise<unknown>): Promise<number> {
+  store.resetStats();
+  await f();
+  return store.stats().requests;
+}
+
+describe.each([3, 2] as const)('zarr v%i', (zarrFormat) => {
+  let open: Record<'local' | 's3', Opener>;
+  beforeAll(async () => {
+    open = await stores(zarrFormat);
+  });
+
+  for (const where of ['local', 's3'] as const) {
+    test(`${where}: open, one column, a categorical, a view of a view`, async () => {
+      const store = await open[where]();
+      // consolidated: one request (the root metadata document, with every element's metadata)
+      const opened = await requests(store, () => readLazy(store, { loadIndex: false, zarrFormat }));
+      expect(opened).toBe(1);
+      // without zarrFormat a v2 store is found after the zarr.json probe misses
+      expect(await requests(store, () => readLazy(store, { loadIndex: false }))).toBe(zarrFormat === 3 ? 1 : 2);
+      // + the obs index (one chunk) and the var index (a nullable string: values + mask)
+      expect(await requests(store, () => readLazy(store, { zarrFormat }))).toBe(4);
+
+      const a = await readLazy(store, { zarrFormat, loadIndex: false });
+      // a float column: its one chunk
+      expect(await requests(store, () => a.obs.column('f32').get())).toBe(1);
+      // a categorical: codes + categories, then codes only (categories are cached)
+      expect(await requests(store, () => a.obs.column('cat').get([3, 1]))).toBe(2);
+      expect(await requests(store, () => a.obs.column('cat').get(slice(10, 20)))).toBe(1);
+      // a view of a view: nothing until read, then only the dense layer's chunk
+      let view = a;
+      expect(
+        await requests(store, async () => {
+          view = a.select(slice(5, 50)).select([3, 9, 9], slice(2, 8));
+        }),
+      ).toBe(0);
+      expect(await requests(store, () => (view.layers.dense as LazyMatrix).get())).toBe(1);
+    });
+  }
+});
