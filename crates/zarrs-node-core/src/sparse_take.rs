@@ -1,0 +1,482 @@
+//! The sparse take: rows of a CSR matrix (columns of a CSC) gathered in one call. From the
+//! caller's `indptr` it finds the stored range of every asked major position, reads those
+//! ranges of `data` and `indices` with one batched range read each (only the inner chunks that
+//! cover them are decoded), then filters the minor axis (a range or a list) without densifying.
+
+use crate::array::{Piece, ZArray};
+use crate::dtype::{DType, TypedVec};
+use crate::error::{Error, ErrorCode, Result};
+use crate::runtime::{self, CancelToken};
+use crate::sparse::Indices;
+
+/// The stored parts of a compressed matrix: the two arrays and the `indptr` values (read once
+/// by the caller and reused across takes).
+#[derive(Clone, Copy)]
+pub struct Compressed<'a> {
+    /// Stored values (1-D, any numeric dtype).
+    pub data: &'a ZArray,
+    /// Minor-axis index of every stored value (1-D, any integer dtype).
+    pub indices: &'a ZArray,
+    /// `major + 1` offsets into `data` / `indices`.
+    pub indptr: Indices<'a>,
+}
+
+/// Which minor-axis positions (CSR columns, CSC rows) a take keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MinorSelection {
+    /// Every position; indices come back as stored.
+    All,
+    /// `start..stop`; indices come back shifted by `start`.
+    Range {
+        /// First kept position.
+        start: i64,
+        /// One past the last kept position.
+        stop: i64,
+    },
+    /// Positions in the asked order, duplicates allowed, negatives counted from the end;
+    /// indices come back as output positions, ascending within each major position.
+    List(Vec<i64>),
+}
+
+/// The assembled matrix: `data` keeps the stored dtype; `indices` keep the stored index dtype
+/// when every output index fits it, else int64; `indptr` is int32 when `indices` are int32 and
+/// the stored count fits, else int64 (scipy's rule: one index dtype for both).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SparseTake {
+    /// Stored values, major positions in the asked order.
+    pub data: TypedVec,
+    /// Minor index of every value.
+    pub indices: TypedVec,
+    /// `major.len() + 1` offsets.
+    pub indptr: TypedVec,
+}
+
+/// Take the major positions `major` (in that order, duplicates allowed, negatives counted from
+/// the end) and the minor positions `minor` of a minor axis of length `minor_len`.
+///
+/// # Errors
+/// [`ErrorCode::OutOfBounds`] for positions outside either axis, [`ErrorCode::InvalidSelection`]
+/// for a reversed range, [`ErrorCode::InvalidMetadata`] for arrays of the wrong kind or length,
+/// an `indptr` that decreases or points past the stored values, or stored indices outside the
+/// minor axis (only checked where the minor selection reads them); codec, storage and
+/// [`ErrorCode::Aborted`] errors of the reads. Messages name the matrix (the parent of `data`).
+pub fn take_sparse(
+    m: &Compressed<'_>,
+    major: &[i64],
+    minor: &MinorSelection,
+    minor_len: u64,
+    cancel: &CancelToken,
+) -> Result<SparseTake> {
+    let elem = element_path(m.data);
+    let nnz = check_arrays(m, elem)?;
+    let n_major = m.indptr.len().checked_sub(1).ok_or_else(|| {
+        Error::invalid_metadata(format!("'{elem}/indptr' is empty")).with_key(elem)
+    })?;
+    let minor = resolve_minor(minor, minor_len, elem)?;
+    let (pieces, ptr) = plan(m.indptr, major, n_major as u64, nnz, elem)?;
+    let total = ptr.last().copied().unwrap_or(0);
+    let (data, indices) = runtime::run(|| {
+        let (d, i) = rayon::join(
+            || m.data.read_pieces(&pieces, total, cancel),
+            || m.indices.read_pieces(&pieces, total, cancel),
+        );
+        Ok((d?, i?))
+    })?;
+    let index_dtype = m.indices.dtype();
+    let (data, indices, ptr) = match minor {
+        Minor::All => (data, indices, ptr),
+        Minor::Range { start, stop } => {
+            let stored = index_values(&indices, m.indices.path())?;
+            let (keep, out, ptr) = filter_range(&stored, &ptr, start, stop, minor_len, elem)?;
+            (
+                gather(&data, &keep)?,
+                narrow(out, index_dtype, stop - start),
+                ptr,
+            )
+        }
+        Minor::List(list) => {
+            let stored = index_values(&indices, m.indices.path())?;
+            let (keep, out, ptr) = filter_list(&stored, &ptr, &list, minor_len, elem)?;
+            (
+                gather(&data, &keep)?,
+                narrow(out, index_dtype, list.len() as u64),
+                ptr,
+            )
+        }
+    };
+    let indptr = indptr_like(&indices, ptr);
+    Ok(SparseTake {
+        data,
+        indices,
+        indptr,
+    })
+}
+
+/// The matrix a `data` array belongs to (its parent path), for messages.
+fn element_path(data: &ZArray) -> &str {
+    data.path()
+        .rsplit_once('/')
+        .map_or("", |(parent, _)| parent)
+}
+
+/// Both arrays 1-D of the same length, numeric data, integer indices; returns that length.
+fn check_arrays(m: &Compressed<'_>, elem: &str) -> Result<u64> {
+    let one_d = |a: &ZArray| -> Result<u64> {
+        match a.shape()?.as_slice() {
+            [n] => Ok(*n),
+            s => Err(Error::invalid_metadata(format!(
+                "'{}' must be 1-D, it has shape {s:?}",
+                a.path()
+            ))
+            .with_key(a.path())),
+        }
+    };
+    let (nd, ni) = (one_d(m.data)?, one_d(m.indices)?);
+    if m.data.numpy_dtype().is_some() || m.data.dtype().is_variable() {
+        return Err(Error::invalid_metadata(format!(
+            "'{}' must hold numbers, not {}",
+            m.data.path(),
+            m.data.dtype_name()
+        ))
+        .with_key(m.data.path()));
+    }
+    if m.indices.numpy_dtype().is_some() || !is_integer(m.indices.dtype()) {
+        return Err(Error::invalid_metadata(format!(
+            "'{}' must hold integers, not {}",
+            m.indices.path(),
+            m.indices.dtype_name()
+        ))
+        .with_key(m.indices.path()));
+    }
+    if nd != ni {
+        return Err(Error::invalid_metadata(format!(
+            "'{elem}': data has {nd} values but indices has {ni}"
+        ))
+        .with_key(elem));
+    }
+    Ok(nd)
+}
+
+fn is_integer(d: DType) -> bool {
+    use DType as D;
+    matches!(
+        d,
+        D::Int8 | D::Int16 | D::Int32 | D::Int64 | D::UInt8 | D::UInt16 | D::UInt32 | D::UInt64
+    )
+}
+
+/// A position along an axis of length `len`, negatives counted from the end.
+fn position(p: i64, len: u64, what: &str, elem: &str) -> Result<u64> {
+    let j = if p < 0 {
+        i128::from(p) + i128::from(len)
+    } else {
+        i128::from(p)
+    };
+    if j < 0 || j >= i128::from(len) {
+        return Err(Error::new(
+            ErrorCode::OutOfBounds,
+            format!("'{elem}': {what} index {p} is out of bounds for length {len}"),
+        )
+        .with_key(elem));
+    }
+    Ok(j as u64)
+}
+
+/// A minor selection checked against the axis length.
+enum Minor {
+    All,
+    Range { start: u64, stop: u64 },
+    List(Vec<u64>),
+}
+
+fn resolve_minor(minor: &MinorSelection, len: u64, elem: &str) -> Result<Minor> {
+    Ok(match minor {
+        MinorSelection::All => Minor::All,
+        &MinorSelection::Range { start, stop } => {
+            let bound = |v: i64, what: &str| -> Result<u64> {
+                u64::try_from(v).ok().filter(|&v| v <= len).ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::OutOfBounds,
+                        format!("'{elem}': minor range {what} {v} is outside [0, {len}]"),
+                    )
+                    .with_key(elem)
+                })
+            };
+            let (start, stop) = (bound(start, "start")?, bound(stop, "stop")?);
+            if stop < start {
+                return Err(Error::invalid_selection(format!(
+                    "'{elem}': minor range {start}..{stop} is reversed"
+                ))
+                .with_key(elem));
+            }
+            Minor::Range { start, stop }
+        }
+        MinorSelection::List(list) => Minor::List(
+            list.iter()
+                .map(|&p| position(p, len, "minor", elem))
+                .collect::<Result<_>>()?,
+        ),
+    })
+}
+
+/// The stored range of every asked major position, as pieces of the range read, and the
+/// offsets (`indptr`) of the unfiltered result.
+fn plan(
+    indptr: Indices<'_>,
+    major: &[i64],
+    n_major: u64,
+    nnz: u64,
+    elem: &str,
+) -> Result<(Vec<Piece>, Vec<u64>)> {
+    let mut pieces = Vec::with_capacity(major.len());
+    let mut ptr = Vec::with_capacity(major.len() + 1);
+    ptr.push(0u64);
+    let mut total = 0u64;
+    for &p in major {
+        let r = position(p, n_major, "major", elem)? as usize;
+        let (lo, hi) = (indptr.get(r), indptr.get(r + 1));
+        if lo < 0 || hi < lo || hi as u64 > nnz {
+            return Err(Error::invalid_metadata(format!(
+                "'{elem}/indptr' is corrupt at {r}: [{lo}, {hi}) is not a range of the {nnz} stored values"
+            ))
+            .with_key(elem));
+        }
+        let len = (hi - lo) as u64;
+        if len > 0 {
+            pieces.push(Piece {
+                src: lo as u64,
+                len,
+                dst: total,
+            });
+        }
+        total += len;
+        ptr.push(total);
+    }
+    Ok((pieces, ptr))
+}
+
+/// Index values as i64 (stored indices of any integer dtype).
+fn index_values(v: &TypedVec, path: &str) -> Result<Vec<i64>> {
+    macro_rules! widen {
+        ($x:expr) => {
+            $x.iter().map(|&i| i64::from(i)).collect()
+        };
+    }
+    Ok(match v {
+        TypedVec::Int8(x) => widen!(x),
+        TypedVec::Int16(x) => widen!(x),
+        TypedVec::Int32(x) => widen!(x),
+        TypedVec::Int64(x) => x.clone(),
+        TypedVec::UInt8(x) => widen!(x),
+        TypedVec::UInt16(x) => widen!(x),
+        TypedVec::UInt32(x) => widen!(x),
+        TypedVec::UInt64(x) => x
+            .iter()
+            .map(|&i| i64::try_from(i).unwrap_or(i64::MAX))
+            .collect(),
+        _ => {
+            return Err(
+                Error::invalid_metadata(format!("'{path}' must hold integers")).with_key(path),
+            )
+        }
+    })
+}
+
+fn bad_index(elem: &str, k: usize, c: i64, len: u64) -> Error {
+    Error::invalid_metadata(format!(
+        "'{elem}/indices' holds {c} (at a value of the take's position {k}), outside [0, {len})"
+    ))
+    .with_key(elem)
+}
+
+/// Output of a minor filter: kept positions in the unfiltered result, their output indices,
+/// and the new offsets.
+type Filtered = (Vec<usize>, Vec<i64>, Vec<u64>);
+
+fn filter_range(
+    stored: &[i64],
+    ptr: &[u64],
+    start: u64,
+    stop: u64,
+    len: u64,
+    elem: &str,
+) -> Result<Filtered> {
+    let (start, stop) = (start as i64, stop as i64);
+    let mut keep = Vec::new();
+    let mut out = Vec::new();
+    let mut new_ptr = Vec::with_capacity(ptr.len());
+    new_ptr.push(0u64);
+    for w in ptr.windows(2) {
+        let (a, b) = (w[0] as usize, w[1] as usize);
+        for (k, &c) in (a..b).zip(&stored[a..b]) {
+            if c < 0 || c as u64 >= len {
+                return Err(bad_index(elem, k, c, len));
+            }
+            if c >= start && c < stop {
+                keep.push(k);
+                out.push(c - start);
+            }
+        }
+        new_ptr.push(keep.len() as u64);
+    }
+    Ok((keep, out, new_ptr))
+}
+
+/// For each minor position, the list positions that ask for it (ascending): dense over the
+/// axis when that is small next to the work, else a sorted table searched per value.
+enum ListMap {
+    Dense {
+        first: Vec<u32>,
+        order: Vec<u32>,
+    },
+    Sorted {
+        keys: Vec<u64>,
+        first: Vec<u32>,
+        order: Vec<u32>,
+    },
+}
+
+impl ListMap {
+    fn new(list: &[u64], len: u64, work: usize) -> Result<Self> {
+        if u32::try_from(list.len()).is_err() {
+            return Err(Error::invalid_selection(
+                "a minor list longer than 2^32-1 positions",
+            ));
+        }
+        // list positions sorted by the minor position they ask for (stable: ascending)
+        let mut order: Vec<u32> = (0..list.len() as u32).collect();
+        order.sort_by_key(|&i| list[i as usize]);
+        if len <= (work as u64).saturating_mul(4).saturating_add(1 << 16) {
+            let mut first = vec![0u32; len as usize + 1];
+            for &c in list {
+                first[c as usize + 1] += 1;
+            }
+            for i in 1..first.len() {
+                first[i] += first[i - 1];
+            }
+            return Ok(Self::Dense { first, order });
+        }
+        let mut keys = Vec::new();
+        let mut first = Vec::new();
+        for (at, &i) in order.iter().enumerate() {
+            let c = list[i as usize];
+            if keys.last() != Some(&c) {
+                keys.push(c);
+                first.push(at as u32);
+            }
+        }
+        first.push(order.len() as u32);
+        Ok(Self::Sorted { keys, first, order })
+    }
+
+    /// The list positions asking for minor position `c`.
+    fn positions(&self, c: u64) -> &[u32] {
+        match self {
+            Self::Dense { first, order } => {
+                &order[first[c as usize] as usize..first[c as usize + 1] as usize]
+            }
+            Self::Sorted { keys, first, order } => match keys.binary_search(&c) {
+                Ok(k) => &order[first[k] as usize..first[k + 1] as usize],
+                Err(_) => &[],
+            },
+        }
+    }
+}
+
+fn filter_list(
+    stored: &[i64],
+    ptr: &[u64],
+    list: &[u64],
+    len: u64,
+    elem: &str,
+) -> Result<Filtered> {
+    let map = ListMap::new(list, len, stored.len() + list.len())?;
+    let mut keep = Vec::new();
+    let mut out = Vec::new();
+    let mut new_ptr = Vec::with_capacity(ptr.len());
+    new_ptr.push(0u64);
+    let mut row: Vec<(u32, usize)> = Vec::new();
+    for w in ptr.windows(2) {
+        row.clear();
+        let (a, b) = (w[0] as usize, w[1] as usize);
+        for (k, &c) in (a..b).zip(&stored[a..b]) {
+            if c < 0 || c as u64 >= len {
+                return Err(bad_index(elem, k, c, len));
+            }
+            row.extend(map.positions(c as u64).iter().map(|&p| (p, k)));
+        }
+        // output indices ascend within a row; already sorted for sorted lists and indices
+        row.sort_unstable();
+        keep.extend(row.iter().map(|&(_, k)| k));
+        out.extend(row.iter().map(|&(p, _)| i64::from(p)));
+        new_ptr.push(keep.len() as u64);
+    }
+    Ok((keep, out, new_ptr))
+}
+
+/// The elements of `v` at `keep`, in that order.
+fn gather(v: &TypedVec, keep: &[usize]) -> Result<TypedVec> {
+    macro_rules! pick {
+        ($variant:ident, $x:expr) => {
+            TypedVec::$variant(keep.iter().map(|&k| $x[k]).collect())
+        };
+    }
+    Ok(match v {
+        TypedVec::Bool(x) => pick!(Bool, x),
+        TypedVec::Int8(x) => pick!(Int8, x),
+        TypedVec::Int16(x) => pick!(Int16, x),
+        TypedVec::Int32(x) => pick!(Int32, x),
+        TypedVec::Int64(x) => pick!(Int64, x),
+        TypedVec::UInt8(x) => pick!(UInt8, x),
+        TypedVec::UInt16(x) => pick!(UInt16, x),
+        TypedVec::UInt32(x) => pick!(UInt32, x),
+        TypedVec::UInt64(x) => pick!(UInt64, x),
+        TypedVec::Float16(x) => pick!(Float16, x),
+        TypedVec::Float32(x) => pick!(Float32, x),
+        TypedVec::Float64(x) => pick!(Float64, x),
+        TypedVec::String(_) | TypedVec::Bytes(_) => {
+            return Err(Error::new(
+                ErrorCode::Internal,
+                "sparse data must be numeric",
+            ))
+        }
+    })
+}
+
+/// Output indices (all in `0..bound`) in the stored index dtype when `bound - 1` fits it,
+/// else int64.
+fn narrow(values: Vec<i64>, dtype: DType, bound: u64) -> TypedVec {
+    macro_rules! as_ty {
+        ($variant:ident, $t:ty) => {
+            if bound == 0 || <$t>::try_from(bound - 1).is_ok() {
+                // every value is below `bound`, so it fits as well
+                return TypedVec::$variant(
+                    values
+                        .iter()
+                        .map(|&v| <$t>::try_from(v).unwrap_or_default())
+                        .collect(),
+                );
+            }
+        };
+    }
+    match dtype {
+        DType::Int8 => as_ty!(Int8, i8),
+        DType::Int16 => as_ty!(Int16, i16),
+        DType::Int32 => as_ty!(Int32, i32),
+        DType::UInt8 => as_ty!(UInt8, u8),
+        DType::UInt16 => as_ty!(UInt16, u16),
+        DType::UInt32 => as_ty!(UInt32, u32),
+        DType::UInt64 => as_ty!(UInt64, u64),
+        _ => {}
+    }
+    TypedVec::Int64(values)
+}
+
+/// Offsets as int32 when the indices are int32 and the count fits, else int64.
+fn indptr_like(indices: &TypedVec, ptr: Vec<u64>) -> TypedVec {
+    let total = ptr.last().copied().unwrap_or(0);
+    if matches!(indices, TypedVec::Int32(_)) && i32::try_from(total).is_ok() {
+        return TypedVec::Int32(ptr.into_iter().map(|v| v as i32).collect());
+    }
+    TypedVec::Int64(ptr.into_iter().map(|v| v as i64).collect())
+}
