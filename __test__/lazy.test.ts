@@ -118,11 +118,18 @@ describe.each([3, 2] as const)('zarr v%i', (zarrFormat) => {
     const dense = eager.layers.dense as DenseArray;
     for (const [rs, cs, r, c] of sels) {
       const want = pick2(rowsOf(dense), r, c);
-      for (const m of [a.layers.dense as LazyMatrix]) {
+      // dense, CSR and CSC (X and the CSC layer hold the same values)
+      for (const m of [a.layers.dense, a.X, a.layers.csc] as LazyMatrix[]) {
         const got = await m.get(rs as never, cs as never);
         expect(got.shape).toEqual([r.length, c.length]);
         expect(rowsOf(got)).toEqual(want);
+        expect('format' in got ? got.format : 'dense').toBe(m.format);
       }
+      // int64 indices and indptr
+      expect(rowsOf(await (a.obsm.sparse as LazyMatrix).get(rs as never, cs as never))).toEqual(want);
+      expect(rowsOf(await (a.obsp.distances as LazyMatrix).get(rs as never, rs as never))).toEqual(
+        pick2(rowsOf(eager.obsp.distances as Matrix), r, r),
+      );
       expect(rowsOf(await (a.obsm.X_pca as LazyMatrix).get(rs as never))).toEqual(
         pick(rowsOf(eager.obsm.X_pca as Matrix), r),
       );
@@ -186,6 +193,41 @@ describe.each([3, 2] as const)('zarr v%i', (zarrFormat) => {
     const frame = await v.obs.toMemory();
     expect(frame.indexValues).toEqual(pick(eager.obsNames, r));
     expect(columnValues(frame.get('i32'))).toEqual(pick(columnValues(eager.obs.get('i32')), r));
+  });
+
+  test('iterate: row blocks that cover the view, prefetching, break and abort', async () => {
+    const { path, eager } = await written(zarrFormat);
+    const a = await readLazy(path);
+    const dense = rowsOf(eager.layers.dense);
+    const seen: number[][] = [];
+    const names: string[] = [];
+    for await (const block of a.select(slice(3, null)).iterate({ batchSize: 7 })) {
+      expect(block.nObs).toBeLessThanOrEqual(7);
+      seen.push(...rowsOf(block.layers.dense));
+      names.push(...block.obsNames);
+    }
+    expect(seen).toEqual(dense.slice(3));
+    expect(names).toEqual(eager.obsNames.slice(3));
+    // columns
+    let cols = 0;
+    for await (const block of a.iterate({ batchSize: 5, axis: 'var' })) cols += block.nVars;
+    expect(cols).toBe(M);
+    // break stops after one block
+    let blocks = 0;
+    for await (const _ of a.iterate({ batchSize: 'shard' })) {
+      blocks++;
+      break;
+    }
+    expect(blocks).toBe(1);
+    const ac = new AbortController();
+    ac.abort();
+    await expect(
+      (async () => {
+        for await (const _ of a.iterate({ batchSize: 4, signal: ac.signal })) {
+          /* nothing */
+        }
+      })(),
+    ).rejects.toMatchObject({ code: 'Aborted' });
   });
 
   test('bad selections and unknown columns are typed errors naming the element', async () => {

@@ -142,8 +142,8 @@ export function encodingOf(spec: IOSpec): Encoding | undefined {
 /** Carries options, cached member listings and the dispatch callback down a read. */
 export class ReadCtx {
   readonly #members = new WeakMap<Group, Promise<Map<string, Member['kind']>>>();
-  /** Whole-element reads kept for the context's lifetime (see materializeOnce). */
-  protected once = new WeakMap<ElemDesc, Promise<unknown>>();
+  /** Reads kept for the context's lifetime (see `once`). */
+  protected cache = new WeakMap<object, Promise<unknown>>();
 
   constructor(
     readonly opts: ReadOptions = {},
@@ -205,16 +205,16 @@ export class ReadCtx {
   }
 
   /**
-   * Materialize all of `desc` once per context (a categorical's categories, a sparse matrix's
+   * `read()` once per context and `key` (a categorical's categories, a sparse matrix's whole
    * indptr): a lazy reader's context lives as long as its object, so later reads reuse it.
    */
-  materializeOnce(desc: ElemDesc): Promise<unknown> {
-    let p = this.once.get(desc);
+  once<T>(key: object, read: () => Promise<T>): Promise<T> {
+    let p = this.cache.get(key) as Promise<T> | undefined;
     if (!p) {
-      p = this.materialize(desc);
-      this.once.set(desc, p);
+      p = read();
+      this.cache.set(key, p);
       // a failed read (aborted, I/O) is not kept: the next call tries again
-      p.catch(() => this.once.delete(desc));
+      p.catch(() => this.cache.delete(key));
     }
     return p;
   }

@@ -80,7 +80,13 @@ register({
     return { kind: 'column', shape: codes.shape, dtype: categories.dtype, arrays: { codes }, children: { categories } };
   },
   materialize: (desc, ctx, sel) =>
-    readCategorical(desc, () => ctx.materializeOnce(desc.children.categories), desc.attrs.ordered === true, ctx, sel),
+    readCategorical(
+      desc,
+      () => ctx.once(desc.children.categories, () => ctx.materialize(desc.children.categories)),
+      desc.attrs.ordered === true,
+      ctx,
+      sel,
+    ),
   members: () => ['codes', 'categories'],
   accepts: (e) => isColumn(e) && e.kind === 'categorical',
   write: async (parent, key, e, ctx) => {

@@ -2,12 +2,14 @@
 // (which carry no encoding attributes). Each array is read or written with one native call;
 // the three run concurrently. The structure is checked from metadata when describing and
 // after reading, so a bad matrix is an error naming the element, never a silent misread. A
-// contiguous slice of the major axis (CSR rows, CSC columns) reads only its indptr and data range.
+// contiguous slice of the major axis (CSR rows, CSC columns) reads only its indptr and data range;
+// any other selection (positions, masks, steps, a minor-axis selection) is one native take.
 
-import { InvalidMetadataError, UnsupportedError } from '../../zarr/errors.js';
+import { InvalidMetadataError } from '../../zarr/errors.js';
 import type { Group } from '../../zarr/group.js';
 import { slice } from '../../zarr/selection.js';
-import { type AxisSel, checkAxis } from '../axis.js';
+import { type MinorSelection, takeSparse } from '../../zarr/sparse.js';
+import { type AxisSel, checkAxis, positions } from '../axis.js';
 import {
   CscMatrix,
   CsrMatrix,
@@ -23,6 +25,7 @@ import {
   elemPath,
   encodingAttrs,
   type Node,
+  namingElem,
   part,
   type ReadCtx,
   register,
@@ -88,7 +91,34 @@ async function readMajorRange(desc: ElemDesc, [start, stop]: [number, number], c
   );
   // rebase indptr on the range's first stored value
   const rebased = ptr instanceof BigInt64Array ? ptr.map((v) => v - BigInt(lo)) : ptr.map((v) => v - lo);
-  return { data, indices, indptr: { ...indptr, data: rebased } };
+  return { data: data.data, indices: indices.data, indptr: rebased };
+}
+
+/**
+ * Any other selection: the whole indptr (read once per context, so a lazy matrix reads it
+ * once), then one native take of the asked major positions, filtered on the minor axis in the
+ * same call; only the inner chunks of data/indices that hold those rows are read.
+ */
+async function gather(desc: ElemDesc, ctx: ReadCtx, major: AxisSel, minor: AxisSel, minorLength: number) {
+  const ptrArray = part(desc, 'indptr');
+  const indptr = await ctx.once(
+    ptrArray,
+    async () => (await readDense(ptrArray, ctx)).data as Int32Array | BigInt64Array,
+  );
+  const minorSel: MinorSelection | undefined =
+    minor.kind === 'all'
+      ? undefined
+      : minor.kind === 'range' && minor.step === 1
+        ? { start: minor.start, stop: minor.start + minor.length }
+        : positions(minor);
+  try {
+    return await takeSparse(part(desc, 'data'), part(desc, 'indices'), indptr, positions(major), minorSel, {
+      minorLength,
+      signal: ctx.opts.signal,
+    });
+  } catch (e) {
+    throw namingElem(e, desc.path);
+  }
 }
 
 function registerSparse(format: 'csr' | 'csc') {
@@ -105,28 +135,25 @@ function registerSparse(format: 'csr' | 'csc') {
       const shape = [...(desc.shape as [number, number])] as [number, number];
       const whole = major.kind === 'all' && minor.kind === 'all';
       const range = whole ? null : majorRange(major, minor, shape[majorAxis]);
-      if (!whole && range === null) {
-        throw new UnsupportedError(
-          'Unsupported',
-          `'${elemPath(desc.path)}': a ${format}_matrix can be read whole or as a contiguous slice of its ${format === 'csr' ? 'rows' : 'columns'}`,
-          { key: desc.path },
-        );
-      }
       const readWhole = async () => {
         const [data, indices, indptr] = await Promise.all(
           ['data', 'indices', 'indptr'].map((n) => readDense(part(desc, n), ctx)),
         );
-        return { data, indices, indptr };
+        return { data: data.data, indices: indices.data, indptr: indptr.data };
       };
-      const { data, indices, indptr } = range === null ? await readWhole() : await readMajorRange(desc, range, ctx);
+      const { data, indices, indptr } = whole
+        ? await readWhole()
+        : range !== null
+          ? await readMajorRange(desc, range, ctx)
+          : await gather(desc, ctx, major, minor, shape[1 - majorAxis]);
       shape[majorAxis] = major.length;
       shape[1 - majorAxis] = minor.length;
       const m = new Ctor({
-        data: data.data as never,
-        indices: indices.data as IndexArray,
-        indptr: indptr.data as IndexArray,
+        data: data as never,
+        indices: indices as IndexArray,
+        indptr: indptr as IndexArray,
         shape,
-        dtype: data.dtype as NumericDType,
+        dtype: desc.dtype as NumericDType,
       });
       try {
         await validateCompressed(m, desc.path);

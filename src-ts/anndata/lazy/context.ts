@@ -30,7 +30,7 @@ export class LazyCtx extends ReadCtx {
   withSignal(signal: AbortSignal | undefined): LazyCtx {
     if (signal === undefined || signal === this.opts.signal) return this;
     const c = new LazyCtx({ ...this.opts, signal }, this.legacy, this.consolidated);
-    c.once = this.once;
+    c.cache = this.cache;
     return c;
   }
 
