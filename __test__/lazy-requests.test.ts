@@ -20,6 +20,8 @@ afterAll(async () => {
 });
 
 const N = 60;
+/** toMemory of a 2-column view of the sample store (see the test for the breakdown). */
+const REQUESTS_2_COLUMNS = 68;
 const M = 20;
 
 type Opener = () => Promise<Store>;
@@ -78,6 +80,23 @@ describe.each([3, 2] as const)('zarr v%i', (zarrFormat) => {
         }),
       ).toBe(0);
       expect(await requests(store, () => (view.layers.dense as LazyMatrix).get())).toBe(1);
+    });
+
+    test(`${where}: 10 random rows of CSR X, toMemory of a 2-column selection`, async () => {
+      const store = await open[where]();
+      const a = await readLazy(store, { zarrFormat, loadIndex: false });
+      const X = a.X as LazyMatrix;
+      const rows = [41, 7, 7, 59, 0, 23, 12, 38, 3, 50];
+      // indptr (whole, once) + one take reading data and indices (one chunk each here)
+      expect(await requests(store, () => X.get(rows))).toBe(3);
+      // indptr is cached: the take alone
+      expect(await requests(store, () => X.get(rows.map((r) => N - 1 - r)))).toBe(2);
+      // every element of the view at once: X's take (indptr cached) 2, and one request per
+      // array of every other element (the sample's arrays are one chunk each; CSC layers/csc is
+      // a take of 2 columns: indptr + data + indices)
+      const fresh = await readLazy(store, { zarrFormat, loadIndex: false });
+      await (fresh.X as LazyMatrix).get([0]);
+      expect(await requests(store, () => fresh.select(null, [3, 17]).toMemory())).toBe(REQUESTS_2_COLUMNS);
     });
   }
 });
