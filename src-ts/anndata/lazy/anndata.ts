@@ -10,7 +10,7 @@ import { slice } from '../../zarr/selection.js';
 import type { StoreLike } from '../../zarr/store.js';
 import { type AlignedElem, AnnData, type AnnDataInit, type Raw } from '../anndata.js';
 import { type AxisSel, allOf, checkAxis, compose, type LazySelection, pickList, toElemAxis } from '../axis.js';
-import { type DataFrame, indexStrings } from '../dataframe.js';
+import { type CodesArray, type Column, columnLength, type DataFrame, indexStrings } from '../dataframe.js';
 import type { Matrix } from '../elems.js';
 import { asColumn } from '../encodings/columns.js';
 import { describeAnnData } from '../io.js';
@@ -225,6 +225,9 @@ export class LazyAnnData {
       this.#raw(ctx, c),
       ...MAPPINGS.map(mapping),
     ]);
+    // as python's AnnData views: a subset's categoricals keep only the categories it uses
+    if (this.#obs.kind !== 'all') removeUnusedCategories(obs as DataFrame);
+    if (this.#var.kind !== 'all') removeUnusedCategories(vars as DataFrame);
     const init: AnnDataInit = {
       X: X as Matrix | null,
       obs: obs as DataFrame,
@@ -305,4 +308,44 @@ export class LazyAnnData {
     const a = idx?.self ?? idx?.values;
     return a ? along(a, 0) : Math.max(1, axis === 'obs' ? this.nObs : this.nVars);
   }
+}
+
+/** Drop the categories no row uses from every categorical column of `df` (codes renumbered). */
+function removeUnusedCategories(df: DataFrame): void {
+  for (const name of df.columns) {
+    const c = df.get(name);
+    if (c.kind !== 'categorical') continue;
+    const n = columnLength(c.categories);
+    const used = new Uint8Array(n);
+    for (let i = 0; i < c.codes.length; i++) {
+      const k = Number(c.codes[i]);
+      if (k >= 0) used[k] = 1;
+    }
+    if (used.every((u) => u === 1)) continue;
+    const keep: number[] = [];
+    const renumber = new Int32Array(n).fill(-1);
+    for (let k = 0; k < n; k++) if (used[k]) renumber[k] = keep.push(k) - 1;
+    const codes = c.codes.slice() as CodesArray;
+    for (let i = 0; i < codes.length; i++) {
+      const k = Number(codes[i]);
+      const v = k < 0 ? k : renumber[k];
+      (codes as unknown as { [i: number]: number | bigint })[i] = codes instanceof BigInt64Array ? BigInt(v) : v;
+    }
+    df.set(name, { ...c, codes, categories: pickRows(c.categories, keep) as typeof c.categories });
+  }
+}
+
+/** Rows `at` of a plain (numeric, bool, string) column. */
+function pickRows(c: Column, at: readonly number[]): Column {
+  if (c.kind === 'string') return { ...c, data: at.map((i) => c.data[i]) };
+  if (c.kind === 'numeric' || c.kind === 'bool') {
+    type Indexable = { [i: number]: number | bigint; constructor: new (n: number) => Indexable };
+    const src = c.data as unknown as Indexable;
+    const out = new src.constructor(at.length);
+    at.forEach((k, i) => {
+      out[i] = src[k];
+    });
+    return { ...c, data: out } as unknown as Column;
+  }
+  return c;
 }
