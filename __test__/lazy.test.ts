@@ -30,7 +30,7 @@ import {
 } from '../src-ts/index.js';
 import { dumpAnnData } from './anndata-dump.js';
 import { sampleAnnData } from './anndata-sample.js';
-import { expectError, tmp } from './helpers.js';
+import { expectError, ROOT, tmp } from './helpers.js';
 
 const N = 40;
 const M = 12;
@@ -286,4 +286,19 @@ test('readElemLazy: a matrix, a dataframe, an AnnData', async () => {
   expect((f as LazyDataFrame).indexValues).toEqual(eager.obsNames);
   const ad = (await readElemLazy(root)) as { toMemory(): Promise<AnnData> };
   expect(dumpAnnData(await ad.toMemory())).toEqual(dumpAnnData(eager));
+});
+
+test('the README two-liner: rows by a predicate on an obs column (pbmc68k, v3 sharded)', async () => {
+  const path = join(ROOT, '__test__', 'fixtures', 'pbmc68k', 'v3.zarr');
+  const a = await readLazy(path);
+  const keep = columnValues(await a.obs.column('bulk_labels').get()).map((v) => v === 'CD14+ Monocyte');
+  const monocytes = await a.select(keep).toMemory();
+  const eager = await readZarr(path);
+  const labels = columnValues(eager.obs.get('bulk_labels'));
+  const rows = labels.flatMap((v, i) => (v === 'CD14+ Monocyte' ? [i] : []));
+  expect(rows.length).toBeGreaterThan(10);
+  expect(monocytes.obsNames).toEqual(pick(eager.obsNames, rows));
+  expect(columnValues(monocytes.obs.get('bulk_labels'))).toEqual(rows.map(() => 'CD14+ Monocyte'));
+  expect(rowsOf(monocytes.X as Matrix)).toEqual(pick(rowsOf(eager.X as Matrix), rows));
+  expect(rowsOf(monocytes.raw?.X as Matrix)).toEqual(pick(rowsOf(eager.raw?.X as Matrix), rows));
 });
