@@ -204,6 +204,11 @@ export class ReadCtx {
     return desc.encoding.materialize(desc, this, sel);
   }
 
+  /** Whether `once(key, ...)` has run (its read may still be in flight). */
+  hasOnce(key: object): boolean {
+    return this.cache.has(key);
+  }
+
   /**
    * `read()` once per context and `key` (a categorical's categories, a sparse matrix's whole
    * indptr): a lazy reader's context lives as long as its object, so later reads reuse it.

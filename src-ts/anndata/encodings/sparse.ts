@@ -134,7 +134,9 @@ function registerSparse(format: 'csr' | 'csc') {
       const majorAxis = format === 'csr' ? 0 : 1;
       const shape = [...(desc.shape as [number, number])] as [number, number];
       const whole = major.kind === 'all' && minor.kind === 'all';
-      const range = whole ? null : majorRange(major, minor, shape[majorAxis]);
+      // a contiguous range reads its own indptr slice, unless the whole indptr is at hand
+      // (a lazy matrix read before): then one take is one round trip instead of two
+      const range = whole || ctx.hasOnce(part(desc, 'indptr')) ? null : majorRange(major, minor, shape[majorAxis]);
       const readWhole = async () => {
         const [data, indices, indptr] = await Promise.all(
           ['data', 'indices', 'indptr'].map((n) => readDense(part(desc, n), ctx)),
