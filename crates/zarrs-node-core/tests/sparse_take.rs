@@ -34,7 +34,9 @@ fn matrix() -> (Vec<i64>, Vec<i32>, Vec<f32>) {
         let mut cols: Vec<i32> = if r.is_multiple_of(5) {
             vec![]
         } else {
-            (0..COLS as i32).filter(|_| rng.next().is_multiple_of(3)).collect()
+            (0..COLS as i32)
+                .filter(|_| rng.next().is_multiple_of(3))
+                .collect()
         };
         if r == 3 {
             cols.reverse();
