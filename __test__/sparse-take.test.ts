@@ -4,7 +4,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   AbortedError,
   InvalidInputError,
@@ -20,6 +20,7 @@ import {
   type ZArray,
 } from '../src-ts/index.js';
 import { PYTHON_013, ROOT, skipWithoutPython } from './helpers.js';
+import { type S3Server, startS3 } from './servers.js';
 
 const FIXTURES = join(ROOT, '__test__', 'fixtures', 'sparse-take');
 const STORES = ['v2.zarr', 'v3.zarr'];
@@ -184,5 +185,54 @@ describe('requests (v3 sharded)', () => {
     const stored = (await x.data.info()).nbytesStored + (await x.indices.info()).nbytesStored;
     expect(st.bytesRead * 4).toBeLessThan(stored);
     store.close();
+  });
+});
+
+describe('requests on S3 (moto, v3 sharded)', () => {
+  let server: S3Server;
+  let s3: Store;
+  beforeAll(async () => {
+    server = await startS3();
+    s3 = await openStore(`s3://${server.bucket}/sparse-take/v3.zarr`, {
+      endpoint: server.endpoint,
+      allowHttp: true,
+      accessKeyId: server.accessKeyId,
+      secretAccessKey: server.secretAccessKey,
+      region: 'us-east-1',
+    });
+    const local = await openStore(join(FIXTURES, 'v3.zarr'), { readOnly: true });
+    for (const key of await local.list('X')) await s3.set(key, (await local.get(key)) as Uint8Array);
+    local.close();
+  });
+  afterAll(async () => {
+    s3?.close();
+    await server?.stop();
+  });
+
+  test('a take costs one batch of shard indexes, then one GET per run of covering inner chunks', async () => {
+    const x = await openMatrix(s3, 'X');
+    const [inner, shard] = [x.data.chunks[0], (x.data.shards as number[])[0]];
+    const rows = [250, 3, 251];
+    const covering = new Set<number>();
+    for (const r of rows) {
+      const [lo, hi] = [Number(x.indptr[r]), Number(x.indptr[r + 1])];
+      for (let c = Math.floor(lo / inner); c <= Math.floor((hi - 1) / inner); c++) covering.add(c);
+    }
+    // the fixture's rows sit in two inner chunks of two different shards
+    const shards = new Set([...covering].map((c) => Math.floor((c * inner) / shard)));
+    expect([covering.size, shards.size]).toEqual([2, 2]);
+    s3.resetStats();
+    const first = await takeSparse(x.data, x.indices, x.indptr, rows);
+    // per array: the two shard indexes, then the two inner chunks
+    expect(s3.stats().requests).toBe(2 * (shards.size + covering.size));
+    s3.resetStats();
+    const again = await takeSparse(x.data, x.indices, x.indptr, rows);
+    expect(s3.stats().requests).toBe(2 * covering.size);
+    const local = await openStore(join(FIXTURES, 'v3.zarr'), { readOnly: true });
+    const lx = await openMatrix(local, 'X');
+    const want = await takeSparse(lx.data, lx.indices, lx.indptr, rows);
+    expect(canonical(first)).toEqual(canonical(want));
+    expect(canonical(again)).toEqual(canonical(want));
+    local.close();
   });
 });

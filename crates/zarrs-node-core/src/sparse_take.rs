@@ -3,6 +3,8 @@
 //! ranges of `data` and `indices` with one batched range read each (only the inner chunks that
 //! cover them are decoded), then filters the minor axis (a range or a list) without densifying.
 
+use rayon::prelude::*;
+
 use crate::array::{Piece, ZArray};
 use crate::dtype::{DType, TypedVec};
 use crate::error::{Error, ErrorCode, Result};
@@ -82,26 +84,33 @@ pub fn take_sparse(
         );
         Ok((d?, i?))
     })?;
-    let index_dtype = m.indices.dtype();
     let (data, indices, ptr) = match minor {
         Minor::All => (data, indices, ptr),
         Minor::Range { start, stop } => {
-            let stored = index_values(&indices, m.indices.path())?;
-            let (keep, out, ptr) = filter_range(&stored, &ptr, start, stop, minor_len, elem)?;
-            (
-                gather(&data, &keep)?,
-                narrow(out, index_dtype, stop - start),
-                ptr,
-            )
+            let filter = RangeFilter { start, stop };
+            filtered(
+                m,
+                data,
+                &indices,
+                &ptr,
+                &filter,
+                stop - start,
+                minor_len,
+                elem,
+            )?
         }
         Minor::List(list) => {
-            let stored = index_values(&indices, m.indices.path())?;
-            let (keep, out, ptr) = filter_list(&stored, &ptr, &list, minor_len, elem)?;
-            (
-                gather(&data, &keep)?,
-                narrow(out, index_dtype, list.len() as u64),
-                ptr,
-            )
+            let filter = ListMap::new(&list, minor_len, total as usize + list.len())?;
+            filtered(
+                m,
+                data,
+                &indices,
+                &ptr,
+                &filter,
+                list.len() as u64,
+                minor_len,
+                elem,
+            )?
         }
     };
     let indptr = indptr_like(&indices, ptr);
@@ -249,7 +258,10 @@ fn plan(
                 dst: total,
             });
         }
-        total += len;
+        total = total.checked_add(len).ok_or_else(|| {
+            Error::invalid_input(format!("'{elem}': the take holds more than 2^64 values"))
+                .with_key(elem)
+        })?;
         ptr.push(total);
     }
     Ok((pieces, ptr))
@@ -282,44 +294,45 @@ fn index_values(v: &TypedVec, path: &str) -> Result<Vec<i64>> {
     })
 }
 
-fn bad_index(elem: &str, k: usize, c: i64, len: u64) -> Error {
+fn bad_index(elem: &str, c: i64, len: u64) -> Error {
     Error::invalid_metadata(format!(
-        "'{elem}/indices' holds {c} (at a value of the take's position {k}), outside [0, {len})"
+        "'{elem}/indices' holds {c}, outside the minor axis [0, {len})"
     ))
     .with_key(elem)
 }
 
-/// Output of a minor filter: kept positions in the unfiltered result, their output indices,
-/// and the new offsets.
-type Filtered = (Vec<usize>, Vec<i64>, Vec<u64>);
+/// A minor-axis filter, applied one major position (row) at a time.
+trait RowFilter: Sync {
+    /// How many values `row` (its stored minor indices, all valid) keeps.
+    fn count(&self, row: &[i64]) -> usize;
+    /// Fill `out` (exactly `count` long) with `(output index, position in row)` pairs, in the
+    /// order the result keeps them.
+    fn fill(&self, row: &[i64], out: &mut [(i64, u32)]);
+}
 
-fn filter_range(
-    stored: &[i64],
-    ptr: &[u64],
+/// `start..stop`: kept in stored order, shifted by `start`.
+struct RangeFilter {
     start: u64,
     stop: u64,
-    len: u64,
-    elem: &str,
-) -> Result<Filtered> {
-    let (start, stop) = (start as i64, stop as i64);
-    let mut keep = Vec::new();
-    let mut out = Vec::new();
-    let mut new_ptr = Vec::with_capacity(ptr.len());
-    new_ptr.push(0u64);
-    for w in ptr.windows(2) {
-        let (a, b) = (w[0] as usize, w[1] as usize);
-        for (k, &c) in (a..b).zip(&stored[a..b]) {
-            if c < 0 || c as u64 >= len {
-                return Err(bad_index(elem, k, c, len));
-            }
-            if c >= start && c < stop {
-                keep.push(k);
-                out.push(c - start);
-            }
-        }
-        new_ptr.push(keep.len() as u64);
+}
+
+impl RowFilter for RangeFilter {
+    fn count(&self, row: &[i64]) -> usize {
+        let (lo, hi) = (self.start as i64, self.stop as i64);
+        row.iter().filter(|&&c| c >= lo && c < hi).count()
     }
-    Ok((keep, out, new_ptr))
+
+    fn fill(&self, row: &[i64], out: &mut [(i64, u32)]) {
+        let (lo, hi) = (self.start as i64, self.stop as i64);
+        let kept = row
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c >= lo && c < hi)
+            .map(|(k, &c)| (c - lo, k as u32));
+        for (slot, pair) in out.iter_mut().zip(kept) {
+            *slot = pair;
+        }
+    }
 }
 
 /// For each minor position, the list positions that ask for it (ascending): dense over the
@@ -383,42 +396,108 @@ impl ListMap {
     }
 }
 
-fn filter_list(
-    stored: &[i64],
-    ptr: &[u64],
-    list: &[u64],
-    len: u64,
-    elem: &str,
-) -> Result<Filtered> {
-    let map = ListMap::new(list, len, stored.len() + list.len())?;
-    let mut keep = Vec::new();
-    let mut out = Vec::new();
-    let mut new_ptr = Vec::with_capacity(ptr.len());
-    new_ptr.push(0u64);
-    let mut row: Vec<(u32, usize)> = Vec::new();
-    for w in ptr.windows(2) {
-        row.clear();
-        let (a, b) = (w[0] as usize, w[1] as usize);
-        for (k, &c) in (a..b).zip(&stored[a..b]) {
-            if c < 0 || c as u64 >= len {
-                return Err(bad_index(elem, k, c, len));
-            }
-            row.extend(map.positions(c as u64).iter().map(|&p| (p, k)));
-        }
-        // output indices ascend within a row; already sorted for sorted lists and indices
-        row.sort_unstable();
-        keep.extend(row.iter().map(|&(_, k)| k));
-        out.extend(row.iter().map(|&(p, _)| i64::from(p)));
-        new_ptr.push(keep.len() as u64);
+/// A list: every asked copy of a stored position, ascending by list position.
+impl RowFilter for ListMap {
+    fn count(&self, row: &[i64]) -> usize {
+        row.iter().map(|&c| self.positions(c as u64).len()).sum()
     }
-    Ok((keep, out, new_ptr))
+
+    fn fill(&self, row: &[i64], out: &mut [(i64, u32)]) {
+        let pairs = row.iter().enumerate().flat_map(|(k, &c)| {
+            self.positions(c as u64)
+                .iter()
+                .map(move |&p| (i64::from(p), k as u32))
+        });
+        for (slot, pair) in out.iter_mut().zip(pairs) {
+            *slot = pair;
+        }
+        // already sorted when the list and the stored indices are
+        out.sort_unstable();
+    }
+}
+
+/// Apply `filter` to the unfiltered take (`data`, `indices`, offsets `ptr`) in two parallel
+/// passes over the rows: count (checking the stored indices against the minor axis), then fill
+/// each row's slice of the output. `bound` is the length of the filtered minor axis.
+#[allow(clippy::too_many_arguments)]
+fn filtered(
+    m: &Compressed<'_>,
+    data: TypedVec,
+    indices: &TypedVec,
+    ptr: &[u64],
+    filter: &impl RowFilter,
+    bound: u64,
+    minor_len: u64,
+    elem: &str,
+) -> Result<(TypedVec, TypedVec, Vec<u64>)> {
+    runtime::run(|| {
+        let stored = index_values(indices, m.indices.path())?;
+        let row = |w: &[u64]| &stored[w[0] as usize..w[1] as usize];
+        let counts: Vec<usize> = ptr
+            .par_windows(2)
+            .map(|w| {
+                let r = row(w);
+                if let Some(&c) = r.iter().find(|&&c| c < 0 || c as u64 >= minor_len) {
+                    return Err(bad_index(elem, c, minor_len));
+                }
+                Ok(filter.count(r))
+            })
+            .collect::<Result<_>>()?;
+        let total: usize = counts.iter().sum();
+        check_alloc(total, m, elem)?;
+        let mut pairs = vec![(0i64, 0u32); total];
+        let mut slices = Vec::with_capacity(counts.len());
+        let mut rest = pairs.as_mut_slice();
+        for &n in &counts {
+            let (head, tail) = rest.split_at_mut(n);
+            slices.push(head);
+            rest = tail;
+        }
+        slices
+            .into_par_iter()
+            .zip(ptr.par_windows(2))
+            .for_each(|(out, w)| filter.fill(row(w), out));
+        // positions of the kept values in the unfiltered result
+        let mut new_ptr = Vec::with_capacity(ptr.len());
+        new_ptr.push(0u64);
+        let mut keep = Vec::with_capacity(total);
+        let mut at = 0usize;
+        for (w, &n) in ptr.windows(2).zip(&counts) {
+            keep.extend(
+                pairs[at..at + n]
+                    .iter()
+                    .map(|&(_, k)| w[0] as usize + k as usize),
+            );
+            at += n;
+            new_ptr.push(at as u64);
+        }
+        let out: Vec<i64> = pairs.into_par_iter().map(|(i, _)| i).collect();
+        Ok((
+            gather(&data, &keep)?,
+            narrow(out, m.indices.dtype(), bound),
+            new_ptr,
+        ))
+    })
+}
+
+/// A filtered result of `n` values must fit the allocation limit (like every read).
+fn check_alloc(n: usize, m: &Compressed<'_>, elem: &str) -> Result<()> {
+    let per = m.data.dtype().size().unwrap_or(8) + 8 + 16;
+    if (n as u64).saturating_mul(per as u64) > crate::max_alloc_bytes() {
+        return Err(Error::invalid_input(format!(
+            "'{elem}': a take of {n} values exceeds the allocation limit of {} bytes",
+            crate::max_alloc_bytes()
+        ))
+        .with_key(elem));
+    }
+    Ok(())
 }
 
 /// The elements of `v` at `keep`, in that order.
 fn gather(v: &TypedVec, keep: &[usize]) -> Result<TypedVec> {
     macro_rules! pick {
         ($variant:ident, $x:expr) => {
-            TypedVec::$variant(keep.iter().map(|&k| $x[k]).collect())
+            TypedVec::$variant(keep.par_iter().map(|&k| $x[k]).collect())
         };
     }
     Ok(match v {
@@ -479,4 +558,57 @@ fn indptr_like(indices: &TypedVec, ptr: Vec<u64>) -> TypedVec {
         return TypedVec::Int32(ptr.into_iter().map(|v| v as i32).collect());
     }
     TypedVec::Int64(ptr.into_iter().map(|v| v as i64).collect())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_maps_agree_dense_and_sorted() {
+        let list = [5u64, 2, 5, 9, 0];
+        let dense = ListMap::new(&list, 10, 100).unwrap();
+        let sorted = ListMap::new(&list, 1 << 40, 0).unwrap();
+        assert!(matches!(dense, ListMap::Dense { .. }));
+        assert!(matches!(sorted, ListMap::Sorted { .. }));
+        for c in 0..10 {
+            assert_eq!(dense.positions(c), sorted.positions(c), "{c}");
+        }
+        assert_eq!(dense.positions(5), &[0, 2]);
+        assert!(sorted.positions(7).is_empty());
+        // a row asking 5 twice and 9: sorted by list position
+        let row = [9i64, 5];
+        let mut out = vec![(0, 0); dense.count(&row)];
+        dense.fill(&row, &mut out);
+        assert_eq!(out, vec![(0, 1), (2, 1), (3, 0)]);
+    }
+
+    #[test]
+    fn output_index_dtypes() {
+        assert_eq!(
+            narrow(vec![1, 0], DType::Int32, 2),
+            TypedVec::Int32(vec![1, 0])
+        );
+        assert_eq!(
+            narrow(vec![200], DType::Int8, 300),
+            TypedVec::Int64(vec![200])
+        );
+        assert_eq!(
+            narrow(vec![200], DType::UInt8, 256),
+            TypedVec::UInt8(vec![200])
+        );
+        assert_eq!(narrow(vec![], DType::Int16, 0), TypedVec::Int16(vec![]));
+        let i32s = TypedVec::Int32(vec![]);
+        assert_eq!(indptr_like(&i32s, vec![0, 3]), TypedVec::Int32(vec![0, 3]));
+        let big = 1u64 << 33;
+        assert_eq!(
+            indptr_like(&i32s, vec![0, big]),
+            TypedVec::Int64(vec![0, big as i64])
+        );
+        assert_eq!(
+            indptr_like(&TypedVec::UInt32(vec![]), vec![0]),
+            TypedVec::Int64(vec![0])
+        );
+    }
 }

@@ -34,7 +34,9 @@ fn matrix() -> (Vec<i64>, Vec<i32>, Vec<f32>) {
         let mut cols: Vec<i32> = if r.is_multiple_of(5) {
             vec![]
         } else {
-            (0..COLS as i32).filter(|_| rng.next().is_multiple_of(3)).collect()
+            (0..COLS as i32)
+                .filter(|_| rng.next().is_multiple_of(3))
+                .collect()
         };
         if r == 3 {
             cols.reverse();
@@ -61,6 +63,15 @@ fn dense(indptr: &[i64], indices: &[i32], data: &[f32]) -> Vec<Vec<f32>> {
 }
 
 fn store_arrays(name: &str, v3_sharded: bool) -> (Store, ZArray, ZArray, Vec<i64>) {
+    store_typed(name, v3_sharded, "int32")
+}
+
+/// The matrix with its indices stored as `index_dtype` (int32, int64 or uint32).
+fn store_typed(
+    name: &str,
+    v3_sharded: bool,
+    index_dtype: &str,
+) -> (Store, ZArray, ZArray, Vec<i64>) {
     let store = Store::open(
         &format!("memory://sparse-take-{name}"),
         &StoreOptions::default(),
@@ -78,16 +89,18 @@ fn store_arrays(name: &str, v3_sharded: bool) -> (Store, ZArray, ZArray, Vec<i64
         o
     };
     let d = ZArray::create(&store, "X/data", &opts("float32")).unwrap();
-    let i = ZArray::create(&store, "X/indices", &opts("int32")).unwrap();
+    let i = ZArray::create(&store, "X/indices", &opts(index_dtype)).unwrap();
     let never = CancelToken::never();
     d.set(&[], WriteValue::Bytes(bytemuck::cast_slice(&data)), &never)
         .unwrap();
-    i.set(
-        &[],
-        WriteValue::Bytes(bytemuck::cast_slice(&indices)),
-        &never,
-    )
-    .unwrap();
+    let wide: Vec<i64> = indices.iter().map(|&v| i64::from(v)).collect();
+    let narrow: Vec<u32> = indices.iter().map(|&v| v as u32).collect();
+    let bytes: &[u8] = match index_dtype {
+        "int32" => bytemuck::cast_slice(&indices),
+        "int64" => bytemuck::cast_slice(&wide),
+        _ => bytemuck::cast_slice(&narrow),
+    };
+    i.set(&[], WriteValue::Bytes(bytes), &never).unwrap();
     (store, d, i, indptr)
 }
 
@@ -169,6 +182,36 @@ fn takes_match_the_dense_reference() {
         let t = take(&d, &i, &indptr, &[], &MinorSelection::All).unwrap();
         assert_eq!(t.indptr, TypedVec::Int32(vec![0]));
         assert_eq!(t.data, TypedVec::Float32(vec![]));
+    }
+}
+
+#[test]
+fn index_dtypes_are_kept_or_widened() {
+    let rows = [9i64, 2, 2];
+    let list = MinorSelection::List(vec![3, 1, 3]);
+    let (_s, d, i, indptr) = store_arrays("dtypes-ref", true);
+    let want_all = take(&d, &i, &indptr, &rows, &MinorSelection::All).unwrap();
+    let want_list = take(&d, &i, &indptr, &rows, &list).unwrap();
+    let as_i64 = |v: &TypedVec| -> Vec<i64> {
+        match v {
+            TypedVec::Int32(x) => x.iter().map(|&v| i64::from(v)).collect(),
+            TypedVec::UInt32(x) => x.iter().map(|&v| i64::from(v)).collect(),
+            TypedVec::Int64(x) => x.clone(),
+            other => panic!("{other:?}"),
+        }
+    };
+    for dtype in ["int64", "uint32"] {
+        let (_s, d, i, indptr) = store_typed(&format!("dtypes-{dtype}"), true, dtype);
+        for (minor, want) in [(&MinorSelection::All, &want_all), (&list, &want_list)] {
+            let t = take(&d, &i, &indptr, &rows, minor).unwrap();
+            assert_eq!(t.data, want.data);
+            assert_eq!(as_i64(&t.indices), as_i64(&want.indices));
+            assert_eq!(as_i64(&t.indptr), as_i64(&want.indptr));
+            // the stored index dtype is kept; indptr is int64 unless indices are int32
+            let stored = if dtype == "int64" { "Int64" } else { "UInt32" };
+            assert!(format!("{:?}", t.indices).starts_with(stored), "{dtype}");
+            assert!(matches!(t.indptr, TypedVec::Int64(_)));
+        }
     }
 }
 
