@@ -9,14 +9,17 @@ import { openStore, type Store, slice } from '../src-ts/index.js';
 import { sampleAnnData } from './anndata-sample.js';
 import { tmp } from './helpers.js';
 import { prefix } from './objstore-suite.js';
-import { type S3Server, startS3 } from './servers.js';
+import { type S3Server, startRangeServerProcess, startS3 } from './servers.js';
 
 let s3: S3Server;
+let web: { url: string; stop(): Promise<void> };
+let webRoot: string;
 beforeAll(async () => {
-  s3 = await startS3();
+  webRoot = tmp('zn-lazy-http-');
+  [s3, web] = await Promise.all([startS3(), startRangeServerProcess(webRoot)]);
 });
 afterAll(async () => {
-  await s3?.stop();
+  await Promise.all([s3?.stop(), web?.stop()]);
 });
 
 const N = 60;
@@ -104,4 +107,15 @@ describe.each([3, 2] as const)('zarr v%i', (zarrFormat) => {
       expect(await requests(store, () => fresh.select(null, [3, 17]).toMemory())).toBe(REQUESTS_2_COLUMNS);
     });
   }
+});
+
+test('http (a server that cannot list): open with one request, then a taken row block', async () => {
+  const adata = sampleAnnData(N, M);
+  await writeZarr(join(webRoot, 'a.zarr'), adata);
+  const store = await openStore(`${web.url}/a.zarr`);
+  const a = await readLazy(store, { loadIndex: false });
+  expect(store.stats().requests).toBe(1);
+  const X = a.X as LazyMatrix;
+  expect(await requests(store, () => X.get([9, 2, 2]))).toBe(3);
+  expect(await requests(store, () => a.obs.column('cat').get())).toBe(2);
 });
