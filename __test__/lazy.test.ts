@@ -2,12 +2,14 @@
 // what the eager reader returns for the same selection (checked against the whole object read
 // eagerly and subset here). Bad selections and a store changed after open are typed errors.
 
-import { join } from 'node:path';
+import { join, join as join_ } from 'node:path';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import {
   type AnnData,
   col,
   columnValues,
+  concat,
+  DataFrame,
   type DenseArray,
   LazyDataFrame,
   LazyMatrix,
@@ -311,4 +313,69 @@ test('the README two-liner: rows by a predicate on an obs column (pbmc68k, v3 sh
   expect(columnValues(monocytes.obs.get('bulk_labels'))).toEqual(rows.map(() => 'CD14+ Monocyte'));
   expect(rowsOf(monocytes.X as Matrix)).toEqual(pick(rowsOf(eager.X as Matrix), rows));
   expect(rowsOf(monocytes.raw?.X as Matrix)).toEqual(pick(rowsOf(eager.raw?.X as Matrix), rows));
+});
+
+describe('concat along obs', () => {
+  /** An AnnData whose var names are `names` (X: a dense-backed CSR, layers.dense). */
+  function withVars(n: number, names: string[]) {
+    const a = sampleAnnData(n, names.length);
+    a.var = new DataFrame({ index: names });
+    a.raw = null;
+    return a;
+  }
+
+  test.each(['inner', 'outer'] as const)('%s join of lazy and in-memory objects, var aligned by name', async (join) => {
+    const dir = tmp();
+    const parts = [
+      withVars(10, ['g0', 'g1', 'g2', 'g3']),
+      withVars(6, ['g3', 'g9', 'g0', 'g2']),
+      withVars(3, ['g2', 'g0', 'g3', 'g7']),
+    ];
+    // one column only some inputs have
+    parts[1].obs.set('only1', col.numeric(Float64Array.from({ length: 6 }, (_, i) => i + 0.5)));
+    await writeZarr(join_(dir, 'a.zarr'), parts[0], { convertStringsToCategoricals: false });
+    await writeZarr(join_(dir, 'b.zarr'), parts[1], { zarrFormat: 2, convertStringsToCategoricals: false });
+    const [a, b] = await Promise.all([readLazy(join_(dir, 'a.zarr')), readLazy(join_(dir, 'b.zarr'))]);
+    const store = await openStore(join_(dir, 'a.zarr'));
+    const la = await readLazy(store);
+    store.resetStats();
+    const c = concat([la, b.select(slice(1, 6)), parts[2]], { join, label: 'batch', keys: ['a', 'b', 'c'] });
+    expect(store.stats().requests).toBe(0);
+    const names = join === 'inner' ? ['g0', 'g2', 'g3'] : ['g0', 'g1', 'g2', 'g3', 'g9', 'g7'];
+    expect(c.varNames).toEqual(names);
+    expect(c.nObs).toBe(10 + 5 + 3);
+    const m = await c.toMemory();
+    expect(m.varNames).toEqual(names);
+    expect(m.obsNames).toEqual([...a.obsNames, ...b.obsNames.slice(1), ...parts[2].obsNames]);
+    // expected rows: each input's dense values placed by var name (missing: NaN in dense)
+    const expectRows = (fill: number) =>
+      [parts[0], parts[1], parts[2]].flatMap((p, k) => {
+        const rows = rowsOf(p.layers.dense).slice(k === 1 ? 1 : 0);
+        const pos = names.map((g) => p.varNames.indexOf(g));
+        return rows.map((r) => pos.map((j) => (j < 0 ? fill : r[j])));
+      });
+    expect(rowsOf(m.layers.dense)).toEqual(expectRows(Number.NaN));
+    expect(rowsOf(m.X as Matrix)).toEqual(expectRows(0));
+    expect('format' in (m.X as Matrix) && (m.X as { format: string }).format).toBe('csr');
+    expect(columnValues(m.obs.get('batch'))).toEqual([...'a'.repeat(10), ...'b'.repeat(5), ...'c'.repeat(3)]);
+    expect(columnValues(m.obs.get('cat'))).toEqual([
+      ...columnValues(parts[0].obs.get('cat')),
+      ...columnValues(parts[1].obs.get('cat')).slice(1),
+      ...columnValues(parts[2].obs.get('cat')),
+    ]);
+    expect(m.obs.has('only1')).toBe(join === 'outer');
+    if (join === 'outer') {
+      expect(columnValues(m.obs.get('only1'))).toEqual([
+        ...new Array(10).fill(Number.NaN),
+        1.5,
+        2.5,
+        3.5,
+        4.5,
+        5.5,
+        ...new Array(3).fill(Number.NaN),
+      ]);
+    }
+    expect(Object.keys(m.obsm).sort()).toEqual(['X_pca', 'sparse']);
+    expect(() => concat([la], { axis: 1 as never })).toThrow(/only axis 'obs'/);
+  });
 });

@@ -50,6 +50,7 @@ export {
   writeZarr,
 } from './io.js';
 export { LazyAnnData, type ReadLazyOptions, readElemLazy, readLazy } from './lazy/anndata.js';
+export { type ConcatOptions, concat, LazyConcat } from './lazy/concat.js';
 export { LazyColumn, LazyDataFrame, type LazyElem, LazyMatrix, LazyValue } from './lazy/elems.js';
 export type { DatasetOptions, ReadOptions, ShardPolicy } from './options.js';
 export {
