@@ -150,6 +150,8 @@ describe.each(STORES)('%s', (name) => {
     const past = Int32Array.from(x.indptr as Int32Array);
     past[400] += 1;
     await expect(take([399], undefined, N_VAR, past)).rejects.toThrow(InvalidMetadataError);
+    // a minor axis shorter than the stored indices: caught even without a minor selection
+    await expect(take([1, 2], undefined, 10)).rejects.toThrow(/'X\/indices' holds \d+, outside the minor axis/);
     // data and indices swapped: float "indices"
     await expect(takeSparse(x.indices, x.data, x.indptr, [1])).rejects.toThrow(InvalidMetadataError);
     await expect(
