@@ -1,6 +1,7 @@
 // takeSparse on CSR and CSC matrices python anndata 0.13.4 wrote (v2 unsharded, v3 sharded:
-// __test__/fixtures/sparse-take), against scipy's X[rows][:, cols] computed live from the same
-// store; bad input as typed errors; and the requests a take of a few rows costs.
+// __test__/fixtures/sparse-take) and on pbmc68k's raw/X, against scipy's X[rows][:, cols]
+// computed live from the same store; bad input as typed errors; and the requests a take of a
+// few rows costs, locally and on S3 (moto).
 
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -76,15 +77,14 @@ const CASES: { elem: string; major: number[]; minor: MinorSelection | null; mino
   { elem: 'layers/csc', major: [3, 2, 1], minor: { start: 100, stop: 300 }, minorLength: N_OBS },
 ];
 
-function reference(store: string): Canonical[] {
-  const cases = CASES.map((c) => ({ elem: c.elem, major: c.major, minor: c.minor }));
-  const r = spawnSync(PYTHON_013, [join(ROOT, 'scripts', 'interop', 'sparse_take.py'), join(FIXTURES, store)], {
-    input: JSON.stringify(cases),
+function reference(store: string, cases: { elem: string; major: number[]; minor: MinorSelection | null }[]) {
+  const r = spawnSync(PYTHON_013, [join(ROOT, 'scripts', 'interop', 'sparse_take.py'), store], {
+    input: JSON.stringify(cases.map((c) => ({ elem: c.elem, major: c.major, minor: c.minor }))),
     encoding: 'utf8',
     maxBuffer: 1 << 26,
   });
   if (r.status !== 0) throw new Error(`sparse_take.py failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as Canonical[];
+  return JSON.parse(r.stdout) as (Canonical & { shape: [number, number] })[];
 }
 
 describe.each(STORES)('%s', (name) => {
@@ -97,12 +97,12 @@ describe.each(STORES)('%s', (name) => {
 
   describe.skipIf(skipWithoutPython(PYTHON_013))('against scipy', () => {
     test('every case equals X[rows][:, cols] (CSC: M[:, cols][rows, :])', async () => {
-      const want = reference(name);
+      const want = reference(join(FIXTURES, name), CASES);
       for (const [i, c] of CASES.entries()) {
         const m = matrices.get(c.elem) as Matrix;
         const minor = c.minor ?? undefined;
         const got = await takeSparse(m.data, m.indices, m.indptr, c.major, minor, { minorLength: c.minorLength });
-        const { shape, ...values } = want[i] as Canonical & { shape: [number, number] };
+        const { shape, ...values } = want[i];
         expect(canonical(got), `case ${i}: ${JSON.stringify(c)}`).toEqual(values);
         const width =
           c.minor === null ? c.minorLength : 'start' in c.minor ? c.minor.stop - c.minor.start : c.minor.length;
@@ -157,6 +157,26 @@ describe.each(STORES)('%s', (name) => {
     await expect(
       takeSparse(x.data, x.indices, x.indptr, [1], undefined, { signal: AbortSignal.abort() }),
     ).rejects.toThrow(AbortedError);
+  });
+});
+
+describe.skipIf(skipWithoutPython(PYTHON_013))('pbmc68k raw/X (real data, anndata 0.13.4)', () => {
+  test.each(['v2.zarr', 'v3.zarr'])('%s: rows and genes as scipy takes them', async (name) => {
+    const path = join(ROOT, '__test__', 'fixtures', 'pbmc68k', name);
+    const store = await openStore(path, { readOnly: true });
+    const x = await openMatrix(store, 'raw/X');
+    const cases = [
+      { elem: 'raw/X', major: [699, 0, 350, 350, 12, -2], minor: null },
+      { elem: 'raw/X', major: [699, 0, 350, 350, 12, -2], minor: [764, 0, 100, 100, 5] },
+      { elem: 'raw/X', major: [10, 9, 8], minor: { start: 200, stop: 600 } },
+    ];
+    const want = reference(path, cases);
+    for (const [i, c] of cases.entries()) {
+      const got = await takeSparse(x.data, x.indices, x.indptr, c.major, c.minor ?? undefined, { minorLength: 765 });
+      const { shape: _, ...values } = want[i];
+      expect(canonical(got), JSON.stringify(c)).toEqual(values);
+    }
+    store.close();
   });
 });
 
