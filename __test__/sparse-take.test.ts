@@ -157,6 +157,11 @@ describe.each(STORES)('%s', (name) => {
     await expect(
       takeSparse(x.data, x.indices, x.indptr, [1], undefined, { signal: AbortSignal.abort() }),
     ).rejects.toThrow(AbortedError);
+    const ctrl = new AbortController();
+    const all = Array.from({ length: N_OBS }, (_, r) => r);
+    const running = takeSparse(x.data, x.indices, x.indptr, all, undefined, { signal: ctrl.signal });
+    ctrl.abort();
+    await expect(running).rejects.toThrow(AbortedError);
   });
 });
 
