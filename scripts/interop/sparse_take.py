@@ -3,7 +3,8 @@
 anndata and, for each case on stdin (JSON list of ``{elem, major, minor}``),
 print scipy's answer as a canonical (sorted-indices) compressed matrix.
 
-A CSR case is ``X[major][:, minor]``; a CSC case (``elem`` stored as CSC) is
+``elem`` is ``X``, ``raw/X`` or ``layers/<name>``. A CSR case is
+``X[major][:, minor]``; a CSC case (``elem`` stored as CSC) is
 ``M[:, major][minor, :]``, i.e. the asked columns with the asked rows kept.
 ``minor`` is null (all), ``{"start", "stop"}`` or a list of positions.
 
@@ -24,7 +25,13 @@ def main() -> int:
     adata = ad.read_zarr(sys.argv[1])
     out = []
     for case in json.load(sys.stdin):
-        m = adata.X if case["elem"] == "X" else adata.layers[case["elem"].split("/", 1)[1]]
+        elem = case["elem"]
+        if elem == "X":
+            m = adata.X
+        elif elem == "raw/X":
+            m = adata.raw.X
+        else:
+            m = adata.layers[elem.split("/", 1)[1]]
         minor = case["minor"]
         if minor is None:
             keep = slice(None)

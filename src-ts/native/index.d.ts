@@ -242,9 +242,10 @@ export declare function setThreads(n: number): void
 /**
  * Rows of a CSR (columns of a CSC): `indptr` is the bytes of the int32 or int64 offsets
  * (`indptrIs64`), `major` the positions in the asked order (integers, negatives from the
- * end), `minor` what to keep of the other axis of length `minorLength`.
+ * end), `minor` what to keep of the other axis of length `minorLength` (required with
+ * `minor`; with it, the returned indices are checked to lie on that axis).
  */
-export declare function takeSparse(data: NativeArray, indices: NativeArray, indptr: Uint8Array, indptrIs64: boolean, major: Uint32Array | Float64Array, minor: NativeMinorSelection | undefined | null, minorLength: number, cancel?: NativeCancel | undefined | null): Promise<NativeSparseTake>
+export declare function takeSparse(data: NativeArray, indices: NativeArray, indptr: Uint8Array, indptrIs64: boolean, major: Uint32Array | Float64Array, minor?: NativeMinorSelection | undefined | null, minorLength?: number | undefined | null, cancel?: NativeCancel | undefined | null): Promise<NativeSparseTake>
 
 /**
  * Check a CSR/CSC structure (indptr monotone from 0 to nnz, indices in `[0, minor)`) over the

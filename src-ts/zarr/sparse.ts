@@ -37,7 +37,10 @@ export interface SparseTake {
 }
 
 export interface TakeSparseOptions extends CallOptions {
-  /** Length of the minor axis (CSR: columns); required with a minor selection. */
+  /**
+   * Length of the minor axis (CSR: columns); required with a minor selection. With it, every
+   * stored index the take returns is checked to lie on that axis (`InvalidMetadata` if not).
+   */
   minorLength?: number;
 }
 
@@ -86,7 +89,7 @@ export async function takeSparse(
   const [d, i] = [arrayHandle(data), arrayHandle(indices)];
   const is64 = indptr instanceof BigInt64Array;
   const t = await withSignal(opts.signal, (c) =>
-    native.takeSparse(d, i, bytes, is64, positions, sel, opts.minorLength ?? 0, c),
+    native.takeSparse(d, i, bytes, is64, positions, sel, opts.minorLength, c),
   );
   return { data: t.data as NumericTypedArray, indices: t.indices as IndexTypedArray, indptr: t.indptr };
 }

@@ -54,19 +54,21 @@ pub struct SparseTake {
 }
 
 /// Take the major positions `major` (in that order, duplicates allowed, negatives counted from
-/// the end) and the minor positions `minor` of a minor axis of length `minor_len`.
+/// the end) and the minor positions `minor` of a minor axis of length `minor_len`. The length is
+/// required with a range or a list; with it, every stored index the take returns or filters is
+/// checked to lie on the minor axis.
 ///
 /// # Errors
 /// [`ErrorCode::OutOfBounds`] for positions outside either axis, [`ErrorCode::InvalidSelection`]
 /// for a reversed range, [`ErrorCode::InvalidMetadata`] for arrays of the wrong kind or length,
 /// an `indptr` that decreases or points past the stored values, or stored indices outside the
-/// minor axis (only checked where the minor selection reads them); codec, storage and
+/// minor axis; [`ErrorCode::InvalidInput`] for a range or list without `minor_len`; codec, storage and
 /// [`ErrorCode::Aborted`] errors of the reads. Messages name the matrix (the parent of `data`).
 pub fn take_sparse(
     m: &Compressed<'_>,
     major: &[i64],
     minor: &MinorSelection,
-    minor_len: u64,
+    minor_len: Option<u64>,
     cancel: &CancelToken,
 ) -> Result<SparseTake> {
     let elem = element_path(m.data);
@@ -74,7 +76,18 @@ pub fn take_sparse(
     let n_major = m.indptr.len().checked_sub(1).ok_or_else(|| {
         Error::invalid_metadata(format!("'{elem}/indptr' is empty")).with_key(elem)
     })?;
-    let minor = resolve_minor(minor, minor_len, elem)?;
+    let minor = match (minor, minor_len) {
+        (MinorSelection::All, None) => Minor::All,
+        (_, Some(len)) => resolve_minor(minor, len, elem)?,
+        (_, None) => {
+            return Err(Error::invalid_input(format!(
+                "'{elem}': a minor range or list needs the length of the minor axis"
+            ))
+            .with_key(elem))
+        }
+    };
+    // only the filters read it, and `resolve_minor` ran for them: the length is known there
+    let minor_len = minor_len.unwrap_or(u64::MAX);
     let (pieces, ptr) = plan(m.indptr, major, n_major as u64, nnz, elem)?;
     let total = ptr.last().copied().unwrap_or(0);
     let (data, indices) = runtime::run(|| {
@@ -85,7 +98,12 @@ pub fn take_sparse(
         Ok((d?, i?))
     })?;
     let (data, indices, ptr) = match minor {
-        Minor::All => (data, indices, ptr),
+        Minor::All => {
+            if minor_len != u64::MAX {
+                check_indices(&indices, minor_len, elem)?;
+            }
+            (data, indices, ptr)
+        }
         Minor::Range { start, stop } => {
             let filter = RangeFilter { start, stop };
             filtered(
@@ -299,6 +317,32 @@ fn bad_index(elem: &str, c: i64, len: u64) -> Error {
         "'{elem}/indices' holds {c}, outside the minor axis [0, {len})"
     ))
     .with_key(elem)
+}
+
+/// Every stored index lies on the minor axis `[0, len)`.
+fn check_indices(v: &TypedVec, len: u64, elem: &str) -> Result<()> {
+    macro_rules! outside {
+        ($x:expr) => {
+            runtime::run(|| {
+                Ok($x
+                    .par_iter()
+                    .map(|&c| i64::try_from(c).unwrap_or(i64::MAX))
+                    .find_first(|&c| c < 0 || c as u64 >= len))
+            })?
+        };
+    }
+    let bad = match v {
+        TypedVec::Int8(x) => outside!(x),
+        TypedVec::Int16(x) => outside!(x),
+        TypedVec::Int32(x) => outside!(x),
+        TypedVec::Int64(x) => outside!(x),
+        TypedVec::UInt8(x) => outside!(x),
+        TypedVec::UInt16(x) => outside!(x),
+        TypedVec::UInt32(x) => outside!(x),
+        TypedVec::UInt64(x) => outside!(x),
+        _ => None,
+    };
+    bad.map_or(Ok(()), |c| Err(bad_index(elem, c, len)))
 }
 
 /// A minor-axis filter, applied one major position (row) at a time.

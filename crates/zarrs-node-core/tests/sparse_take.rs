@@ -116,7 +116,7 @@ fn take(
         indices: i,
         indptr: Indices::I64(indptr),
     };
-    take_sparse(&m, rows, minor, COLS as u64, &CancelToken::never())
+    take_sparse(&m, rows, minor, Some(COLS as u64), &CancelToken::never())
 }
 
 /// The result as dense rows of `width` columns; checks `sorted` indices where promised.
@@ -263,6 +263,20 @@ fn bad_input_is_a_typed_error_naming_the_matrix() {
         code(take(&d, &i, &[], &[0], &MinorSelection::All)),
         ErrorCode::InvalidMetadata
     );
+    // stored indices past a minor axis given as too short; no length: not checked, but a
+    // range or list needs one
+    let m = Compressed {
+        data: &d,
+        indices: &i,
+        indptr: Indices::I64(&indptr),
+    };
+    let never = CancelToken::never();
+    let all = MinorSelection::All;
+    let short = take_sparse(&m, &[1, 2], &all, Some(2), &never);
+    assert_eq!(code(short), ErrorCode::InvalidMetadata);
+    assert!(take_sparse(&m, &[1, 2], &all, None, &never).is_ok());
+    let no_len = take_sparse(&m, &[1], &MinorSelection::List(vec![0]), None, &never);
+    assert_eq!(code(no_len), ErrorCode::InvalidInput);
     // data and indices swapped: float indices
     assert_eq!(
         code(take(&i, &d, &indptr, &[1], &MinorSelection::All)),

@@ -63,7 +63,8 @@ fn minor_selection(m: Option<NativeMinorSelection>) -> zarrs_node_core::Result<M
 
 /// Rows of a CSR (columns of a CSC): `indptr` is the bytes of the int32 or int64 offsets
 /// (`indptrIs64`), `major` the positions in the asked order (integers, negatives from the
-/// end), `minor` what to keep of the other axis of length `minorLength`.
+/// end), `minor` what to keep of the other axis of length `minorLength` (required with
+/// `minor`; with it, the returned indices are checked to lie on that axis).
 #[napi(ts_return_type = "Promise<NativeSparseTake>")]
 #[allow(clippy::too_many_arguments)]
 pub fn take_sparse(
@@ -73,7 +74,7 @@ pub fn take_sparse(
     indptr_is64: bool,
     major: Either<Uint32Array, Float64Array>,
     minor: Option<NativeMinorSelection>,
-    minor_length: f64,
+    minor_length: Option<f64>,
     cancel: Option<&NativeCancel>,
 ) -> Result<AsyncTask<Job<NativeSparseTake>>> {
     let (major, minor, minor_length) = sync(|| {
@@ -87,7 +88,7 @@ pub fn take_sparse(
         Ok((
             major,
             minor_selection(minor)?,
-            uint(minor_length, "minorLength")?,
+            minor_length.map(|n| uint(n, "minorLength")).transpose()?,
         ))
     })?;
     let (d, i, c) = (data.inner.clone(), indices.inner.clone(), token(cancel));

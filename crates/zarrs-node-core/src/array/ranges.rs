@@ -1,13 +1,15 @@
 //! Batched range reads of a 1-D array: many `[src, src + len)` pieces in one call. Every inner
 //! chunk that any piece touches is decoded once, in parallel, and the pieces are copied straight
-//! into the output; on object stores the inner chunks are prefetched together first (adjacent
-//! ones in one request, see [`crate::remote_read`]). The sparse take reads through it.
+//! into the output. On object stores everything is fetched first in one concurrent batch: the
+//! inner chunks of a sharded array (adjacent ones in one request, see [`crate::remote_read`]),
+//! the whole chunks of an unsharded one. The sparse take reads through it.
 
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 use unsafe_cell_slice::UnsafeCellSlice;
-use zarrs::array::ArraySubset;
+use zarrs::array::{ArrayShardedExt, ArraySubset};
+use zarrs_storage::byte_range::ByteRange;
 
 use super::{codec_err, Inner, ZArray};
 use crate::dtype::TypedVec;
@@ -78,11 +80,21 @@ impl ZArray {
         if units.is_empty() {
             return Ok(out);
         }
-        let _prefetched = if self.store.is_remote() {
+        let _prefetched = if !self.store.is_remote() {
+            PrefetchGuard::none()
+        } else if inner.array.is_sharded() {
             let subchunks: Vec<Vec<u64>> = units.keys().map(|&c| vec![c]).collect();
             inner.prefetch(&self.store, &subchunks)?
         } else {
-            PrefetchGuard::none()
+            // Unsharded: every touched chunk in one concurrent batch, not one GET per decode
+            // (the pool has only a few threads to wait on requests).
+            let whole = vec![ByteRange::FromStart(0, None)];
+            self.store.prefetch(
+                units
+                    .keys()
+                    .map(|&c| (inner.array.chunk_key(&[c]), whole.clone()))
+                    .collect(),
+            )?
         };
         let elem = self.elem_size();
         let bytes = out
