@@ -258,6 +258,10 @@ describe.each([3, 2] as const)('zarr v%i', (zarrFormat) => {
     await expectError(a.obs.column('f32').get(), ConsolidatedStaleError, 'obs/f32', /changed after it was opened/);
     // the rest still reads
     expect((await a.obs.column('i32').get()).kind).toBe('numeric');
+    // a sparse X replaced by a larger one: its take fails against the old metadata
+    const root = await openGroup(path, '', { mode: 'r+' });
+    await writeElem(root, 'X', sampleAnnData(N * 50, M).X, { consolidate: true });
+    await expectError((a.X as LazyMatrix).get([3, 1]), ConsolidatedStaleError, 'X/data');
   });
 });
 

@@ -58,7 +58,8 @@ export class LazyCtx extends ReadCtx {
     } catch (e) {
       if (!this.consolidated || !isZarrsError(e) || NOT_STALE.has(e.code) || this.#checked.has(e)) throw e;
       this.#checked.add(e);
-      const changed = await firstChanged(desc, this.opts);
+      // the check's own failure (the store is unreachable, say) must not hide the read's
+      const changed = await firstChanged(desc, this.opts).catch(() => null);
       if (changed === null) throw e;
       const err = new ConsolidatedStaleError(
         'ConsolidatedStale',
