@@ -66,6 +66,9 @@ function axesOf(desc: ElemDesc, format: 'csr' | 'csc', sel?: ElemSelection): { m
   return format === 'csr' ? { major: rows, minor: cols } : { major: cols, minor: rows };
 }
 
+/** Rows (CSC: columns) up to which a contiguous range is taken when indptr is cached. */
+const SHORT_RANGE = 256;
+
 /** A contiguous major range read directly (one indptr range, one data/indices range), or null. */
 function majorRange(major: AxisSel, minor: AxisSel, n: number): [number, number] | null {
   if (minor.kind !== 'all') return null;
@@ -134,9 +137,11 @@ function registerSparse(format: 'csr' | 'csc') {
       const majorAxis = format === 'csr' ? 0 : 1;
       const shape = [...(desc.shape as [number, number])] as [number, number];
       const whole = major.kind === 'all' && minor.kind === 'all';
-      // a contiguous range reads its own indptr slice, unless the whole indptr is at hand
-      // (a lazy matrix read before): then one take is one round trip instead of two
-      const range = whole || ctx.hasOnce(part(desc, 'indptr')) ? null : majorRange(major, minor, shape[majorAxis]);
+      // a contiguous range reads its own indptr slice, unless it is short and the whole indptr
+      // is at hand (a lazy matrix read before): then a take saves a round trip, which is what
+      // short reads pay for; long ones are bound by bandwidth, and a plain range read is leaner
+      const short = major.length <= SHORT_RANGE && ctx.hasOnce(part(desc, 'indptr'));
+      const range = whole || short ? null : majorRange(major, minor, shape[majorAxis]);
       const readWhole = async () => {
         const [data, indices, indptr] = await Promise.all(
           ['data', 'indices', 'indptr'].map((n) => readDense(part(desc, n), ctx)),
