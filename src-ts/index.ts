@@ -39,6 +39,13 @@ export {
 } from './zarr/group.js';
 export { type BasicSelection, type Mask, mask, type OrthogonalSelection, type Slice, slice } from './zarr/selection.js';
 export {
+  type IndexTypedArray,
+  type MinorSelection,
+  type SparseTake,
+  type TakeSparseOptions,
+  takeSparse,
+} from './zarr/sparse.js';
+export {
   openStore,
   type RetryOptions,
   Store,

@@ -156,6 +156,13 @@ export interface NativeMember {
   kind: string
 }
 
+/** The minor-axis selection: a range (`start`, `stop`) or a list (`positions`); absent = all. */
+export interface NativeMinorSelection {
+  start?: number
+  stop?: number
+  positions?: Float64Array
+}
+
 /** The numpy dtype of an array read through raw bytes. */
 export interface NativeNumpyDtype {
   /** Bytes per element (per record). */
@@ -194,6 +201,13 @@ export interface NativeRecordValue {
   strings?: Array<string>
 }
 
+/** The assembled CSR (CSC with axes swapped). */
+export interface NativeSparseTake {
+  data: Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array
+  indices: Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array
+  indptr: Int32Array | BigInt64Array
+}
+
 /** Request and byte counters. */
 export interface NativeStats {
   requests: number
@@ -224,6 +238,14 @@ export declare function setMaxAllocBytes(n: number): void
 
 /** Set the worker thread count (also read from `ZARRS_NODE_THREADS` at first use). */
 export declare function setThreads(n: number): void
+
+/**
+ * Rows of a CSR (columns of a CSC): `indptr` is the bytes of the int32 or int64 offsets
+ * (`indptrIs64`), `major` the positions in the asked order (integers, negatives from the
+ * end), `minor` what to keep of the other axis of length `minorLength` (required with
+ * `minor`; with it, the returned indices are checked to lie on that axis).
+ */
+export declare function takeSparse(data: NativeArray, indices: NativeArray, indptr: Uint8Array, indptrIs64: boolean, major: Uint32Array | Float64Array, minor?: NativeMinorSelection | undefined | null, minorLength?: number | undefined | null, cancel?: NativeCancel | undefined | null): Promise<NativeSparseTake>
 
 /**
  * Check a CSR/CSC structure (indptr monotone from 0 to nnz, indices in `[0, minor)`) over the

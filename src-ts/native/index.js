@@ -773,7 +773,7 @@ if (
   }
 }
 
-const { NativeArray, NativeCancel, NativeGroup, NativeStore, consolidateMetadata, createArray, createGroup, getThreads, nativeVersions, openArray, openGroup, setMaxAllocBytes, setThreads, validateCompressed } = nativeBinding
+const { NativeArray, NativeCancel, NativeGroup, NativeStore, consolidateMetadata, createArray, createGroup, getThreads, nativeVersions, openArray, openGroup, setMaxAllocBytes, setThreads, takeSparse, validateCompressed } = nativeBinding
 export { NativeArray }
 export { NativeCancel }
 export { NativeGroup }
@@ -787,5 +787,6 @@ export { openArray }
 export { openGroup }
 export { setMaxAllocBytes }
 export { setThreads }
+export { takeSparse }
 export { validateCompressed }
 export const __napiBindingTarget = __napiLoadedBindingTarget

@@ -159,8 +159,14 @@ function numpyOf(n: NativeNumpyDtype | null): NumpyDtype | null {
   return out;
 }
 
+let nativeOf: (a: ZArray) => NativeArray;
+
 export class ZArray<D extends DataType = DataType> {
   readonly #native: NativeArray;
+
+  static {
+    nativeOf = (a) => a.#native;
+  }
   readonly #store: Store;
   #desc: Description;
   readonly #numpy: NumpyDtype | null;
@@ -360,4 +366,9 @@ export class ZArray<D extends DataType = DataType> {
 
 function isChunk(v: unknown): v is Chunk {
   return typeof v === 'object' && v !== null && 'data' in v && 'shape' in v && !ArrayBuffer.isView(v);
+}
+
+/** @internal The native handle, for batched primitives over several arrays (sparse takes). */
+export function arrayHandle(array: ZArray): NativeArray {
+  return nativeOf(array);
 }

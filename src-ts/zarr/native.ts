@@ -9,8 +9,10 @@ export type {
   NativeChunk,
   NativeDimSel,
   NativeGroup,
+  NativeMinorSelection,
   NativeNumpyDtype,
   NativeRecordValue,
+  NativeSparseTake,
   NativeStore,
   NativeValue,
 } from '../native/index.js';

@@ -33,6 +33,9 @@ use crate::runtime::{self, CancelToken};
 use crate::selection::{coordinates, DimSpec, Selection};
 use crate::store::{normalize_node_path, PrefetchGuard, Rooted, Storage, Store};
 
+mod ranges;
+pub use ranges::Piece;
+
 type ZArrayInner = Array<dyn ReadableWritableListableStorageTraits>;
 
 /// One decoded field of a record read: its name and values.

@@ -22,6 +22,7 @@ pub mod scalar;
 pub mod selection;
 pub mod source;
 pub mod sparse;
+pub mod sparse_take;
 pub mod store;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -16,14 +16,24 @@ pub enum Indices<'a> {
 }
 
 impl Indices<'_> {
-    fn len(self) -> usize {
+    /// Number of values.
+    #[must_use]
+    pub fn len(self) -> usize {
         match self {
             Self::I32(v) => v.len(),
             Self::I64(v) => v.len(),
         }
     }
 
-    fn get(self, i: usize) -> i64 {
+    /// Whether there are no values.
+    #[must_use]
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    /// Value `i` as i64 (panics past the end, like slice indexing).
+    #[must_use]
+    pub fn get(self, i: usize) -> i64 {
         match self {
             Self::I32(v) => i64::from(v[i]),
             Self::I64(v) => v[i],

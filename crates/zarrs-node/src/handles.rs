@@ -23,7 +23,7 @@ fn parse_json<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> core::Resu
     serde_json::from_str(s).map_err(|e| core::Error::invalid_input(format!("invalid {what}: {e}")))
 }
 
-fn token(c: Option<&NativeCancel>) -> CancelToken {
+pub(crate) fn token(c: Option<&NativeCancel>) -> CancelToken {
     c.map_or_else(CancelToken::never, |c| c.token.clone())
 }
 
@@ -174,7 +174,7 @@ fn describe_array(a: &ZArray) -> core::Result<String> {
 
 #[napi]
 pub struct NativeArray {
-    inner: Arc<ZArray>,
+    pub(crate) inner: Arc<ZArray>,
 }
 
 impl NativeArray {

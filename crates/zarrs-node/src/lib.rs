@@ -8,6 +8,7 @@ mod convert;
 mod handles;
 mod job;
 mod records;
+mod sparse;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -94,7 +95,7 @@ pub fn validate_compressed(
 }
 
 /// An int32 / int64 view of raw bytes (no copy).
-fn index_view(
+pub(crate) fn index_view(
     b: &[u8],
     is64: bool,
 ) -> zarrs_node_core::Result<zarrs_node_core::sparse::Indices<'_>> {
