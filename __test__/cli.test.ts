@@ -1,15 +1,15 @@
 // The `zarrs-node` CLI, run as users run it: the built `dist/cli/main.js` in a child process, on
 // stores python anndata / zarr-python wrote. info is checked against the stores' own metadata
-// files and file sizes.
+// files and file sizes; consolidate against python zarr opening the result consolidated.
 
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { InfoArray, InfoNode, StoreInfo } from '../src-ts/cli/info.js';
 import { openStore } from '../src-ts/index.js';
-import { ROOT, tmp } from './helpers.js';
+import { PYTHON_013, ROOT, skipWithoutPython, tmp } from './helpers.js';
 import { type S3Server, startRangeServerProcess, startS3 } from './servers.js';
 
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -196,6 +196,75 @@ describe('info', () => {
   });
 });
 
+describe('consolidate', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = tmp('zn-cli-consolidate-');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The member paths python zarr's open_consolidated sees, or the error it raises. */
+  function pythonConsolidated(store: string, format: 2 | 3): { members?: string[]; error?: string } {
+    const script = `
+import json, sys, zarr
+try:
+    g = zarr.open_consolidated(sys.argv[1], zarr_format=int(sys.argv[2]), mode="r")
+    print(json.dumps({"members": sorted(g.metadata.consolidated_metadata.flattened_metadata)}))
+except Exception as e:
+    print(json.dumps({"error": type(e).__name__}))
+`;
+    const r = spawnSync(PYTHON_013, ['-c', script, store, String(format)], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(r.stderr);
+    return JSON.parse(r.stdout);
+  }
+
+  test.skipIf(skipWithoutPython(PYTHON_013)).each([2, 3] as const)(
+    'v%s: restores removed consolidated metadata so python zarr opens the store consolidated',
+    (format) => {
+      const original = format === 2 ? V2 : V3;
+      const store = join(dir, `v${format}.zarr`);
+      cpSync(original, store, { recursive: true });
+      if (format === 2) rmSync(join(store, '.zmetadata'));
+      else {
+        const root = JSON.parse(readFileSync(join(store, 'zarr.json'), 'utf8'));
+        delete root.consolidated_metadata;
+        writeFileSync(join(store, 'zarr.json'), JSON.stringify(root));
+      }
+      const expected = pythonConsolidated(original, format);
+      expect(expected.members?.length).toBeGreaterThan(50);
+      expect(pythonConsolidated(store, format).members).toBeUndefined();
+      expect(json<StoreInfo>(cli(['info', store, '--json'])).consolidated).toBe(false);
+
+      const r = cli(['consolidate', store]);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const arrays = expected.members!.filter((m) => {
+        const dirOf = join(original, m);
+        return (
+          readdirSync(dirOf).includes('.zarray') ||
+          readFileSync(join(dirOf, format === 3 ? 'zarr.json' : '.zattrs'), 'utf8').includes('"node_type": "array"')
+        );
+      }).length;
+      expect(r.stdout).toBe(
+        `${store}: consolidated ${arrays} arrays and ${expected.members!.length - arrays} groups (zarr v${format}, ${format === 3 ? 'inline in the root zarr.json' : 'in .zmetadata'}; the store had none)\n`,
+      );
+      expect(pythonConsolidated(store, format)).toEqual(expected);
+      expect(json<StoreInfo>(cli(['info', store, '--json'])).consolidated).toBe(true);
+      // again: replaces what is there, same result
+      const again = json<{ replaced: boolean }>(cli(['consolidate', store, '--json']));
+      expect(again.replaced).toBe(true);
+      expect(pythonConsolidated(store, format)).toEqual(expected);
+    },
+  );
+
+  test('a read-only store (.zip) is a one-line ReadOnly error', () => {
+    const r = cli(['consolidate', join(ROOT, '__test__', 'fixtures', 'corpus', 'anndata-0.7.0.zarr.zip')]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^zarrs-node: ReadOnly: [^\n]+\n$/);
+  });
+});
+
 describe('errors and exit codes', () => {
   test.each([
     [[], 'a command is required'],
@@ -219,7 +288,7 @@ describe('errors and exit codes', () => {
   test('--help and --version exit 0', () => {
     const help = cli(['--help']);
     expect(help.status).toBe(0);
-    for (const c of ['info']) expect(help.stdout).toContain(c);
+    for (const c of ['info', 'consolidate']) expect(help.stdout).toContain(c);
     const v = cli(['--version']);
     expect(v.status).toBe(0);
     expect(v.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);

@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { consolidateCommand } from './consolidate.js';
 import { infoCommand } from './info.js';
 import { EXIT_OK, EXIT_USAGE, printError } from './output.js';
 
@@ -13,7 +14,7 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-const COMMANDS: ((program: Command) => void)[] = [infoCommand];
+const COMMANDS: ((program: Command) => void)[] = [infoCommand, consolidateCommand];
 
 function version(): string {
   const pkg = new URL('../../package.json', import.meta.url);
@@ -21,7 +22,7 @@ function version(): string {
 }
 
 const program = new Command('zarrs-node')
-  .description('Inspect Zarr and AnnData stores (any path or store URL)')
+  .description('Inspect and consolidate Zarr and AnnData stores (any path or store URL)')
   .version(version())
   .exitOverride()
   // usage errors are printed by the catch below, in the CLI's one-line (or JSON) form; stderr
