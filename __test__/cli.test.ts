@@ -1,6 +1,7 @@
 // The `zarrs-node` CLI, run as users run it: the built `dist/cli/main.js` in a child process, on
 // stores python anndata / zarr-python wrote. info is checked against the stores' own metadata
-// files and file sizes; consolidate against python zarr opening the result consolidated.
+// files and file sizes; verify against copies with a changed value, a deleted element and a
+// changed dtype; consolidate against python zarr opening the result consolidated.
 
 import { spawnSync } from 'node:child_process';
 import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { InfoArray, InfoNode, StoreInfo } from '../src-ts/cli/info.js';
-import { openStore } from '../src-ts/index.js';
+import { consolidateMetadata, createArray, openArray, openStore } from '../src-ts/index.js';
 import { PYTHON_013, ROOT, skipWithoutPython, tmp } from './helpers.js';
 import { type S3Server, startRangeServerProcess, startS3 } from './servers.js';
 
@@ -196,6 +197,92 @@ describe('info', () => {
   });
 });
 
+describe('verify', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = tmp('zn-cli-verify-');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('pbmc68k v2 and v3 (blosc unsharded vs zstd sharded) have the same content', () => {
+    const r = cli(['verify', V2, V3]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^equal: \d+ elements of /);
+    const j = json<{ equal: boolean; compared: number; differences: unknown[] }>(cli(['verify', V3, V2, '--json']));
+    expect(j).toMatchObject({ equal: true, differences: [] });
+    expect(j.compared).toBeGreaterThan(30);
+  });
+
+  test('a changed value, a deleted element and a changed dtype are each reported (exit 1)', async () => {
+    const copy = join(dir, 'changed.zarr');
+    cpSync(V3, copy, { recursive: true });
+    const X = await openArray<'float32'>(copy, 'X');
+    const before = (await X.get([3, 17])).data[0];
+    await X.set([3, 17], before + 1);
+    rmSync(join(copy, 'obsm', 'X_umap'), { recursive: true });
+    await consolidateMetadata(copy);
+    const n = await openArray<'int64'>(copy, 'obs/n_genes');
+    const values = Float64Array.from((await n.get()).data, Number);
+    const f = await createArray(copy, 'obs/n_genes', {
+      shape: n.shape,
+      dtype: 'float64',
+      chunks: n.chunks,
+      attributes: n.attrs,
+      overwrite: true,
+    });
+    await f.set(null, values);
+
+    const r = cli(['verify', V2, copy, '--json']);
+    expect(r.status).toBe(1);
+    const j = json<{ equal: boolean; differences: Record<string, unknown>[] }>(r);
+    expect(j.equal).toBe(false);
+    expect(j.differences).toEqual([
+      expect.objectContaining({ path: '/X', what: 'value', index: [3, 17], count: 1 }),
+      expect.objectContaining({ path: '/obs/n_genes', what: 'dtype', a: 'int64', b: 'float64' }),
+      expect.objectContaining({ path: '/obsm/X_umap', what: 'missing', a: 'present', b: 'missing' }),
+    ]);
+    // float32 values in their shortest float32 spelling
+    const [a, b] = [Number(j.differences[0].a), Number(j.differences[0].b)];
+    expect([Math.fround(a), Math.fround(b)]).toEqual([before, Math.fround(before + 1)]);
+    expect(String(a).length).toBeLessThan(String(before).length);
+    const text = cli(['verify', V2, copy]);
+    expect(text.status).toBe(1);
+    expect(text.stdout.split('\n').slice(1, 4)).toEqual([
+      `  /X: 1 value differs; first at [3, 17]: ${a} vs ${b}`,
+      '  /obs/n_genes: dtype int64 vs float64',
+      '  /obsm/X_umap: only in a (missing in b)',
+    ]);
+    // --max-differences stops early
+    const one = json<{ differences: unknown[]; truncated: boolean }>(
+      cli(['verify', V2, copy, '--json', '--max-differences', '1']),
+    );
+    expect(one).toMatchObject({ truncated: true });
+    expect(one.differences).toHaveLength(1);
+  });
+
+  test('a changed category and a changed string are found at their position', async () => {
+    const copy = join(dir, 'strings.zarr');
+    cpSync(V2, copy, { recursive: true });
+    const cats = await openArray<'string'>(copy, 'obs/louvain/categories');
+    const values = (await cats.get()).data;
+    await cats.set([4], `${values[4]}-renamed`);
+    const idx = await openArray<'string'>(copy, 'var/index/values');
+    await idx.set([10], 'not-a-gene');
+    const j = json<{ differences: Record<string, unknown>[] }>(cli(['verify', V2, copy, '--json']));
+    expect(j.differences).toEqual([
+      expect.objectContaining({
+        path: '/obs/louvain',
+        what: 'value',
+        part: 'categories',
+        index: [4],
+        b: JSON.stringify(`${values[4]}-renamed`),
+      }),
+      expect.objectContaining({ path: '/var/index', what: 'value', part: 'values', index: [10], b: '"not-a-gene"' }),
+    ]);
+  });
+});
+
 describe('consolidate', () => {
   let dir: string;
   beforeAll(() => {
@@ -271,6 +358,8 @@ describe('errors and exit codes', () => {
     [['bogus'], "unknown command 'bogus'"],
     [['info'], "missing required argument 'store'"],
     [['info', V3, '--bogus'], "unknown option '--bogus'"],
+    [['verify', V3], "missing required argument 'b'"],
+    [['verify', V2, V3, '--max-differences', '0'], "option '--max-differences <n>' argument '0' is invalid"],
   ])('usage error %j exits 2 with one line', (args, message) => {
     const r = cli(args);
     expect(r.status).toBe(2);
@@ -288,7 +377,7 @@ describe('errors and exit codes', () => {
   test('--help and --version exit 0', () => {
     const help = cli(['--help']);
     expect(help.status).toBe(0);
-    for (const c of ['info', 'consolidate']) expect(help.stdout).toContain(c);
+    for (const c of ['info', 'consolidate', 'verify']) expect(help.stdout).toContain(c);
     const v = cli(['--version']);
     expect(v.status).toBe(0);
     expect(v.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
@@ -296,7 +385,10 @@ describe('errors and exit codes', () => {
 
   test('a missing store exits 1 with one line naming it (and creates nothing)', () => {
     const missing = join(tmp('zn-cli-missing-'), 'nothing-here.zarr');
-    for (const args of [['info', missing]]) {
+    for (const args of [
+      ['info', missing],
+      ['verify', V2, missing],
+    ]) {
       const r = cli(args);
       expect(r.status).toBe(1);
       expect(r.stdout).toBe('');
@@ -308,6 +400,15 @@ describe('errors and exit codes', () => {
     expect(j.status).toBe(1);
     expect(json(j)).toEqual({ error: { code: 'NotFound', message: expect.stringContaining(missing), key: missing } });
     expect(() => statSync(missing)).toThrow();
+  });
+
+  test('a store that is not AnnData cannot be verified: InvalidMetadata naming it', () => {
+    const plain = join(ROOT, '__test__', 'fixtures', 'zarr-python', 'v3', 'hierarchy.zarr');
+    const r = cli(['verify', plain, V3, '--json']);
+    expect(r.status).toBe(1);
+    expect(json(r)).toMatchObject({
+      error: { code: 'InvalidMetadata', message: expect.stringContaining('not an AnnData group') },
+    });
   });
 });
 
@@ -334,7 +435,7 @@ describe('object stores', () => {
     await Promise.all([s3?.stop(), web?.stop()]);
   });
 
-  test('info reads s3:// stores with credentials from the environment', () => {
+  test('info and verify read s3:// stores with credentials from the environment', () => {
     const env = {
       AWS_ENDPOINT_URL: s3.endpoint,
       AWS_ALLOW_HTTP: 'true',
@@ -345,9 +446,12 @@ describe('object stores', () => {
     const remote = json<StoreInfo>(cli(['info', url, '--json'], env));
     const local = json<StoreInfo>(cli(['info', V3, '--json']));
     expect(remote.root).toEqual(local.root);
+    const r = cli(['verify', V2, url], env);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 
-  test('plain HTTP (no listing): info shows the tree without sizes', () => {
+  test('plain HTTP (no listing): info shows the tree without sizes, verify works', () => {
     const url = `${web.url}/v3.zarr`;
     const r = cli(['info', url, '--json']);
     expect(r.stderr).toBe('');
@@ -362,5 +466,6 @@ describe('object stores', () => {
     expect(cli(['info', url]).stdout.trimEnd().split('\n').at(-1)).toBe(
       'stored bytes unknown: the store cannot list its keys',
     );
+    expect(cli(['verify', url, V2]).status).toBe(0);
   });
 });

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { consolidateCommand } from './consolidate.js';
 import { infoCommand } from './info.js';
 import { EXIT_OK, EXIT_USAGE, printError } from './output.js';
+import { verifyCommand } from './verify.js';
 
 // a reader that stops early (`zarrs-node info s | head`) is not a failure
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -14,7 +15,7 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-const COMMANDS: ((program: Command) => void)[] = [infoCommand, consolidateCommand];
+const COMMANDS: ((program: Command) => void)[] = [infoCommand, consolidateCommand, verifyCommand];
 
 function version(): string {
   const pkg = new URL('../../package.json', import.meta.url);
@@ -22,7 +23,7 @@ function version(): string {
 }
 
 const program = new Command('zarrs-node')
-  .description('Inspect and consolidate Zarr and AnnData stores (any path or store URL)')
+  .description('Inspect, consolidate and compare Zarr and AnnData stores (any path or store URL)')
   .version(version())
   .exitOverride()
   // usage errors are printed by the catch below, in the CLI's one-line (or JSON) form; stderr
