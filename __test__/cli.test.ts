@@ -4,7 +4,7 @@
 // changed dtype; consolidate against python zarr opening the result consolidated.
 
 import { spawnSync } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -187,6 +187,34 @@ describe('info', () => {
       codecs: ['bytes', 'zstd:0'],
     });
     expect(arr.storedBytes).toBe(du(join(store, 'a', 'b', 'arr')));
+  });
+
+  test('an array with a codec zarrs lacks shows with the reason, not as a failure', () => {
+    const store = join(tmp('zn-cli-codec-'), 'unknown-codec.zarr');
+    const meta = JSON.parse(
+      readFileSync(
+        join(ROOT, '__test__', 'fixtures', 'zarr-python', 'v3', 'hierarchy.zarr', 'top', 'zarr.json'),
+        'utf8',
+      ),
+    );
+    meta.codecs.push({ name: 'made_up_codec' });
+    mkdirSync(join(store, 'odd'), { recursive: true });
+    writeFileSync(join(store, 'zarr.json'), JSON.stringify({ zarr_format: 3, node_type: 'group', attributes: {} }));
+    writeFileSync(join(store, 'odd', 'zarr.json'), JSON.stringify(meta));
+    const r = cli(['info', store, '--json']);
+    expect(r.status).toBe(0);
+    const odd = json<StoreInfo>(r).root.children[0];
+    expect(odd).toMatchObject({
+      path: '/odd',
+      kind: 'array',
+      shape: meta.shape,
+      dtype: meta.data_type,
+      array: null,
+      storedBytes: null,
+    });
+    expect(odd.unopened).toEqual({ code: 'Unsupported', message: expect.stringContaining('made_up_codec') });
+    expect(json<StoreInfo>(r).root.storedBytes).toBeNull();
+    expect(cli(['info', store]).stdout).toMatch(/└── odd +cannot open \(Unsupported\) +6 +uint8 /);
   });
 
   test('a zipped AnnData from before encoding attributes (anndata 0.7.0)', () => {

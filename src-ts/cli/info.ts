@@ -4,8 +4,9 @@
 
 import type { Command } from 'commander';
 import { annDataLayout, describeAnnData } from '../anndata/io.js';
-import type { ElemDesc, ElemKind } from '../anndata/registry.js';
+import { type ElemDesc, type ElemKind, joinPath, undecodable } from '../anndata/registry.js';
 import type { ZArray } from '../zarr/array.js';
+import type { ZarrsError } from '../zarr/errors.js';
 import type { Group } from '../zarr/group.js';
 import { openRoot } from './inputs.js';
 import { EXIT_OK, formatBytes, formatShape, type OutputOptions, printResult, runCommand } from './output.js';
@@ -55,6 +56,8 @@ export interface InfoNode {
   /** stored / decoded over the arrays whose decoded size is known. */
   ratio: number | null;
   children: InfoNode[];
+  /** Set on an array this library cannot open (plain zarr hierarchies): the error. */
+  unopened?: { code: string; message: string };
 }
 
 export interface StoreInfo {
@@ -131,7 +134,11 @@ function sizes(arrays: InfoArray[], children: InfoNode[]): Pick<InfoNode, 'store
   const known = all.filter((a) => a.decodedBytes !== null && a.storedBytes !== null);
   const sum = (xs: InfoArray[], f: (a: InfoArray) => number) => xs.reduce((t, a) => t + f(a), 0);
   return {
-    storedBytes: all.some((a) => a.storedBytes === null) ? null : sum(all, (a) => a.storedBytes as number),
+    // an array this library cannot open has no known size, so neither has what holds it
+    storedBytes:
+      all.some((a) => a.storedBytes === null) || children.some((c) => c.storedBytes === null)
+        ? null
+        : sum(all, (a) => a.storedBytes as number),
     decodedBytes: known.length === all.length ? sum(all, (a) => a.decodedBytes as number) : null,
     ratio: ratio(
       sum(known, (a) => a.storedBytes as number),
@@ -172,13 +179,19 @@ function elemNode(desc: ElemDesc, name: string, infos: Map<string, InfoArray>): 
   };
 }
 
-/** A plain zarr hierarchy: groups and arrays as they are (arrays zarrs cannot open are skipped with their reason). */
+/** A plain zarr hierarchy: groups and arrays as they are (arrays zarrs cannot open with the reason). */
 async function zarrNode(g: Group, name: string, arrayInfo: (a: ZArray) => Promise<InfoArray>): Promise<InfoNode> {
   const members = await g.members();
   const children = await Promise.all(
     members.map(async (m): Promise<InfoNode> => {
       if (m.kind === 'group') return zarrNode(await g.openGroup(m.name), m.name, arrayInfo);
-      const a = await g.openArray(m.name);
+      let a: ZArray;
+      try {
+        a = await g.openArray(m.name);
+      } catch (e) {
+        if (!undecodable(e, true)) throw e;
+        return unopenedArray(g, m.name, e as ZarrsError);
+      }
       const info = await arrayInfo(a);
       return {
         name: m.name,
@@ -205,6 +218,28 @@ async function zarrNode(g: Group, name: string, arrayInfo: (a: ZArray) => Promis
     parts: {},
     ...sizes([], children),
     children,
+  };
+}
+
+/** An array zarrs cannot open (a codec or data type it lacks): what its stored metadata says, and why. */
+async function unopenedArray(g: Group, name: string, e: ZarrsError): Promise<InfoNode> {
+  const { metadata } = await g.memberMetadata(name);
+  const shape = Array.isArray(metadata.shape) ? (metadata.shape as number[]) : null;
+  const dtype = metadata.data_type ?? metadata.dtype;
+  return {
+    name,
+    path: `/${joinPath(g.path, name)}`,
+    kind: 'array',
+    encoding: null,
+    shape,
+    dtype: typeof dtype === 'string' ? dtype : null,
+    array: null,
+    parts: {},
+    storedBytes: null,
+    decodedBytes: null,
+    ratio: null,
+    children: [],
+    unopened: { code: e.code, message: e.message },
   };
 }
 
@@ -256,8 +291,9 @@ export function renderInfo(info: StoreInfo): string {
     x.ratio === null ? '-' : x.ratio.toFixed(3),
   ];
   const add = (n: InfoNode, lead: string, childLead: string): void => {
-    const enc =
-      n.encoding === null
+    const enc = n.unopened
+      ? `cannot open (${n.unopened.code})`
+      : n.encoding === null
         ? n.kind === 'group' || n.kind === 'array'
           ? ''
           : n.kind
