@@ -242,6 +242,35 @@ describe('verify', () => {
     expect(j.compared).toBeGreaterThan(30);
   });
 
+  test('every anndata 0.13.4 fixture (each encoding) is equal to itself written as v2 and as v3', () => {
+    const base = join(ROOT, '__test__', 'fixtures', 'anndata');
+    const stores = readdirSync(join(base, '0.13.4-v2')).filter((n) => n.endsWith('.zarr'));
+    expect(stores.length).toBeGreaterThan(20);
+    const failed = stores
+      .map((s) => ({ s, r: cli(['verify', join(base, '0.13.4-v2', s), join(base, '0.13.4-v3', s)]) }))
+      .filter(({ r }) => r.status !== 0)
+      .map(({ s, r }) => `${s}: ${r.stdout}${r.stderr}`);
+    expect(failed).toEqual([]);
+    // across anndata versions the index encoding changed (0.13 writes nullable strings): reported
+    const cross = json<{ differences: unknown[] }>(
+      cli([
+        'verify',
+        join(base, '0.12.19-v2', 'categoricals.zarr'),
+        join(base, '0.13.4-v3', 'categoricals.zarr'),
+        '--json',
+      ]),
+    );
+    expect(cross.differences).toEqual([
+      expect.objectContaining({
+        path: '/obs/_index',
+        what: 'encoding',
+        a: 'string-array 0.2.0',
+        b: 'nullable-string-array 0.1.0',
+      }),
+      expect.objectContaining({ path: '/var/_index', what: 'encoding' }),
+    ]);
+  });
+
   test('a changed value, a deleted element and a changed dtype are each reported (exit 1)', async () => {
     const copy = join(dir, 'changed.zarr');
     cpSync(V3, copy, { recursive: true });
