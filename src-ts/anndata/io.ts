@@ -13,6 +13,7 @@ import { ANNDATA_ENCODING, writeAnnDataChildren } from './encodings/index.js';
 import type { DatasetOptions, ReadOptions, ShardPolicy, WriteOptions } from './options.js';
 import {
   checkKeyName,
+  type ElemDesc,
   elemPath,
   encodingAttrs,
   type Node,
@@ -52,17 +53,37 @@ export interface WriteZarrOptions extends CallOptions {
 /** Read a whole AnnData from a store (consolidated metadata is used when present). */
 export async function readZarr(store: StoreLike, opts: ReadZarrOptions = {}): Promise<AnnData> {
   const g = await openGroup(store, opts.path ?? '', { signal: opts.signal });
+  const { desc, ctx } = await describeAnnData(g, opts);
+  return (await ctx.materialize(desc)) as AnnData;
+}
+
+/**
+ * How `g` holds an AnnData: by its encoding attributes, by the X / obs / var members of files
+ * from before encoding attributes ('legacy'), or not at all (null, with the reason).
+ */
+export async function annDataLayout(
+  g: Group,
+  opts: CallOptions = {},
+): Promise<{ layout: 'anndata' | 'legacy' } | { layout: null; why: string }> {
   const spec = specOfNode(g);
-  if (spec.encodingType === '') {
-    // files from before encoding attributes: recognise them by their obs/var/X members
-    const names = new Set((await g.members(opts)).map((m) => m.name));
-    if (!['X', 'obs', 'var'].some((k) => names.has(k)))
-      throw notAnnData(g, 'it has no encoding-type and no X, obs or var');
-    const ctx = new ReadCtx(opts, undefined, true);
-    return (await ctx.materialize(await ctx.describeAs(ANNDATA_ENCODING, g))) as AnnData;
-  }
-  if (spec.encodingType !== 'anndata') throw notAnnData(g, `its encoding-type is '${spec.encodingType}'`);
-  return (await new ReadCtx(opts).read(g)) as AnnData;
+  if (spec.encodingType === 'anndata') return { layout: 'anndata' };
+  if (spec.encodingType !== '') return { layout: null, why: `its encoding-type is '${spec.encodingType}'` };
+  const names = new Set((await g.members(opts)).map((m) => m.name));
+  if (['X', 'obs', 'var'].some((k) => names.has(k))) return { layout: 'legacy' };
+  return { layout: null, why: 'it has no encoding-type and no X, obs or var' };
+}
+
+/**
+ * @internal Describe the AnnData in `g` from metadata alone (no chunk is read): the first phase
+ * of `readZarr`, also what the CLI's `info` and `verify` walk. Throws InvalidMetadata when `g`
+ * is not an AnnData group.
+ */
+export async function describeAnnData(g: Group, opts: ReadOptions = {}): Promise<{ desc: ElemDesc; ctx: ReadCtx }> {
+  const found = await annDataLayout(g, opts);
+  if (found.layout === null) throw notAnnData(g, found.why);
+  const ctx = new ReadCtx(opts, undefined, found.layout === 'legacy');
+  const desc = found.layout === 'legacy' ? await ctx.describeAs(ANNDATA_ENCODING, g) : await ctx.describeNode(g);
+  return { desc, ctx };
 }
 
 function notAnnData(g: Group, why: string): InvalidMetadataError {
