@@ -53,30 +53,41 @@ export interface WriteZarrOptions extends CallOptions {
 /** Read a whole AnnData from a store (consolidated metadata is used when present). */
 export async function readZarr(store: StoreLike, opts: ReadZarrOptions = {}): Promise<AnnData> {
   const g = await openGroup(store, opts.path ?? '', { signal: opts.signal });
-  const { ctx, desc } = await describeAnnData(g, opts, (legacy) => new ReadCtx(opts, undefined, legacy));
+  const { desc, ctx } = await describeAnnData(g, opts);
   return (await ctx.materialize(desc)) as AnnData;
 }
 
 /**
- * Describe the AnnData group `g` (also files from before encoding attributes, recognised by
- * their obs/var/X members) with the context `makeCtx` builds: readZarr and readLazy share it.
+ * How `g` holds an AnnData: by its encoding attributes, by the X / obs / var members of files
+ * from before encoding attributes ('legacy'), or not at all (null, with the reason).
  */
-export async function describeAnnData<C extends ReadCtx>(
+export async function annDataLayout(
   g: Group,
-  opts: ReadOptions,
-  makeCtx: (legacy: boolean) => C,
-): Promise<{ ctx: C; desc: ElemDesc }> {
+  opts: CallOptions = {},
+): Promise<{ layout: 'anndata' | 'legacy' } | { layout: null; why: string }> {
   const spec = specOfNode(g);
-  if (spec.encodingType === '') {
-    const names = new Set((await g.members(opts)).map((m) => m.name));
-    if (!['X', 'obs', 'var'].some((k) => names.has(k)))
-      throw notAnnData(g, 'it has no encoding-type and no X, obs or var');
-    const ctx = makeCtx(true);
-    return { ctx, desc: await ctx.describeAs(ANNDATA_ENCODING, g) };
-  }
-  if (spec.encodingType !== 'anndata') throw notAnnData(g, `its encoding-type is '${spec.encodingType}'`);
-  const ctx = makeCtx(false);
-  return { ctx, desc: await ctx.describeNode(g) };
+  if (spec.encodingType === 'anndata') return { layout: 'anndata' };
+  if (spec.encodingType !== '') return { layout: null, why: `its encoding-type is '${spec.encodingType}'` };
+  const names = new Set((await g.members(opts)).map((m) => m.name));
+  if (['X', 'obs', 'var'].some((k) => names.has(k))) return { layout: 'legacy' };
+  return { layout: null, why: 'it has no encoding-type and no X, obs or var' };
+}
+
+/**
+ * @internal Describe the AnnData in `g` from metadata alone (no chunk is read): the first phase
+ * of `readZarr`, also what the CLI's `info` and `verify` walk and what `readLazy` opens (with
+ * the context `makeCtx` builds). Throws InvalidMetadata when `g` is not an AnnData group.
+ */
+export async function describeAnnData<C extends ReadCtx = ReadCtx>(
+  g: Group,
+  opts: ReadOptions = {},
+  makeCtx: (legacy: boolean) => C = (legacy) => new ReadCtx(opts, undefined, legacy) as C,
+): Promise<{ desc: ElemDesc; ctx: C }> {
+  const found = await annDataLayout(g, opts);
+  if (found.layout === null) throw notAnnData(g, found.why);
+  const ctx = makeCtx(found.layout === 'legacy');
+  const desc = found.layout === 'legacy' ? await ctx.describeAs(ANNDATA_ENCODING, g) : await ctx.describeNode(g);
+  return { desc, ctx };
 }
 
 function notAnnData(g: Group, why: string): InvalidMetadataError {
