@@ -103,10 +103,10 @@ describe.each([2, 3] as const)('zarr v%i', (zarrFormat) => {
     const at = (r: number, c: number) => (whole.data as Float32Array)[r * 5 + c];
     expect(Array.from(part.data as Float32Array)).toEqual([at(2, 4), at(2, 0), at(3, 4), at(3, 0), at(4, 4), at(4, 0)]);
     await expect(ctx.materialize(layers, [slice(0, 1)])).rejects.toThrow(UnsupportedError);
-    await expect(ctx.materialize(layers.children.csc, [slice(0, 1)])).rejects.toThrow(/'\/layers\/csc'/);
+    await expect(ctx.materialize(layers.children.csc, [[9]])).rejects.toThrow(/'\/layers\/csc' rows: index 9/);
   });
 
-  test('csr rows and csc columns materialize as a contiguous slice of the major axis', async () => {
+  test('csr and csc materialize a slice of the major axis, and any selection through the native take', async () => {
     const { root } = await written(zarrFormat);
     const ctx = new ReadCtx();
     const adata = await ctx.describeNode(root);
@@ -133,7 +133,15 @@ describe.each([2, 3] as const)('zarr v%i', (zarrFormat) => {
     expect(densify(cols)).toEqual(Array.from({ length: 12 }, (_, k) => at(Math.floor(k / 2), 3 + (k % 2))));
     const none = (await ctx.materialize(adata.children.X, [slice(2, 2)])) as Sparse;
     expect([none.shape, none.nnz]).toEqual([[0, 5], 0]);
-    await expect(ctx.materialize(adata.children.X, [[0, 2]])).rejects.toThrow(/'\/X': a csr_matrix can be read whole/);
-    await expect(ctx.materialize(csc, [slice(0, 2)])).rejects.toThrow(UnsupportedError);
+    // positions (unsorted, repeated) and a minor-axis selection, in the asked order
+    const taken = (await ctx.materialize(adata.children.X, [
+      [4, 0, 4],
+      [3, 0],
+    ])) as Sparse;
+    expect(taken.format).toBe('csr');
+    expect(densify(taken)).toEqual([4, 0, 4].flatMap((r) => [at(r, 3), at(r, 0)]));
+    const byRows = (await ctx.materialize(csc, [slice(0, 2), mask(Uint8Array.of(1, 0, 0, 1, 1))])) as Sparse;
+    expect(byRows.format).toBe('csc');
+    expect(densify(byRows)).toEqual([0, 1].flatMap((r) => [at(r, 0), at(r, 3), at(r, 4)]));
   });
 });

@@ -3,6 +3,7 @@
 import './arrow.js';
 
 export { type AlignedElem, AnnData, type AnnDataInit, type Raw, registerAnnDataNamespace } from './anndata.js';
+export type { LazySelection } from './axis.js';
 export { convertStringsToCategoricals } from './convert.js';
 export {
   type BoolColumn,
@@ -48,6 +49,9 @@ export {
   writeElem,
   writeZarr,
 } from './io.js';
+export { LazyAnnData, type ReadLazyOptions, readElemLazy, readLazy } from './lazy/anndata.js';
+export { type ConcatOptions, concat, LazyConcat } from './lazy/concat.js';
+export { LazyColumn, LazyDataFrame, type LazyElem, LazyMatrix, LazyValue } from './lazy/elems.js';
 export type { DatasetOptions, ReadOptions, ShardPolicy } from './options.js';
 export {
   ArrayRef,

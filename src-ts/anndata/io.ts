@@ -75,13 +75,17 @@ export async function annDataLayout(
 
 /**
  * @internal Describe the AnnData in `g` from metadata alone (no chunk is read): the first phase
- * of `readZarr`, also what the CLI's `info` and `verify` walk. Throws InvalidMetadata when `g`
- * is not an AnnData group.
+ * of `readZarr`, also what the CLI's `info` and `verify` walk and what `readLazy` opens (with
+ * the context `makeCtx` builds). Throws InvalidMetadata when `g` is not an AnnData group.
  */
-export async function describeAnnData(g: Group, opts: ReadOptions = {}): Promise<{ desc: ElemDesc; ctx: ReadCtx }> {
+export async function describeAnnData<C extends ReadCtx = ReadCtx>(
+  g: Group,
+  opts: ReadOptions = {},
+  makeCtx: (legacy: boolean) => C = (legacy) => new ReadCtx(opts, undefined, legacy) as C,
+): Promise<{ desc: ElemDesc; ctx: C }> {
   const found = await annDataLayout(g, opts);
   if (found.layout === null) throw notAnnData(g, found.why);
-  const ctx = new ReadCtx(opts, undefined, found.layout === 'legacy');
+  const ctx = makeCtx(found.layout === 'legacy');
   const desc = found.layout === 'legacy' ? await ctx.describeAs(ANNDATA_ENCODING, g) : await ctx.describeNode(g);
   return { desc, ctx };
 }

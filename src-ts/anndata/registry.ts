@@ -104,6 +104,11 @@ export interface Encoding {
   describe(node: Node, ctx: ReadCtx, parent?: Group): Promise<Described>;
   /** Read the element (or `sel` of it, where the encoding supports selections). */
   materialize(desc: ElemDesc, ctx: ReadCtx, sel?: ElemSelection): Promise<unknown>;
+  /**
+   * The children its layout names (from the group's attributes), for stores without
+   * consolidated metadata: probing them replaces a listing. Absent: the group is listed.
+   */
+  members?(attrs: Readonly<Record<string, unknown>>): readonly string[];
   /** Does this encoding write `elem`? Encodings are tried in registration order. */
   accepts?(elem: unknown): boolean;
   write?(parent: Group, key: string, elem: unknown, ctx: WriteCtx, datasetOptions: DatasetOptions): Promise<void>;
@@ -137,6 +142,8 @@ export function encodingOf(spec: IOSpec): Encoding | undefined {
 /** Carries options, cached member listings and the dispatch callback down a read. */
 export class ReadCtx {
   readonly #members = new WeakMap<Group, Promise<Map<string, Member['kind']>>>();
+  /** Reads kept for the context's lifetime (see `once`). */
+  protected cache = new WeakMap<object, Promise<unknown>>();
 
   constructor(
     readonly opts: ReadOptions = {},
@@ -195,6 +202,26 @@ export class ReadCtx {
   /** Materialize a description (all of it, or `sel` where its encoding supports that). */
   async materialize(desc: ElemDesc, sel?: ElemSelection): Promise<unknown> {
     return desc.encoding.materialize(desc, this, sel);
+  }
+
+  /** Whether `once(key, ...)` has run (its read may still be in flight). */
+  hasOnce(key: object): boolean {
+    return this.cache.has(key);
+  }
+
+  /**
+   * `read()` once per context and `key` (a categorical's categories, a sparse matrix's whole
+   * indptr): a lazy reader's context lives as long as its object, so later reads reuse it.
+   */
+  once<T>(key: object, read: () => Promise<T>): Promise<T> {
+    let p = this.cache.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = read();
+      this.cache.set(key, p);
+      // a failed read (aborted, I/O) is not kept: the next call tries again
+      p.catch(() => this.cache.delete(key));
+    }
+    return p;
   }
 
   /** The opened array `name` of `group`: a part of an element (codes, indptr, ...). */

@@ -57,6 +57,7 @@ export const ANNDATA_ENCODING: Encoding = {
     const cols = children.var?.shape?.[0] ?? children.X?.shape?.[1] ?? null;
     return { kind: 'anndata', shape: rows === null || cols === null ? null : [rows, cols], children };
   },
+  members: () => ANNDATA_KEYS,
   materialize: async (desc, ctx, sel) => {
     noSelection(desc, sel);
     return assembleAnnData(desc, await materializeChildren(desc, ctx));
@@ -102,14 +103,17 @@ function assembleAnnData(desc: ElemDesc, c: Record<string, unknown>): AnnData {
 
 register(ANNDATA_ENCODING);
 
+const RAW_KEYS = ['X', 'var', 'varm'] as const;
+
 register({
   type: 'raw',
   version: '0.1.0',
   node: 'group',
   describe: async (node, ctx) => ({
     kind: 'anndata-raw',
-    children: await describePresent(node as Group, ['X', 'var', 'varm'], ctx),
+    children: await describePresent(node as Group, RAW_KEYS, ctx),
   }),
+  members: () => RAW_KEYS,
   materialize: async (desc, ctx, sel): Promise<Raw> => {
     noSelection(desc, sel);
     const { X, var: vr, varm } = await materializeChildren(desc, ctx);

@@ -80,7 +80,14 @@ register({
     return { kind: 'column', shape: codes.shape, dtype: categories.dtype, arrays: { codes }, children: { categories } };
   },
   materialize: (desc, ctx, sel) =>
-    readCategorical(desc, () => ctx.materialize(desc.children.categories), desc.attrs.ordered === true, ctx, sel),
+    readCategorical(
+      desc,
+      () => ctx.once(desc.children.categories, () => ctx.materialize(desc.children.categories)),
+      desc.attrs.ordered === true,
+      ctx,
+      sel,
+    ),
+  members: () => ['codes', 'categories'],
   accepts: (e) => isColumn(e) && e.kind === 'categorical',
   write: async (parent, key, e, ctx) => {
     const c = e as CategoricalColumn;
@@ -135,6 +142,7 @@ function masked(kind: MaskedKind, type: string) {
       if (kind === 'nullable-boolean') return { kind, values: values.data as Uint8Array, mask: m };
       return { kind, dtype: values.dtype as never, values: values.data as NumericTypedArray, mask: m };
     },
+    members: () => ['values', 'mask'],
     accepts: (e) => isColumn(e) && e.kind === kind,
     write: (parent, key, e, ctx) => writeMasked(parent, key, e as Column & { kind: MaskedKind }, type, ctx),
   });

@@ -104,6 +104,14 @@ const LEGACY_CATEGORICAL: Encoding = {
   },
 };
 
+/** The index and the columns `column-order` names (0.1.0: and its `__categories` group). */
+function dataFrameMembers(attrs: Readonly<Record<string, unknown>>, legacy: boolean): string[] {
+  const order = attrs['column-order'];
+  const names = typeof order === 'string' ? [order] : Array.isArray(order) ? order.map(String) : [];
+  const index = typeof attrs._index === 'string' ? [attrs._index] : [];
+  return [...index, ...names, ...(legacy ? ['__categories'] : [])];
+}
+
 async function materializeDataFrame(desc: ElemDesc, ctx: ReadCtx, sel?: ElemSelection): Promise<DataFrame> {
   const { indexKey, order } = desc.extra as { indexKey: string; order: string[] };
   const rows = sel === undefined ? undefined : sel.slice(0, 1);
@@ -136,6 +144,7 @@ register({
   node: 'group',
   describe: describeDataFrame(false),
   materialize: materializeDataFrame,
+  members: (attrs) => dataFrameMembers(attrs, false),
   accepts: (e) => e instanceof DataFrame,
   write: async (parent, key, e, ctx) => {
     const df = e as DataFrame;
@@ -158,4 +167,5 @@ register({
   node: 'group',
   describe: describeDataFrame(true),
   materialize: materializeDataFrame,
+  members: (attrs) => dataFrameMembers(attrs, true),
 });

@@ -2,11 +2,14 @@
 // (which carry no encoding attributes). Each array is read or written with one native call;
 // the three run concurrently. The structure is checked from metadata when describing and
 // after reading, so a bad matrix is an error naming the element, never a silent misread. A
-// contiguous slice of the major axis (CSR rows, CSC columns) reads only its indptr and data range.
+// contiguous slice of the major axis (CSR rows, CSC columns) reads only its indptr and data range;
+// any other selection (positions, masks, steps, a minor-axis selection) is one native take.
 
-import { InvalidMetadataError, UnsupportedError } from '../../zarr/errors.js';
+import { InvalidMetadataError } from '../../zarr/errors.js';
 import type { Group } from '../../zarr/group.js';
 import { slice } from '../../zarr/selection.js';
+import { type MinorSelection, takeSparse } from '../../zarr/sparse.js';
+import { type AxisSel, checkAxis, positions } from '../axis.js';
 import {
   CscMatrix,
   CsrMatrix,
@@ -22,6 +25,7 @@ import {
   elemPath,
   encodingAttrs,
   type Node,
+  namingElem,
   part,
   type ReadCtx,
   register,
@@ -54,26 +58,30 @@ async function describeSparse(node: Node, ctx: ReadCtx) {
   return { kind: 'sparse' as const, shape: shape as number[], dtype: data.dtype, arrays: { data, indices, indptr } };
 }
 
-/**
- * The major-axis range `sel` asks for (rows of CSR, columns of CSC): only a contiguous slice
- * is natural (one indptr range, one data/indices range); null when `sel` takes everything.
- */
-function majorRange(desc: ElemDesc, format: 'csr' | 'csc', sel?: ElemSelection): [number, number] | null {
-  if (sel === undefined || sel.every((s) => s === null || s === undefined)) return null;
-  const axis = format === 'csr' ? 0 : 1;
-  const s = sel[axis];
-  const others = sel.every((x, i) => i === axis || x === null || x === undefined);
-  const n = (desc.shape as number[])[axis];
-  if (others && typeof s === 'object' && s !== null && 'kind' in s && s.kind === 'slice' && (s.step ?? 1) === 1) {
-    const at = (v: number | null, dflt: number) => (v === null ? dflt : Math.min(n, Math.max(0, v < 0 ? v + n : v)));
-    const start = at(s.start, 0);
-    return [start, Math.max(start, at(s.stop, n))];
+/** The major and minor axis selections of `sel` (CSR: rows, columns; CSC: columns, rows), checked. */
+function axesOf(desc: ElemDesc, format: 'csr' | 'csc', sel?: ElemSelection): { major: AxisSel; minor: AxisSel } {
+  const [n, m] = desc.shape as [number, number];
+  const rows = checkAxis(sel?.[0], n, { path: desc.path, axis: 'rows' });
+  const cols = checkAxis(sel?.[1], m, { path: desc.path, axis: 'columns' });
+  return format === 'csr' ? { major: rows, minor: cols } : { major: cols, minor: rows };
+}
+
+/** Rows (CSC: columns) up to which a contiguous range is taken when indptr is cached. */
+const SHORT_RANGE = 256;
+
+/** A contiguous major range read directly (one indptr range, one data/indices range), or null. */
+function majorRange(major: AxisSel, minor: AxisSel, n: number): [number, number] | null {
+  if (minor.kind !== 'all') return null;
+  if (major.kind === 'all') return [0, n];
+  if (major.kind === 'range' && (major.step === 1 || major.length <= 1))
+    return [major.start, major.start + major.length];
+  // ascending consecutive positions (a single row, say) are a range too
+  if (major.kind === 'points' && major.length > 0) {
+    const p = major.points;
+    for (let i = 1; i < p.length; i++) if (p[i] !== p[0] + i) return null;
+    return [p[0], p[0] + p.length];
   }
-  throw new UnsupportedError(
-    'Unsupported',
-    `'${elemPath(desc.path)}': a ${format}_matrix can be read whole or as a contiguous slice of its ${format === 'csr' ? 'rows' : 'columns'}`,
-    { key: desc.path },
-  );
+  return null;
 }
 
 /** Read the major-axis range [start, stop): its indptr slice, then its data/indices range. */
@@ -86,7 +94,34 @@ async function readMajorRange(desc: ElemDesc, [start, stop]: [number, number], c
   );
   // rebase indptr on the range's first stored value
   const rebased = ptr instanceof BigInt64Array ? ptr.map((v) => v - BigInt(lo)) : ptr.map((v) => v - lo);
-  return { data, indices, indptr: { ...indptr, data: rebased } };
+  return { data: data.data, indices: indices.data, indptr: rebased };
+}
+
+/**
+ * Any other selection: the whole indptr (read once per context, so a lazy matrix reads it
+ * once), then one native take of the asked major positions, filtered on the minor axis in the
+ * same call; only the inner chunks of data/indices that hold those rows are read.
+ */
+async function gather(desc: ElemDesc, ctx: ReadCtx, major: AxisSel, minor: AxisSel, minorLength: number) {
+  const ptrArray = part(desc, 'indptr');
+  const indptr = await ctx.once(
+    ptrArray,
+    async () => (await readDense(ptrArray, ctx)).data as Int32Array | BigInt64Array,
+  );
+  const minorSel: MinorSelection | undefined =
+    minor.kind === 'all'
+      ? undefined
+      : minor.kind === 'range' && minor.step === 1
+        ? { start: minor.start, stop: minor.start + minor.length }
+        : positions(minor);
+  try {
+    return await takeSparse(part(desc, 'data'), part(desc, 'indices'), indptr, positions(major), minorSel, {
+      minorLength,
+      signal: ctx.opts.signal,
+    });
+  } catch (e) {
+    throw namingElem(e, desc.path);
+  }
 }
 
 function registerSparse(format: 'csr' | 'csc') {
@@ -98,22 +133,34 @@ function registerSparse(format: 'csr' | 'csc') {
     node: 'group',
     describe: describeSparse,
     materialize: async (desc, ctx, sel): Promise<Sparse> => {
-      const range = majorRange(desc, format, sel);
-      const whole = async () => {
+      const { major, minor } = axesOf(desc, format, sel);
+      const majorAxis = format === 'csr' ? 0 : 1;
+      const shape = [...(desc.shape as [number, number])] as [number, number];
+      const whole = major.kind === 'all' && minor.kind === 'all';
+      // a contiguous range reads its own indptr slice, unless it is short and the whole indptr
+      // is at hand (a lazy matrix read before): then a take saves a round trip, which is what
+      // short reads pay for; long ones are bound by bandwidth, and a plain range read is leaner
+      const short = major.length <= SHORT_RANGE && ctx.hasOnce(part(desc, 'indptr'));
+      const range = whole || short ? null : majorRange(major, minor, shape[majorAxis]);
+      const readWhole = async () => {
         const [data, indices, indptr] = await Promise.all(
           ['data', 'indices', 'indptr'].map((n) => readDense(part(desc, n), ctx)),
         );
-        return { data, indices, indptr };
+        return { data: data.data, indices: indices.data, indptr: indptr.data };
       };
-      const { data, indices, indptr } = range === null ? await whole() : await readMajorRange(desc, range, ctx);
-      const shape = [...(desc.shape as [number, number])] as [number, number];
-      if (range !== null) shape[format === 'csr' ? 0 : 1] = range[1] - range[0];
+      const { data, indices, indptr } = whole
+        ? await readWhole()
+        : range !== null
+          ? await readMajorRange(desc, range, ctx)
+          : await gather(desc, ctx, major, minor, shape[1 - majorAxis]);
+      shape[majorAxis] = major.length;
+      shape[1 - majorAxis] = minor.length;
       const m = new Ctor({
-        data: data.data as never,
-        indices: indices.data as IndexArray,
-        indptr: indptr.data as IndexArray,
+        data: data as never,
+        indices: indices as IndexArray,
+        indptr: indptr as IndexArray,
         shape,
-        dtype: data.dtype as NumericDType,
+        dtype: desc.dtype as NumericDType,
       });
       try {
         await validateCompressed(m, desc.path);
@@ -122,6 +169,7 @@ function registerSparse(format: 'csr' | 'csc') {
       }
       return m;
     },
+    members: () => ['data', 'indices', 'indptr'],
     accepts: (e) => isSparse(e) && e.format === format,
     write: async (parent, key, e, ctx, ds) => {
       const m = e as Sparse;
