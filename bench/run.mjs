@@ -166,6 +166,29 @@ function report() {
   const files = writeReport(outDir, { meta, rows, whole, limits });
   console.log(`wrote ${files.join(', ')}`);
 }
+// Whole-process time first (short, and kept if a long run is cut): what a CLI user pays
+// (start-up, imports, open, one operation); an untimed warm-up process, then `repeats` timed.
+const wholeVariants = list(args['whole-variants'] ?? (smoke ? 'sharded' : 'sharded,zstd0'), []);
+const wholeOps = list(args.whole ?? (smoke ? 'read_all' : 'read_all,write'), []);
+for (const variant of wholeVariants.filter((v) => variantNames.includes(v))) {
+  for (const op of wholeOps.filter((o) => ops.includes(o))) {
+    for (const peer of available) {
+      const ms = [];
+      let error;
+      // Smoke: one timed process is enough to keep this path working.
+      for (let i = 0; i <= (smoke ? 1 : repeats) && !error; i++) {
+        const r = runPeer(peer, specFor(variant, peer, [op], true), `${variant}-once`);
+        error = r.error ?? r.out.ops[op]?.error;
+        if (i > 0) ms.push(r.ms);
+      }
+      whole.push(
+        error ? { variant, peer: peer.name, op, error } : { variant, peer: peer.name, op, medianMs: median(ms), ms },
+      );
+    }
+  }
+  if (!smoke) report();
+}
+
 for (const variant of variantNames) {
   for (const peer of available) {
     const spec = specFor(variant, peer, ops, false);
@@ -202,29 +225,6 @@ for (const variant of variantNames) {
       });
     }
     rmSync(join(work, peer.name), { recursive: true, force: true });
-  }
-  if (!smoke) report();
-}
-
-// Whole-process time: what a CLI user pays (start-up, imports, open, one operation), one
-// untimed warm-up process (page cache, import caches), then `repeats` timed ones.
-const wholeVariants = list(args['whole-variants'] ?? (smoke ? 'sharded' : 'sharded,zstd0'), []);
-const wholeOps = list(args.whole ?? (smoke ? 'read_all' : 'read_all,write'), []);
-for (const variant of wholeVariants.filter((v) => variantNames.includes(v))) {
-  for (const op of wholeOps.filter((o) => ops.includes(o))) {
-    for (const peer of available) {
-      const ms = [];
-      let error;
-      // Smoke: one timed process is enough to keep this path working.
-      for (let i = 0; i <= (smoke ? 1 : repeats) && !error; i++) {
-        const r = runPeer(peer, specFor(variant, peer, [op], true), `${variant}-once`);
-        error = r.error ?? r.out.ops[op]?.error;
-        if (i > 0) ms.push(r.ms);
-      }
-      whole.push(
-        error ? { variant, peer: peer.name, op, error } : { variant, peer: peer.name, op, medianMs: median(ms), ms },
-      );
-    }
   }
   if (!smoke) report();
 }

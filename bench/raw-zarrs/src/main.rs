@@ -227,14 +227,12 @@ fn op_result(peer: &Peer, op: &str, v: &Value) -> Res<Value> {
         )?),
         _ => None,
     };
+    let once = v["once"].as_bool() == Some(true);
     let mut lat = Vec::new();
-    let checksum = peer.run(op, &a, target.as_ref(), &input, true, &mut lat)?;
+    // `once` (whole-process timing): the one run does only the operation, no checksum pass.
+    let checksum = peer.run(op, &a, target.as_ref(), &input, !once, &mut lat)?;
     lat.clear();
-    let repeats = if v["once"].as_bool() == Some(true) {
-        0
-    } else {
-        peer.spec.repeats
-    };
+    let repeats = if once { 0 } else { peer.spec.repeats };
     let mut ms = Vec::with_capacity(repeats);
     for _ in 0..repeats {
         let t = Instant::now();
