@@ -15,6 +15,18 @@ const OP_LABEL = {
   random: 'random block reads',
   single: 'single-element reads',
 };
+/** Labels under the chart's bar groups, short enough for one group's width. */
+const OP_SHORT = {
+  write: 'write',
+  read_all: 'read all',
+  chunks_1: 'chunks 1',
+  chunks_2: 'chunks 2',
+  inner_1: 'inner 1',
+  inner_2: 'inner 2',
+  round_trip: 'round trip',
+  random: 'random',
+  single: 'single',
+};
 const label = (peer) => PEERS.find((p) => p.name === peer)?.label ?? peer;
 const ZSTD_VARIANTS = new Set(['zstd0', 'sharded', 'sharded32']);
 
@@ -170,7 +182,14 @@ export function svgChart({ meta, rows }) {
   const plotH = 140;
   const opsOf = (v) => [...new Set(rows.filter((r) => r.variant === v).map((r) => r.op))];
   const maxOps = Math.max(...variants.map((v) => opsOf(v).length));
-  const width = left + maxOps * (peers.length * bar + gap) + 20;
+  // Legend entries sized by their text (about 6 px per character at this font size).
+  const legendX = [];
+  let lx = left;
+  for (const p of peers) {
+    legendX.push(lx);
+    lx += 30 + label(p).length * 6;
+  }
+  const width = Math.max(left + maxOps * (peers.length * bar + gap) + 20, lx);
   const top = 60;
   const height = top + variants.length * panelH;
   const y = (ms) => plotH - (plotH * Math.log10(ms / lo)) / Math.log10(hi / lo);
@@ -181,7 +200,7 @@ export function svgChart({ meta, rows }) {
     `<text x="${left}" y="16" font-size="13">${esc(`uint16 ${meta.side}^3 (${meta.bytes / 2 ** 20} MiB), ${meta.threads} threads, median in-process ms (log scale, lower is better)`)}</text>`,
   ];
   peers.forEach((p, i) => {
-    const x = left + i * 150;
+    const x = legendX[i];
     parts.push(`<rect x="${x}" y="28" width="10" height="10" fill="${COLORS[i % COLORS.length]}"/>`);
     parts.push(`<text x="${x + 14}" y="37">${esc(label(p))}</text>`);
   });
@@ -205,9 +224,7 @@ export function svgChart({ meta, rows }) {
         );
       });
       const lx = gx + (peers.length * bar) / 2;
-      parts.push(
-        `<text x="${lx}" y="${12 + plotH + 12}" text-anchor="middle">${esc(OP_LABEL[op].replace(' by inner chunk', '').replace('chunk by chunk', 'chunks'))}</text>`,
-      );
+      parts.push(`<text x="${lx}" y="${12 + plotH + 12}" text-anchor="middle">${OP_SHORT[op]}</text>`);
     });
     parts.push('</g>');
   });
@@ -238,7 +255,7 @@ export function writeReport(outDir, result) {
   const md = [
     `# Array benchmark: uint16 ${meta.side}^3 (${meta.bytes / 2 ** 20} MiB)`,
     '',
-    `${meta.date} on ${meta.host} (${meta.cpu}), Node ${meta.node}; ${meta.threads} threads for every peer; median of ${meta.repeats} in-process runs after a warm-up; ${meta.random} random ${meta.layout.block}^3 blocks (not chunk-aligned), ${meta.points} single elements.`,
+    `${meta.date} on ${meta.host} (${meta.cpu}${meta.loadavg ? `, load average ${meta.loadavg.map((l) => l.toFixed(1)).join(' / ')} at the end` : ''}), Node ${meta.node}; ${meta.threads} threads for every peer; median of ${meta.repeats} in-process runs after a warm-up; ${meta.random} random ${meta.layout.block}^3 blocks (not chunk-aligned), ${meta.points} single elements.`,
     '',
     `Peers: ${Object.entries(meta.versions)
       .map(([p, v]) => `${label(p)} (${v})`)

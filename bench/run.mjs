@@ -7,7 +7,7 @@
 //   node --expose-gc bench/run.mjs --peers zarrs-node,tensorstore --ops read_all --variants sharded
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, hostname, tmpdir } from 'node:os';
+import { cpus, hostname, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -151,6 +151,8 @@ function report() {
     date: new Date().toISOString(),
     host: hostname(),
     cpu: `${cpus()[0]?.model ?? 'unknown'} (${cpus().length} cores)`,
+    // Other jobs on a shared machine move absolute times; the report says how busy it was.
+    loadavg: loadavg(),
     node: process.version,
     threads,
     repeats,
