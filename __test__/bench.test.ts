@@ -1,31 +1,78 @@
 // The benchmark harness runs in smoke mode (tiny data, every peer) so it never rots. Timings are
 // never asserted: these machines are noisy, and bench/ reports ratios instead.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { rawBinary } from '../bench/raw-bin.mjs';
-import { ROOT, tmp } from './helpers.js';
+import { PYTHON_013, ROOT, skipWithoutPython, tmp } from './helpers.js';
 
 // scripts/test.sh builds it before vitest starts; building it here would blow the timeout.
 const RAW_BIN = rawBinary(ROOT, 'ci');
+const PYTHON_PEERS = ['zarr-python', 'zarrs-python', 'tensorstore'];
 
-test('bench/run.mjs --smoke runs every peer and writes a report', () => {
+interface BenchRow {
+  variant: string;
+  peer: string;
+  op: string;
+  error?: string;
+  checksumOk?: boolean;
+  medianMs?: number;
+}
+
+test('bench/run.mjs --smoke runs every peer on every variant, checks what they read and writes a report', () => {
   if (!RAW_BIN) {
     throw new Error(
       `the raw-zarrs peer is missing: run 'cargo build --profile ci -p zarrs-node-bench-raw' (npm test does)`,
     );
   }
+  // Python peers run when the venv exists; without it they are skipped with a reason, except in CI.
+  const withPython = !skipWithoutPython(PYTHON_013);
   const out = tmp('zn-bench-');
   execFileSync(process.execPath, ['--expose-gc', join(ROOT, 'bench', 'run.mjs'), '--smoke', '--out', out], {
     cwd: ROOT,
     stdio: 'pipe',
   });
+  const [json] = readdirSync(out).filter((f) => f.endsWith('.json'));
+  const { rows, whole, limits, meta } = JSON.parse(readFileSync(join(out, json), 'utf8')) as {
+    rows: BenchRow[];
+    whole: BenchRow[];
+    limits: { zstd?: { decode1: number; decodeN: number } };
+    meta: { skipped: { peer: string; reason: string }[] };
+  };
+  const peers = ['zarrs-node', 'raw-zarrs', 'zarrita', ...(withPython ? PYTHON_PEERS : [])];
+  expect(new Set(rows.map((r) => r.peer))).toEqual(new Set(peers));
+  if (!withPython) expect(meta.skipped.map((s) => s.peer)).toEqual(PYTHON_PEERS);
+  expect(new Set(rows.map((r) => r.variant))).toEqual(
+    new Set(['uncompressed', 'zstd0', 'sharded', 'sharded32', 'blosc']),
+  );
+  // Every measured operation read (or wrote) the generated values; only zarrita's sharded
+  // writes may be missing, as zarrita cannot write sharded arrays.
+  for (const r of rows) {
+    if (r.error)
+      expect(`${r.peer} ${r.variant} ${r.op}: ${r.error}`).toMatch(/^zarrita sharded(32)? (write|round_trip)/);
+    else expect(r.checksumOk, `${r.peer} ${r.variant} ${r.op}`).toBe(true);
+  }
+  for (const peer of ['zarrs-node', 'raw-zarrs']) {
+    expect(rows.filter((r) => r.peer === peer && r.variant === 'sharded').map((r) => r.op)).toEqual([
+      'write',
+      'read_all',
+      'chunks_1',
+      'chunks_2',
+      'inner_1',
+      'inner_2',
+      'round_trip',
+      'random',
+      'single',
+    ]);
+  }
+  expect(whole.filter((w) => !w.error).map((w) => w.peer)).toEqual(peers);
+  expect(limits.zstd?.decodeN).toBeGreaterThan(0);
   const md = readFileSync(join(out, 'smoke.md'), 'utf8');
-  for (const peer of ['zarrs-node get()', 'raw zarrs (Rust)', 'zarrita.js']) expect(md).toContain(peer);
-  expect(md).toMatch(/\| sharded \|/);
-  expect(md).toMatch(/\| chunked \|/);
-});
+  expect(md).toContain('| operation | zarrs-node | raw zarrs (Rust) | zarrita.js |');
+  expect(md).toMatch(/decode [\d.]+ GB\/s on one core/);
+  expect(readFileSync(join(out, 'smoke.svg'), 'utf8')).toMatch(/^<svg [^>]*>[\s\S]*<rect [\s\S]*<\/svg>\n$/);
+}, 600_000);
 
 test('bench/anndata/run.mjs --smoke runs zarrs-node and python anndata and writes a report', () => {
   const out = tmp('zn-bench-anndata-');

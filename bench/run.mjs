@@ -1,154 +1,241 @@
-// Array read benchmark: zarrs-node vs raw zarrs (Rust, same zarrs version) vs zarrita.js, same
-// data, same machine, one run, reported as ratios. See ../shared/docs/benchmarks.md.
+// The benchmark driver: every peer (zarrs-node, raw zarrs, zarrita.js, zarr-python, zarr-python +
+// zarrs-python, tensorstore) on the same data, one run, each in its own process with the same
+// thread budget, checksums compared, the physical limit measured beside. See bench/README.md.
 //
-//   npm run bench                      # full: 256 MiB uint16, sharded and unsharded, zstd
-//   node bench/run.mjs --smoke --out D # tiny sizes; used by the test suite so this never rots
-//
-// Every peer gets the same thread budget (default 2): ZARRS_NODE_THREADS / RAYON_NUM_THREADS.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+//   npm run bench                                  # release builds, then 512^3 uint16 (256 MiB)
+//   node --expose-gc bench/run.mjs --smoke --out D # tiny sizes; the test suite runs this
+//   node --expose-gc bench/run.mjs --peers zarrs-node,tensorstore --ops read_all --variants sharded
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, hostname, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { rawBinary } from './raw-bin.mjs';
+import { emptyCopy, expected, loadInput, prepare, randomOrigins } from './data.mjs';
+import { measureLimits } from './limits.mjs';
+import { PEERS } from './peers.mjs';
+import { writeReport } from './report.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ALL_OPS = ['write', 'read_all', 'chunks_1', 'chunks_2', 'inner_1', 'inner_2', 'round_trip', 'random', 'single'];
 const { values: args } = parseArgs({
   options: {
     smoke: { type: 'boolean', default: false },
-    repeats: { type: 'string', default: '9' },
+    side: { type: 'string' },
+    repeats: { type: 'string', default: '5' },
     threads: { type: 'string', default: '2' },
+    peers: { type: 'string' },
+    ops: { type: 'string' },
+    variants: { type: 'string' },
+    random: { type: 'string', default: '200' },
+    points: { type: 'string', default: '1000' },
+    // Operations and variants also timed as whole processes.
+    whole: { type: 'string' },
+    'whole-variants': { type: 'string' },
     out: { type: 'string' },
     data: { type: 'string' },
   },
 });
-const threads = Number(args.threads);
-process.env.ZARRS_NODE_THREADS = String(threads);
-process.env.RAYON_NUM_THREADS = String(threads);
-const { createArray, openArray, getThreads } = await import(join(root, 'dist', 'index.js'));
-const zarrita = await import('zarrita');
-const { FileSystemStore } = await import('@zarrita/storage');
-
+const list = (s, all) => (s ? s.split(',').filter(Boolean) : all);
 const smoke = args.smoke;
+const side = Number(args.side ?? (smoke ? 64 : 512));
+// Protocol layout scaled with the size: chunks (inner chunks when sharded) 64^3, shards 256^3,
+// the stress variant's inner chunks 32^3, random boxes 64^3; smoke divides all by 4.
+const g = smoke
+  ? { side, chunk: 16, shard: 32, small: 8, block: 16 }
+  : { side, chunk: 64, shard: 256, small: 32, block: 64 };
+const threads = Number(args.threads);
 const repeats = smoke ? 2 : Number(args.repeats);
-const side = smoke ? 64 : 512; // 512^3 uint16 = 256 MiB
-const inner = smoke ? 16 : 64;
-const shard = smoke ? 32 : 256;
-const dataDir =
-  args.data ?? join(smoke ? tmpdir() : join(root, 'bench'), smoke ? `zn-bench-smoke-${process.pid}` : '.data');
+const nRandom = smoke ? 10 : Number(args.random);
+const nPoints = smoke ? 20 : Number(args.points);
+const dataDir = args.data ?? (smoke ? join(tmpdir(), `zn-bench-smoke-${process.pid}`) : join(root, 'bench', '.data'));
 const profile = smoke ? 'ci' : 'release';
-const rawBin = rawBinary(root, profile);
+const env = {
+  ...process.env,
+  ZARRS_NODE_THREADS: String(threads),
+  RAYON_NUM_THREADS: String(threads),
+  UV_THREADPOOL_SIZE: String(threads),
+};
+process.env.ZARRS_NODE_THREADS = String(threads);
+const zn = await import(join(root, 'dist', 'index.js'));
+
+const { input, stores } = await prepare(zn, dataDir, g);
+const data = loadInput(input);
+const random = randomOrigins(side, g.block, nRandom, 1);
+const points = randomOrigins(side, 1, nPoints, 2);
+const truth = expected(data, side, random, g.block, points);
+const expectedSum = (op) => (op === 'random' ? truth.random : op === 'single' ? truth.single : truth.total);
+
+const variantNames = list(args.variants, Object.keys(stores));
+const ops = list(args.ops, ALL_OPS);
+const peers = PEERS.filter((p) =>
+  list(
+    args.peers,
+    PEERS.map((q) => q.name),
+  ).includes(p.name),
+);
+const available = [];
+const skipped = [];
+for (const p of peers) {
+  const why = p.unavailable({ root, profile, env });
+  if (why) {
+    skipped.push({ peer: p.name, reason: why });
+    console.log(`skipping ${p.name}: ${why}`);
+  } else available.push(p);
+}
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const work = join(dataDir, 'out');
 
-async function prepare() {
-  const store = join(dataDir, `u16-${side}.zarr`);
-  if (existsSync(join(store, 'sharded', 'zarr.json')) && existsSync(join(store, 'chunked', 'zarr.json'))) return store;
-  const n = side ** 3;
-  const data = new Uint16Array(n);
-  // Smooth structure plus a little noise: compresses roughly 3-4x with zstd, like imaging data.
-  for (let z = 0, i = 0; z < side; z++)
-    for (let y = 0; y < side; y++)
-      for (let x = 0; x < side; x++, i++) data[i] = (((x + 2 * y + 3 * z) >> 2) + ((i * 2654435761) >>> 29)) & 0xffff;
-  const common = { shape: [side, side, side], dtype: 'uint16', compressors: 'zstd:0', overwrite: true };
-  const sharded = await createArray(store, 'sharded', {
-    ...common,
-    chunks: [inner, inner, inner],
-    shards: [shard, shard, shard],
-  });
-  await sharded.set(null, data);
-  const chunked = await createArray(store, 'chunked', { ...common, chunks: [inner, inner, inner] });
-  await chunked.set(null, data);
-  return store;
+/** Sum of the values a peer wrote, read back with zarrs-node: the check for the write operations. */
+async function storedSum(path) {
+  const { data } = await (await zn.openArray(path)).get();
+  let s = 0;
+  for (let i = 0; i < data.length; i++) s += data[i];
+  return String(s);
 }
 
-function nodePeer(peer, store, path) {
-  const out = execFileSync(process.execPath, ['--expose-gc', join(root, 'bench', 'peer.mjs'), peer, store, path], {
-    encoding: 'utf8',
-    env: { ...process.env },
-  });
-  return JSON.parse(out).ms;
-}
-
-function rawOnce(store, path) {
-  // Built beforehand (`npm run bench`, or scripts/test.sh for --smoke), never here: a cold
-  // cargo build inside a timed run is what made the smoke test time out.
-  if (!rawBin) {
-    throw new Error(
-      `the raw-zarrs peer is missing: run 'cargo build --profile ${profile} -p zarrs-node-bench-raw' first`,
-    );
+/** Run one peer process on one spec; returns its parsed JSON and wall time. */
+function runPeer(peer, spec, tag) {
+  const specPath = join(work, `${peer.name}-${tag}.json`);
+  writeFileSync(specPath, JSON.stringify(spec));
+  const [cmd, argv] = peer.command({ root, profile, specPath });
+  const t = performance.now();
+  const r = spawnSync(cmd, argv, { env, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  const ms = performance.now() - t;
+  if (r.status !== 0) {
+    const err = (r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' | ');
+    return { error: `exit ${r.status}: ${err}`, ms };
   }
-  // Two reads per process: the first warms its pool and page cache, the second is timed.
-  const r = JSON.parse(execFileSync(rawBin, ['read', store, path, '2'], { encoding: 'utf8' }));
-  if (r.threads !== threads) throw new Error(`raw zarrs ran with ${r.threads} threads, expected ${threads}`);
-  return r.ms[1];
+  return { out: JSON.parse(r.stdout.trim().split('\n').at(-1)), ms };
 }
 
-/**
- * Every peer runs in a fresh process (warm-up read, then one timed read), round by round, so
- * machine noise drifts over all peers alike and no peer's garbage is swept during another's read.
- */
-function measure(peers) {
-  const ms = Object.fromEntries(Object.keys(peers).map((k) => [k, []]));
-  for (let i = 0; i < repeats; i++) {
-    for (const [name, fn] of Object.entries(peers)) ms[name].push(fn());
-  }
-  return ms;
+function specFor(variant, peer, opsToRun, once) {
+  const store = stores[variant];
+  const meta = JSON.parse(readFileSync(join(store, 'zarr.json'), 'utf8'));
+  // "chunk" is the stored object (the shard when sharded); "inner chunk" the unit inside a shard.
+  const chunk = meta.chunk_grid.configuration.chunk_shape;
+  const inner = meta.codecs.find((c) => c.name === 'sharding_indexed')?.configuration.chunk_shape ?? null;
+  const dir = join(work, peer.name);
+  return {
+    store,
+    writeTarget: emptyCopy(store, join(dir, `${variant}-write.zarr`)),
+    roundTripTarget: emptyCopy(store, join(dir, `${variant}-rt.zarr`)),
+    input,
+    shape: [side, side, side],
+    chunk,
+    inner,
+    block: g.block,
+    random,
+    points,
+    threads,
+    repeats,
+    once,
+    ops: opsToRun.filter((op) => inner || !op.startsWith('inner')),
+  };
 }
 
-const store = await prepare();
-const bytes = 2 * side ** 3;
-const rows = [];
-for (const path of ['sharded', 'chunked']) {
-  const ours = await openArray(store, path);
-  const zr = await zarrita.open(zarrita.root(new FileSystemStore(store)).resolve(path), { kind: 'array' });
-  const expected = (await ours.get([0, 0, 0])).data[0];
-  const zcheck = await zarrita.get(zr, [0, 0, 0]);
-  if (zcheck !== expected) throw new Error(`zarrita read ${zcheck}, zarrs-node ${expected}`);
-  const peers = measure({
-    'zarrs-node get()': () => nodePeer('zarrs-node', store, path),
-    'raw zarrs (Rust)': () => rawOnce(store, path),
-    'zarrita.js': () => nodePeer('zarrita', store, path),
-  });
-  const base = median(peers['raw zarrs (Rust)']);
-  const oursMs = median(peers['zarrs-node get()']);
-  for (const [peer, ms] of Object.entries(peers)) {
-    const m = median(ms);
-    rows.push({
-      array: path,
-      peer,
-      medianMs: m,
-      mibPerS: bytes / 2 ** 20 / (m / 1e3),
-      vsRaw: m / base,
-      oursFaster: m / oursMs,
-      ms,
-    });
-  }
-}
-
-const meta = {
-  date: new Date().toISOString(),
-  host: hostname(),
-  node: process.version,
-  threads: getThreads(),
-  data: `uint16 ${side}^3 (${bytes / 2 ** 20} MiB), zstd level 0; sharded: shards ${shard}^3, inner ${inner}^3; chunked: chunks ${inner}^3`,
-  repeats,
-  smoke,
-};
-const fmt = (x, d = 2) => x.toFixed(d);
-const table = [
-  '| array | peer | median ms | MiB/s | time / raw zarrs | time / zarrs-node |',
-  '|---|---|---:|---:|---:|---:|',
-  ...rows.map(
-    (r) =>
-      `| ${r.array} | ${r.peer} | ${fmt(r.medianMs, 1)} | ${fmt(r.mibPerS, 0)} | ${fmt(r.vsRaw)}x | ${fmt(r.oursFaster)}x |`,
-  ),
-].join('\n');
-const md = `# Full-array read, ${meta.data}\n\n${meta.date} on ${meta.host}, Node ${meta.node}, ${meta.threads} threads for every peer, median of ${repeats} interleaved rounds; each peer in a fresh process, timed after a warm-up read.\n\n${table}\n`;
-console.log(md);
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+// The limit first: it is what the machine allows before the peers heat it up.
+const chunkBytes = 2 * g.chunk ** 3;
+console.log('measuring the physical limit (zstd -b, page cache)');
+const limits = await measureLimits({ stores, chunkBytes, cores: threads, dataDir, side, seconds: smoke ? 1 : 3 });
 const outDir = args.out ?? join(root, 'bench', 'results');
-mkdirSync(outDir, { recursive: true });
-const stamp = meta.date.slice(0, 10);
-writeFileSync(join(outDir, `${stamp}-${meta.host}.json`), `${JSON.stringify({ meta, rows }, null, 2)}\n`);
-writeFileSync(join(outDir, smoke ? 'smoke.md' : 'latest.md'), md);
+const rows = [];
+const whole = [];
+const versions = {};
+/** (Re)write the report with what is measured so far, so a long run that is cut short still reports. */
+function report() {
+  const meta = {
+    date: new Date().toISOString(),
+    host: hostname(),
+    cpu: `${cpus()[0]?.model ?? 'unknown'} (${cpus().length} cores)`,
+    // Other jobs on a shared machine move absolute times; the report says how busy it was.
+    loadavg: loadavg(),
+    node: process.version,
+    threads,
+    repeats,
+    smoke,
+    side,
+    bytes: 2 * side ** 3,
+    layout: g,
+    random: nRandom,
+    points: nPoints,
+    versions,
+    skipped,
+  };
+  const files = writeReport(outDir, { meta, rows, whole, limits });
+  console.log(`wrote ${files.join(', ')}`);
+}
+// Whole-process time first (short, and kept if a long run is cut): what a CLI user pays
+// (start-up, imports, open, one operation); an untimed warm-up process, then `repeats` timed.
+const wholeVariants = list(args['whole-variants'] ?? (smoke ? 'sharded' : 'sharded,zstd0'), []);
+const wholeOps = list(args.whole ?? (smoke ? 'read_all' : 'read_all,write'), []);
+for (const variant of wholeVariants.filter((v) => variantNames.includes(v))) {
+  for (const op of wholeOps.filter((o) => ops.includes(o))) {
+    for (const peer of available) {
+      const ms = [];
+      let error;
+      // Smoke: one timed process is enough to keep this path working.
+      for (let i = 0; i <= (smoke ? 1 : repeats) && !error; i++) {
+        const r = runPeer(peer, specFor(variant, peer, [op], true), `${variant}-once`);
+        error = r.error ?? r.out.ops[op]?.error;
+        if (i > 0) ms.push(r.ms);
+      }
+      whole.push(
+        error ? { variant, peer: peer.name, op, error } : { variant, peer: peer.name, op, medianMs: median(ms), ms },
+      );
+    }
+  }
+  if (!smoke) report();
+}
+
+for (const variant of variantNames) {
+  for (const peer of available) {
+    const spec = specFor(variant, peer, ops, false);
+    console.log(`${variant}: ${peer.name} (${spec.ops.join(', ')})`);
+    const { out, error } = runPeer(peer, spec, variant);
+    if (error) {
+      for (const op of spec.ops) rows.push({ variant, peer: peer.name, op, error });
+      continue;
+    }
+    versions[peer.name] = peer.version?.(root) ?? out.version;
+    if (out.threads !== threads && peer.name !== 'zarrita')
+      throw new Error(`${peer.name} ran with ${out.threads} threads, expected ${threads}`);
+    for (const op of spec.ops) {
+      const r = out.ops[op] ?? { error: 'not reported' };
+      const row = { variant, peer: peer.name, op };
+      if (r.error) {
+        rows.push({ ...row, error: r.error });
+        continue;
+      }
+      let checksumOk = r.checksum === expectedSum(op);
+      if (checksumOk && (op === 'write' || op === 'round_trip')) {
+        const written = op === 'write' ? spec.writeTarget : spec.roundTripTarget;
+        checksumOk = (await storedSum(written)) === truth.total;
+      }
+      if (!checksumOk) console.log(`  CHECKSUM MISMATCH ${peer.name} ${variant} ${op}: ${r.checksum}`);
+      rows.push({
+        ...row,
+        medianMs: median(r.ms),
+        ms: r.ms,
+        peakRssKiB: r.peakRssKiB,
+        checksumOk,
+        p50Us: r.p50Us,
+        p99Us: r.p99Us,
+      });
+    }
+    rmSync(join(work, peer.name), { recursive: true, force: true });
+  }
+  if (!smoke) report();
+}
+
+report();
+if (!smoke) rmSync(work, { recursive: true, force: true });
+const bad = rows.filter((r) => r.checksumOk === false);
+if (bad.length) {
+  console.error(`${bad.length} checksum mismatches`);
+  process.exitCode = 1;
+}
+if (!existsSync(outDir)) process.exitCode = 1;
