@@ -1,7 +1,8 @@
 //! Checks of untrusted metadata and bytes made before zarrs sees them, where zarrs 0.23 would
 //! panic (or, in a release build, silently wrap) instead of returning an error: vlen-utf8
-//! length prefixes, shard index entries whose `offset + nbytes` overflows, and chunk shapes
-//! whose size overflows. Each check turns the corrupt input into a coded [`Error`].
+//! length prefixes, shard index entries whose `offset + nbytes` overflows, chunk shapes whose
+//! size overflows and inner chunk shapes of the wrong dimensionality. Each check turns the
+//! corrupt input into a coded [`Error`].
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -271,6 +272,16 @@ pub fn chunk_sizes(path: &str, meta: &Value, elem: u64) -> Result<()> {
         let Some(sub) = u64_list(config.and_then(|c| c.get("chunk_shape"))) else {
             return Ok(()); // malformed: zarrs rejects it
         };
+        // zarrs 0.23 validates this only when a read builds the inner grid, and then panics.
+        if sub.len() != outer.len() {
+            return Err(Error::invalid_metadata(format!(
+                "'{path}': the sharding codec's inner chunk shape {sub:?} has {} dimensions, its \
+                 shards {}",
+                sub.len(),
+                outer.len()
+            ))
+            .with_key(path.to_string()));
+        }
         if checked_size(&sub, elem).is_none() {
             return Err(bad("inner chunk shape", &sub));
         }

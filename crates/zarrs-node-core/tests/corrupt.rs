@@ -229,6 +229,42 @@ fn chunk_shapes_that_overflow_are_invalid_metadata_at_open() {
     }
 }
 
+/// Found by the `metadata` fuzz target: a sharding codec whose inner chunk shape has fewer
+/// dimensions than the array made zarrs 0.23 panic (`expect`) when a read built the inner grid.
+#[test]
+fn inner_chunk_shapes_of_the_wrong_dimensionality_are_invalid_metadata() {
+    let st = store("inner-dims");
+    let sharded = |inner: Value| {
+        serde_json::to_vec(&json!({
+            "zarr_format": 3, "node_type": "array", "shape": [8, 4], "data_type": "uint16",
+            "chunk_grid": { "name": "regular", "configuration": { "chunk_shape": [4, 4] } },
+            "chunk_key_encoding": { "name": "default" }, "fill_value": 0,
+            "codecs": [{ "name": "sharding_indexed", "configuration": {
+                "chunk_shape": inner,
+                "codecs": [{ "name": "bytes", "configuration": { "endian": "little" } }],
+                "index_codecs": [{ "name": "bytes", "configuration": { "endian": "little" } }, { "name": "crc32c" }],
+                "index_location": "end" } }]
+        }))
+        .unwrap()
+    };
+    st.set("fewer/zarr.json", sharded(json!([1]))).unwrap();
+    st.set("more/zarr.json", sharded(json!([2, 2, 2]))).unwrap();
+    // A shard on disk, so that reads get as far as the inner chunk grid.
+    st.set("fewer/c/0/0", vec![0u8; 48]).unwrap();
+    st.set("more/c/0/0", vec![0u8; 48]).unwrap();
+    for path in ["fewer", "more"] {
+        let e = catch_panic(|| {
+            let a = ZArray::open(&st, path)?;
+            a.get(&[slice(0, 2), slice(0, 2)], &CancelToken::never())
+                .map(|_| ())
+        })
+        .expect_err("a read must fail");
+        assert_eq!(e.code, ErrorCode::InvalidMetadata, "{e:?}");
+        assert_eq!(e.key.as_deref(), Some(path), "{e:?}");
+        assert!(e.message.contains("dimensions"), "{e:?}");
+    }
+}
+
 #[test]
 fn a_node_without_metadata_is_an_error_not_absent() {
     for format in [2u8, 3] {
