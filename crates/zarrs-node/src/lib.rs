@@ -5,6 +5,7 @@
 #![cfg_attr(test, allow(dead_code))]
 
 mod convert;
+mod copy;
 mod handles;
 mod job;
 mod records;
