@@ -1,7 +1,8 @@
 // The conversion plan: every output group and array (metadata, chunk and shard shapes from the
-// writer's sharding policy) and the row blocks each array is copied in. A plan is a pure
-// function of the input's node tree and the options, so every part of a partitioned run
-// computes the same plan and the same block -> part assignment without talking to the others.
+// writer's sharding policy) cut into units of whole shard rows. A plan is a pure function of
+// the input's node tree and the layout options (not of the machine: no thread count), so every
+// part of a partitioned run computes the same plan and the same unit -> part assignment without
+// talking to the others.
 
 import { type ArrayRole, defaultCompressor, layoutFor } from '../anndata/layout.js';
 import type { CodecSpec, CreateArrayOptions } from '../zarr/array.js';
@@ -10,6 +11,8 @@ import { zarrsError } from '../zarr/errors.js';
 import type { SourceNode } from './source.js';
 
 const MiB = 1024 * 1024;
+/** The default uncompressed shard size (the writer's). */
+export const DEFAULT_SHARD_BYTES = 64 * MiB;
 
 /** Options that shape the output (and so the plan). */
 export interface LayoutOptions {
@@ -24,8 +27,6 @@ export interface LayoutOptions {
   compressor?: CodecSpec | null;
   /** Element paths to leave out (`uns/rank_genes_groups`); their subtrees go too. */
   exclude?: string[];
-  /** Worker threads: a block holds about `threads` shards (default: the pool size). */
-  threads?: number;
 }
 
 /** One output array. */
@@ -34,8 +35,10 @@ export interface PlannedArray {
   create: CreateArrayOptions;
   /** Rows (first dimension; 1 for a scalar). */
   rows: number;
-  /** `[start, stop]` row blocks, each a whole number of shards. */
-  blocks: [number, number][];
+  /** Rows per unit: one shard row (the whole array for scalars, strings and records). */
+  unitRows: number;
+  /** Units (`ceil(rows / unitRows)`; 0 for an empty array). */
+  units: number;
   /** Copied element-wise (record arrays) rather than by the native row copy. */
   elementWise: boolean;
   /** Uncompressed bytes (strings estimated), for progress. */
@@ -50,8 +53,6 @@ export interface Plan {
   /** Groups, the root (`''`) first. */
   groups: { path: string; attributes: Record<string, unknown> }[];
   arrays: PlannedArray[];
-  /** Work units in a fixed order: `[array index, block index]`. */
-  units: [number, number][];
 }
 
 /** What a string element costs on average, for sizing blocks of string arrays. */
@@ -73,17 +74,10 @@ function excluded(path: string, exclude: readonly string[]): boolean {
   });
 }
 
-/** Rows per block: a whole number of shards holding about `threads` shards' bytes. */
-function blockRows(unitRows: number, rowBytes: number, threads: number, shardBytes: number): number {
-  const perUnit = Math.max(1, unitRows * rowBytes);
-  const units = Math.max(1, Math.floor((threads * shardBytes) / perUnit));
-  return unitRows * units;
-}
-
 /** Plan the conversion of `nodes` (the input's tree, root first) with `opts`. */
-export function planConversion(input: string, nodes: SourceNode[], opts: LayoutOptions & { threads: number }): Plan {
+export function planConversion(input: string, nodes: SourceNode[], opts: LayoutOptions): Plan {
   const zarrFormat = opts.zarrFormat ?? 3;
-  const shardBytes = opts.shardBytes ?? 64 * MiB;
+  const shardBytes = opts.shardBytes ?? DEFAULT_SHARD_BYTES;
   const chunkBytes = opts.chunkBytes ?? MiB;
   const exclude = opts.exclude ?? [];
   const byPath = new Map(nodes.map((n) => [n.path, n]));
@@ -103,7 +97,7 @@ export function planConversion(input: string, nodes: SourceNode[], opts: LayoutO
       );
     }
   }
-  const plan: Plan = { version: 1, input, zarrFormat, groups: [], arrays: [], units: [] };
+  const plan: Plan = { version: 1, input, zarrFormat, groups: [], arrays: [] };
   for (const node of nodes) {
     if (excluded(node.path, exclude)) continue;
     if (node.kind === 'group') {
@@ -134,22 +128,34 @@ export function planConversion(input: string, nodes: SourceNode[], opts: LayoutO
     const item = itemSize(dtype) ?? STRING_BYTES;
     const rowBytes = shape.slice(1).reduce((a, b) => a * b, item);
     const elementWise = dtype === 'record';
-    // Scalars, record arrays and strings read from h5ad (read whole by the source) are one block.
-    const unitRows = shape.length === 0 ? 1 : (layout.shards ?? layout.chunks)[0];
-    const step = elementWise || dtype === 'string' ? rows : blockRows(unitRows, rowBytes, opts.threads, shardBytes);
-    const blocks: [number, number][] = [];
-    for (let r = 0; r < rows; r += Math.max(1, step)) blocks.push([r, Math.min(rows, r + Math.max(1, step))]);
-    const index = plan.arrays.length;
-    plan.arrays.push({ path: node.path, create, rows, blocks, elementWise, bytes: rows * rowBytes });
-    blocks.forEach((_, b) => {
-      plan.units.push([index, b]);
-    });
+    // Scalars, records and strings (read whole by the h5ad source) are a single unit.
+    const whole = shape.length === 0 || elementWise || dtype === 'string';
+    const unitRows = Math.max(1, whole ? rows : (layout.shards ?? layout.chunks)[0]);
+    const units = rows === 0 ? 0 : Math.ceil(rows / unitRows);
+    plan.arrays.push({ path: node.path, create, rows, unitRows, units, elementWise, bytes: rows * rowBytes });
   }
   if (plan.groups[0]?.path !== '') throw zarrsError('InvalidInput', `${input}: the input has no root group`);
   return plan;
 }
 
-/** The units of part `index` of `count`: every `count`-th unit, so parts get similar work. */
-export function unitsOfPart(plan: Plan, index: number, count: number): [number, number][] {
-  return plan.units.filter((_, i) => i % count === index);
+/** The rows of `a` that part `index` of `count` writes: a contiguous run of whole units
+ * (possibly empty). Array `i`'s runs are rotated by `i` so that single-unit arrays spread over
+ * the parts instead of all landing on one. */
+export function rowsOfPart(a: PlannedArray, arrayIndex: number, index: number, count: number): [number, number] | null {
+  const piece = (((index - arrayIndex) % count) + count) % count;
+  const u0 = Math.floor((piece * a.units) / count);
+  const u1 = Math.floor(((piece + 1) * a.units) / count);
+  if (u1 <= u0) return null;
+  return [u0 * a.unitRows, Math.min(a.rows, u1 * a.unitRows)];
+}
+
+/** Cut `rows` into blocks of whole units holding about `threads` shards' bytes each (the
+ * native copy encodes a block's shards in parallel and holds at most two blocks). */
+export function blocksOf(a: PlannedArray, rows: [number, number], threads: number, shardBytes: number): number[] {
+  const rowBytes = a.bytes / Math.max(1, a.rows);
+  const unitsPerBlock = Math.max(1, Math.floor((threads * shardBytes) / Math.max(1, a.unitRows * rowBytes)));
+  const step = a.unitRows * unitsPerBlock;
+  const out: number[] = [];
+  for (let r = rows[0]; r < rows[1]; r += step) out.push(r, Math.min(rows[1], r + step));
+  return out;
 }

@@ -9,7 +9,15 @@ import { isZarrsError, zarrsError } from '../zarr/errors.js';
 import { consolidateMetadata, createArray, createGroup, openArray, openGroup, UNFINISHED_KEY } from '../zarr/group.js';
 import { type NativeProgress, native } from '../zarr/native.js';
 import { openStore, type Store, storeHandle } from '../zarr/store.js';
-import { type LayoutOptions, type Plan, type PlannedArray, planConversion, unitsOfPart } from './plan.js';
+import {
+  blocksOf,
+  DEFAULT_SHARD_BYTES,
+  type LayoutOptions,
+  type Plan,
+  type PlannedArray,
+  planConversion,
+  rowsOfPart,
+} from './plan.js';
 import { type ConversionSource, openSource } from './source.js';
 
 /** Where the in-progress state lives in the output; removed by finalize. */
@@ -37,6 +45,8 @@ export interface ConvertProgress {
 }
 
 export interface ConvertOptions extends LayoutOptions, CallOptions {
+  /** Worker threads: a block holds about `threads` shards (default: the pool size). */
+  threads?: number;
   /** Do one part of a partitioned run; `finalize` completes the output after all parts. */
   part?: Part;
   /** Continue an unfinished conversion: stored shards are kept, the rest is written. */
@@ -145,24 +155,13 @@ async function ensureGroups(store: Store, plan: Plan): Promise<void> {
   }
 }
 
-/** Copy a record array element-wise (records are small: uns tables); zarr inputs only. */
+/** Copy a record array element-wise (records are small: uns tables). */
 async function copyRecords(source: ConversionSource, store: Store, a: PlannedArray, opts: CallOptions): Promise<void> {
-  if (!source.zarrArray) {
-    throw zarrsError(
-      'Unsupported',
-      `${source.location}: '${a.path}' is a record array, which the converter cannot yet read from h5ad; ` +
-        `leave it out with --exclude ${a.path.slice(0, a.path.lastIndexOf('/')) || a.path}`,
-      a.path,
-    );
-  }
-  const src = await source.zarrArray({ path: a.path, kind: 'array', attributes: {} });
-  const dst = await ensureArray(store, a);
-  const rec = await src.getRecords(null, opts);
-  await dst.setRecords(
-    null,
-    rec.fields.map((f) => ({ name: f.name, data: f.data })),
-    opts,
-  );
+  const rec = await source.records({ path: a.path, kind: 'array', attributes: {} }, opts);
+  // v3 stores every field little-endian (the values arrive decoded, in host order).
+  const numpyDtype = rec.numpyDtype.map(([n, d]) => [n, d.replace(/^>/, '<')] as [string, string]);
+  const dst = await ensureArray(store, { ...a, create: { ...a.create, numpyDtype } });
+  await dst.setRecords(null, rec.fields, opts);
 }
 
 /** Run `tasks` with at most `limit` in flight. */
@@ -197,12 +196,7 @@ export async function convert(input: string, output: string, opts: ConvertOption
   }
   const threads = opts.threads ?? native.getThreads();
   const source = await openSource(input);
-  const plan = planConversion(input, await source.nodes(), { ...opts, threads });
-  if (source.format === 'h5ad') {
-    // Refuse before the output is touched.
-    const rec = plan.arrays.find((a) => a.elementWise);
-    if (rec) await copyRecords(source, null as never, rec, opts);
-  }
+  const plan = planConversion(input, await source.nodes(), opts);
   const store = await openStore(output);
   await prepareOutput(store, plan, opts, part);
   if (opts.resume && part.count === 1) await storeHandle(store).sweepTemporaries();
@@ -213,21 +207,20 @@ export async function convert(input: string, output: string, opts: ConvertOption
     if (!a.elementWise) arrays.set(i, await ensureArray(store, a));
   }
 
-  // This run's blocks, grouped per array (one native call per array).
+  // This run's rows of each array, cut into blocks of about `threads` shards.
+  const shardBytes = opts.shardBytes ?? DEFAULT_SHARD_BYTES;
   const mine = new Map<number, number[]>();
-  for (const [ai, bi] of unitsOfPart(plan, part.index, part.count)) {
-    const list = mine.get(ai) ?? [];
-    list.push(bi);
-    mine.set(ai, list);
-  }
-  const progress: NativeProgress = new native.NativeProgress();
   let totalBytes = 0;
   let totalBlocks = 0;
-  for (const [ai, blocks] of mine) {
-    const a = plan.arrays[ai];
-    totalBlocks += blocks.length;
-    for (const b of blocks) totalBytes += ((a.blocks[b][1] - a.blocks[b][0]) / Math.max(1, a.rows)) * a.bytes;
+  for (const [ai, a] of plan.arrays.entries()) {
+    const rows = rowsOfPart(a, ai, part.index, part.count);
+    if (rows === null) continue;
+    const blocks = blocksOf(a, rows, threads, shardBytes);
+    mine.set(ai, blocks);
+    totalBlocks += blocks.length / 2;
+    totalBytes += ((rows[1] - rows[0]) / Math.max(1, a.rows)) * a.bytes;
   }
+  const progress: NativeProgress = new native.NativeProgress();
   let elementBlocks = 0;
   const snapshot = (): ConvertProgress => {
     const s = progress.snapshot();
@@ -249,16 +242,20 @@ export async function convert(input: string, output: string, opts: ConvertOption
       const a = plan.arrays[ai];
       if (a.elementWise) {
         await copyRecords(source, store, a, opts);
-        written += blocks.length;
-        elementBlocks += blocks.length;
+        written += 1;
+        elementBlocks += 1;
         return;
       }
-      const flat = blocks.flatMap((b) => a.blocks[b]);
-      const stats = await source.copy({ path: a.path, kind: 'array', attributes: {} }, arrays.get(ai) as ZArray, flat, {
-        skipComplete: opts.resume === true,
-        progress,
-        signal: opts.signal,
-      });
+      const stats = await source.copy(
+        { path: a.path, kind: 'array', attributes: {} },
+        arrays.get(ai) as ZArray,
+        blocks,
+        {
+          skipComplete: opts.resume === true,
+          progress,
+          signal: opts.signal,
+        },
+      );
       written += stats.written;
       skipped += stats.skipped;
     };

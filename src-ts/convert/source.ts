@@ -4,7 +4,7 @@
 
 import type { CallOptions } from '../zarr/abort.js';
 import { withSignal } from '../zarr/abort.js';
-import { arrayHandle, type ZArray } from '../zarr/array.js';
+import { arrayHandle, type RecordValue, type ZArray } from '../zarr/array.js';
 import type { DataType, NumpyDtypeSpec } from '../zarr/dtype.js';
 import { callSync, isZarrsError, zarrsError } from '../zarr/errors.js';
 import { type Group, openGroup } from '../zarr/group.js';
@@ -44,8 +44,14 @@ export interface ConversionSource {
   nodes(): Promise<SourceNode[]>;
   /** Copy row blocks (`[start, stop]` pairs aligned to `dst`'s shards) of `node` into `dst`. */
   copy(node: SourceNode, dst: ZArray, blocks: number[], opts: CopyOptions): Promise<CopyStats>;
-  /** The zarr array behind `node` (zarr inputs only), for element-wise copies. */
-  zarrArray?(node: SourceNode): Promise<ZArray>;
+  /** A record array, whole (record arrays are small `uns` tables), with its numpy dtype. */
+  records(node: SourceNode, opts?: CallOptions): Promise<SourceRecords>;
+}
+
+/** The fields of a record array and the numpy dtype its copy takes. */
+export interface SourceRecords {
+  numpyDtype: [string, string][];
+  fields: RecordValue[];
 }
 
 const join = (parent: string, name: string) => (parent === '' ? name : `${parent}/${name}`);
@@ -75,6 +81,14 @@ class H5adInput implements ConversionSource {
       if (n.kind === 'array') node.dtype = (n.dtype ?? 'record') as DataType;
       return node;
     });
+  }
+
+  async records(node: SourceNode): Promise<SourceRecords> {
+    const r = await withSignal(undefined, () => this.file.readRecords(`/${node.path}`));
+    return {
+      numpyDtype: r.numpyDtype.map(([name, dtype]) => [name, dtype] as [string, string]),
+      fields: r.records.fields.map((f) => ({ name: f.name, data: f.data as RecordValue['data'] })),
+    };
   }
 
   copy(node: SourceNode, dst: ZArray, blocks: number[], opts: CopyOptions): Promise<CopyStats> {
@@ -127,7 +141,15 @@ class ZarrInput implements ConversionSource {
     return out;
   }
 
-  async zarrArray(node: SourceNode): Promise<ZArray> {
+  async records(node: SourceNode, opts: CallOptions = {}): Promise<SourceRecords> {
+    const rec = await (await this.zarrArray(node)).getRecords(null, opts);
+    return {
+      numpyDtype: (node.numpyDtype ?? []) as [string, string][],
+      fields: rec.fields.map((f) => ({ name: f.name, data: f.data })),
+    };
+  }
+
+  private async zarrArray(node: SourceNode): Promise<ZArray> {
     const a = this.#arrays.get(node.path);
     if (a === undefined) throw zarrsError('NotFound', `${this.location}: no array '${node.path}'`, node.path);
     return a;

@@ -85,6 +85,11 @@ export declare class NativeGroup {
 export declare class NativeH5Ad {
   /** Open an .h5ad (any HDF5) file. */
   static open(path: string): NativeH5Ad
+  /**
+   * The columns of the record array at `path` (read whole: h5ad record arrays are small
+   * `uns` tables).
+   */
+  readRecords(path: string): Promise<NativeSourceRecords>
   /** Every node of the file, depth first in name order, in one call. */
   describe(): Promise<NativeSourceNode[]>
 }
@@ -265,6 +270,17 @@ export interface NativeSourceNode {
   chunks?: Array<number>
   /** Arrays: filter names in pipeline order. */
   filters?: Array<string>
+}
+
+/**
+ * A record array of an h5ad file: its columns, and the numpy dtype a zarr copy of it takes
+ * (variable-length strings become fixed-length `<U{longest}`, as python anndata writes them
+ * to zarr).
+ */
+export interface NativeSourceRecords {
+  records: NativeRecords
+  /** `[name, numpy dtype]` per field, e.g. `['scores', '<f4']`. */
+  numpyDtype: Array<Array<string>>
 }
 
 /** The assembled CSR (CSC with axes swapped). */

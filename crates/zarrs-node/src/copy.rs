@@ -12,9 +12,12 @@ use zarrs_node_core::copy::{copy_rows, CopyStats, Progress, RowSource, SourceArr
 use zarrs_node_core::source::h5ad::H5adSource;
 use zarrs_node_core::source::{ElementType, NodeKind, Source};
 
+use zarrs_node_core::TypedVec;
+
 use crate::convert::uint;
 use crate::handles::{token, NativeArray, NativeCancel};
 use crate::job::{job, sync, Job};
+use crate::records::{to_records, NativeRecords};
 
 /// One node of a source tree, as `describe()` lists it.
 #[napi(object, object_from_js = false)]
@@ -113,11 +116,66 @@ impl NativeH5ad {
         })
     }
 
+    /// The columns of the record array at `path` (read whole: h5ad record arrays are small
+    /// `uns` tables).
+    #[napi(ts_return_type = "Promise<NativeSourceRecords>")]
+    pub fn read_records(&self, path: String) -> AsyncTask<Job<NativeSourceRecords>> {
+        let src = self.inner.clone();
+        job(move || {
+            let n = src.array_info(&path)?.shape.first().copied().unwrap_or(1);
+            let columns = src.read_records(&path)?;
+            let numpy_dtype = columns
+                .iter()
+                .map(|(name, v)| vec![name.clone(), numpy_spelling(v)])
+                .collect();
+            Ok(NativeSourceRecords {
+                records: to_records(columns, vec![n]),
+                numpy_dtype,
+            })
+        })
+    }
+
     /// Every node of the file, depth first in name order, in one call.
     #[napi(ts_return_type = "Promise<NativeSourceNode[]>")]
     pub fn describe(&self) -> AsyncTask<Job<Vec<NativeSourceNode>>> {
         let src = self.inner.clone();
         job(move || describe(&src))
+    }
+}
+
+/// A record array of an h5ad file: its columns, and the numpy dtype a zarr copy of it takes
+/// (variable-length strings become fixed-length `<U{longest}`, as python anndata writes them
+/// to zarr).
+#[napi(object, object_from_js = false)]
+pub struct NativeSourceRecords {
+    pub records: NativeRecords,
+    /// `[name, numpy dtype]` per field, e.g. `['scores', '<f4']`.
+    pub numpy_dtype: Vec<Vec<String>>,
+}
+
+fn numpy_spelling(v: &TypedVec) -> String {
+    match v {
+        TypedVec::Bool(_) => "|b1".into(),
+        TypedVec::Int8(_) => "|i1".into(),
+        TypedVec::UInt8(_) => "|u1".into(),
+        TypedVec::Int16(_) => "<i2".into(),
+        TypedVec::UInt16(_) => "<u2".into(),
+        TypedVec::Float16(_) => "<f2".into(),
+        TypedVec::Int32(_) => "<i4".into(),
+        TypedVec::UInt32(_) => "<u4".into(),
+        TypedVec::Float32(_) => "<f4".into(),
+        TypedVec::Int64(_) => "<i8".into(),
+        TypedVec::UInt64(_) => "<u8".into(),
+        TypedVec::Float64(_) => "<f8".into(),
+        TypedVec::String(s) => format!(
+            "<U{}",
+            s.iter()
+                .map(|x| x.chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(1)
+        ),
+        TypedVec::Bytes(b) => format!("|S{}", b.iter().map(Vec::len).max().unwrap_or(0).max(1)),
     }
 }
 

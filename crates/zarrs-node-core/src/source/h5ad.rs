@@ -85,6 +85,148 @@ impl H5adSource {
         })
     }
 
+    /// The fields of the record (compound) array at `path`, one column per field in field
+    /// order: numbers and booleans as typed values, strings (variable- or fixed-length) as
+    /// strings. Record arrays in h5ad are small `uns` tables (`rank_genes_groups`), read whole.
+    ///
+    /// # Errors
+    /// `InvalidInput` when `path` is not a record array, `Unsupported` for member types other
+    /// than numbers, booleans and strings, read errors as for [`Source::read_rows`].
+    pub fn read_records(&self, path: &str) -> Result<Vec<(String, TypedVec)>> {
+        use hdf5_reader::messages::datatype::{StringSize, VarLenKind};
+        use hdf5_reader::{ByteOrder as Order, Datatype as T};
+        let fail = |msg: String| Error::new(ErrorCode::InvalidMetadata, msg).with_key(path);
+        let meta = self
+            .attrs
+            .dataset(path)
+            .map_err(|e| fail(format!("{}: {path}: {e}", self.location)))?;
+        let T::Compound { size, fields } = meta.dtype().clone() else {
+            return Err(Error::invalid_input(format!(
+                "{}: {path} is not a record array",
+                self.location
+            ))
+            .with_key(path));
+        };
+        // rust-hdf5 decodes every filter h5py writes (lzf included); hdf5-reader only
+        // resolves the global-heap references of variable-length strings.
+        let ds = self.dataset(path)?;
+        let raw = self.call(path, || ds.read_raw_bytes())?;
+        let stride = size as usize;
+        let n = if stride == 0 { 0 } else { raw.len() / stride };
+        let records = || raw.chunks_exact(stride.max(1)).take(n);
+        let mut out = Vec::with_capacity(fields.len());
+        for f in &fields {
+            let at = f.byte_offset as usize;
+            let unsupported = || {
+                Error::unsupported(format!(
+                    "{}: {path}: field '{}' has type {:?}",
+                    self.location, f.name, f.datatype
+                ))
+                .with_key(path)
+            };
+            let elem = |r: &[u8], w: usize| -> Result<Vec<u8>> {
+                r.get(at..at + w).map(<[u8]>::to_vec).ok_or_else(|| {
+                    fail(format!(
+                        "{}: {path}: field '{}' past the record",
+                        self.location, f.name
+                    ))
+                })
+            };
+            let numbers = |w: usize, big: bool| -> Result<Vec<u8>> {
+                let mut bytes = Vec::with_capacity(n * w);
+                for r in records() {
+                    let mut e = elem(r, w)?;
+                    if big {
+                        e.reverse();
+                    }
+                    bytes.extend_from_slice(&e);
+                }
+                Ok(bytes)
+            };
+            let column = match &f.datatype {
+                T::FloatingPoint { size, byte_order } => {
+                    let b = numbers(usize::from(*size), *byte_order == Order::BigEndian)?;
+                    match size {
+                        4 => TypedVec::Float32(bytemuck::pod_collect_to_vec(&b)),
+                        8 => TypedVec::Float64(bytemuck::pod_collect_to_vec(&b)),
+                        2 => TypedVec::Float16(bytemuck::pod_collect_to_vec(&b)),
+                        _ => return Err(unsupported()),
+                    }
+                }
+                T::FixedPoint {
+                    size,
+                    signed,
+                    byte_order,
+                } => {
+                    let b = numbers(usize::from(*size), *byte_order == Order::BigEndian)?;
+                    match (size, signed) {
+                        (1, true) => TypedVec::Int8(bytemuck::pod_collect_to_vec(&b)),
+                        (2, true) => TypedVec::Int16(bytemuck::pod_collect_to_vec(&b)),
+                        (4, true) => TypedVec::Int32(bytemuck::pod_collect_to_vec(&b)),
+                        (8, true) => TypedVec::Int64(bytemuck::pod_collect_to_vec(&b)),
+                        (1, false) => TypedVec::UInt8(b),
+                        (2, false) => TypedVec::UInt16(bytemuck::pod_collect_to_vec(&b)),
+                        (4, false) => TypedVec::UInt32(bytemuck::pod_collect_to_vec(&b)),
+                        (8, false) => TypedVec::UInt64(bytemuck::pod_collect_to_vec(&b)),
+                        _ => return Err(unsupported()),
+                    }
+                }
+                T::Enum { base, members }
+                    if members.len() == 2
+                        && members.iter().any(|m| m.name == "TRUE")
+                        && matches!(base.as_ref(), T::FixedPoint { size: 1, .. }) =>
+                {
+                    TypedVec::Bool(
+                        numbers(1, false)?
+                            .into_iter()
+                            .map(|b| u8::from(b != 0))
+                            .collect(),
+                    )
+                }
+                T::String {
+                    size: StringSize::Fixed(w),
+                    ..
+                } => {
+                    let mut v = Vec::with_capacity(n);
+                    for r in records() {
+                        let e = elem(r, *w as usize)?;
+                        let end = e.iter().position(|&b| b == 0).unwrap_or(e.len());
+                        v.push(String::from_utf8_lossy(&e[..end]).trim_end().to_owned());
+                    }
+                    TypedVec::String(v)
+                }
+                T::String {
+                    size: StringSize::Variable,
+                    ..
+                }
+                | T::VarLen {
+                    kind: VarLenKind::String,
+                    ..
+                } => {
+                    let w = meta.vlen_reference_size();
+                    let mut v = Vec::with_capacity(n);
+                    for r in records() {
+                        let reference = elem(r, w)?;
+                        let bytes =
+                            meta.resolve_vlen_reference_bytes(&reference, 1)
+                                .map_err(|e| {
+                                    fail(format!(
+                                        "{}: {path}: field '{}': {e}",
+                                        self.location, f.name
+                                    ))
+                                })?;
+                        let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+                        v.push(String::from_utf8_lossy(&bytes[..end]).into_owned());
+                    }
+                    TypedVec::String(v)
+                }
+                _ => return Err(unsupported()),
+            };
+            out.push((f.name.clone(), column));
+        }
+        Ok(out)
+    }
+
     /// Run one crate call on `path`, converting its errors (and, as a last resort, a panic)
     /// into ours.
     fn call<T>(&self, path: &str, f: impl FnOnce() -> rust_hdf5::Result<T>) -> Result<T> {
