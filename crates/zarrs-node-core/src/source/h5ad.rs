@@ -112,7 +112,7 @@ impl H5adSource {
         let ds = self.dataset(path)?;
         let raw = self.call(path, || ds.read_raw_bytes())?;
         let stride = size as usize;
-        let n = if stride == 0 { 0 } else { raw.len() / stride };
+        let n = raw.len().checked_div(stride).unwrap_or(0);
         let records = || raw.chunks_exact(stride.max(1)).take(n);
         let mut out = Vec::with_capacity(fields.len());
         for f in &fields {
