@@ -15,6 +15,10 @@ are compared either way.
 
 stdout: {"anndataVersion", "equal": true}
 Exit status 1 with assert_equal's message on stderr when they differ.
+
+Batch mode (one interpreter start for many pairs): ``anndata_assert_equal.py -``
+reads ``[{"expected", "actual", "drop"?, "stringsAsObject"?}, ...]`` from stdin and
+prints ``[{"equal": true} | {"equal": false, "error": "..."}, ...]``.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ def read(path: str):
 def _strings_as_object(adata) -> None:
     import pandas as pd
 
-    for df in (adata.obs, adata.var):
+    for df in (adata.obs, adata.var, *([adata.raw.var] if adata.raw is not None else [])):
         for c in df.columns:
             if pd.api.types.is_string_dtype(df[c].dtype) and not isinstance(df[c].dtype, pd.CategoricalDtype):
                 df[c] = df[c].astype(object)
@@ -63,7 +67,23 @@ def _has(adata, path: str) -> bool:
     return True
 
 
+def batch() -> list[dict]:
+    import json
+    import sys
+
+    out = []
+    for item in json.load(sys.stdin):
+        try:
+            compare(item["expected"], item["actual"], item.get("drop", []), item.get("stringsAsObject", False))
+            out.append({"equal": True})
+        except Exception as e:  # noqa: BLE001
+            out.append({"equal": False, "error": f"{type(e).__name__}: {e}"})
+    return out
+
+
 def main(argv: list[str]) -> int:
+    if argv[1:] == ["-"]:
+        return run_cli("anndata_assert_equal", batch)
     p = argparse.ArgumentParser(prog="anndata_assert_equal.py")
     p.add_argument("expected")
     p.add_argument("actual")

@@ -97,6 +97,26 @@ export function planConversion(input: string, nodes: SourceNode[], opts: LayoutO
       );
     }
   }
+  const root = byPath.get('');
+  if (root?.attributes['encoding-type'] !== 'anndata') {
+    const reader = /\.(h5ad|h5|hdf5)$/i.test(input) ? 'read_h5ad(path).write_h5ad' : 'read_zarr(path).write_zarr';
+    throw zarrsError(
+      'Unsupported',
+      `${input}: no AnnData encoding metadata at the root (written by anndata before 0.8, or not AnnData); ` +
+        `the converter carries the encodings anndata 0.8 and later write: upgrade it first with python anndata ` +
+        `(anndata.${reader}(new_path))`,
+      input,
+    );
+  }
+  const unreadable = nodes.find((n) => n.unreadable !== undefined && !excluded(n.path, exclude));
+  if (unreadable) {
+    throw zarrsError(
+      'Unsupported',
+      `${input}: '${unreadable.path}' has attributes the converter cannot read (${unreadable.unreadable}); ` +
+        `leave it out with --exclude, or rewrite the file with python anndata first`,
+      unreadable.path,
+    );
+  }
   const plan: Plan = { version: 1, input, zarrFormat, groups: [], arrays: [] };
   for (const node of nodes) {
     if (excluded(node.path, exclude)) continue;

@@ -107,7 +107,12 @@ async function prepareOutput(store: Store, plan: Plan, opts: ConvertOptions, par
       const what = (await hasRoot(store)) ? 'a zarr store' : 'data';
       throw zarrsError('InvalidInput', `'${output}' already holds ${what}; pass --overwrite to replace it`, output);
     }
-    await store.set(PLAN_KEY, json(plan));
+    try {
+      await store.set(PLAN_KEY, json(plan));
+    } catch (e) {
+      if (!isZarrsError(e)) throw e;
+      throw zarrsError(e.code, `cannot write to '${output}': ${e.message}`, output, e);
+    }
     return;
   }
   if (JSON.stringify(stored) !== JSON.stringify(plan)) {
@@ -265,9 +270,10 @@ export async function convert(input: string, output: string, opts: ConvertOption
     const large = entries.filter(([ai]) => plan.arrays[ai].bytes > SMALL_ARRAY_BYTES);
     const small = entries.filter(([ai]) => plan.arrays[ai].bytes <= SMALL_ARRAY_BYTES);
     for (const [ai, blocks] of large) await task(ai, blocks)();
+    // One at a time on object stores: PUTs already run concurrently inside each copy.
     await pool(
       small.map(([ai, blocks]) => task(ai, blocks)),
-      4,
+      /^(s3|gs|az|abfs|https?):\/\//i.test(store.location) ? 1 : 4,
     );
   } finally {
     if (timer) clearInterval(timer);

@@ -21,6 +21,8 @@ export interface SourceNode {
   shape?: number[];
   /** Arrays: the element type; `'record'` for record (compound / structured) arrays. */
   dtype?: DataType;
+  /** Why the attributes could not be read (HDF5 object references), if so. */
+  unreadable?: string;
   /** Arrays of numpy-only types (fixed-length strings, times, records) from zarr inputs. */
   numpyDtype?: NumpyDtypeSpec;
 }
@@ -67,16 +69,8 @@ class H5adInput implements ConversionSource {
     const described = await withSignal(undefined, () => this.file.describe());
     return described.map((n) => {
       const path = n.path.replace(/^\/+/, '');
-      if (n.unreadable !== undefined && n.unreadable !== null) {
-        throw zarrsError(
-          'Unsupported',
-          `${this.location}: '${path || '/'}' has attributes this converter cannot read (${n.unreadable}); ` +
-            'files written by anndata before 0.7 keep categoricals as HDF5 object references: ' +
-            'read it with python anndata and write it again (adata.write_h5ad) first',
-          path,
-        );
-      }
       const node: SourceNode = { path, kind: n.kind === 'group' ? 'group' : 'array', attributes: n.attributes };
+      if (n.unreadable) node.unreadable = n.unreadable;
       if (n.shape) node.shape = n.shape;
       if (n.kind === 'array') node.dtype = (n.dtype ?? 'record') as DataType;
       return node;
@@ -142,9 +136,10 @@ class ZarrInput implements ConversionSource {
   }
 
   async records(node: SourceNode, opts: CallOptions = {}): Promise<SourceRecords> {
-    const rec = await (await this.zarrArray(node)).getRecords(null, opts);
+    const a = await this.zarrArray(node);
+    const rec = await a.getRecords(null, opts);
     return {
-      numpyDtype: (node.numpyDtype ?? []) as [string, string][],
+      numpyDtype: (a.numpyDtype?.fields ?? []).map((f) => [f.name, f.element.numpyDtype] as [string, string]),
       fields: rec.fields.map((f) => ({ name: f.name, data: f.data })),
     };
   }

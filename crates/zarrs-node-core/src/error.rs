@@ -38,6 +38,9 @@ pub enum ErrorCode {
     InvalidInput,
     /// A bug: a panic or an invariant that should hold. Reported, never aborts the process.
     Internal,
+    /// A store a conversion has not finished (killed, or parts missing): see
+    /// [`crate::group::UNFINISHED_KEY`].
+    Incomplete,
 }
 
 impl ErrorCode {
@@ -46,6 +49,7 @@ impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::NotFound => "NotFound",
+            Self::Incomplete => "Incomplete",
             Self::InvalidMetadata => "InvalidMetadata",
             Self::Codec => "Codec",
             Self::Checksum => "Checksum",

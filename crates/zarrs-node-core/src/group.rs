@@ -145,6 +145,31 @@ pub struct ZGroup {
     consolidated: Option<(Arc<SharedView>, String)>,
 }
 
+/// The key a conversion keeps its plan under until the store is complete. The root group's
+/// metadata is written last, so a group path with this key and no metadata is unfinished.
+pub const UNFINISHED_KEY: &str = "zarrs-node-convert/plan.json";
+
+/// The `Incomplete` error for a group path that holds an unfinished conversion, if it does.
+/// Such a root is never opened (nor, in append mode, created): its data is partial until
+/// `finalize` writes the group's metadata last.
+fn unfinished(store: &Store, path: &str) -> Result<Option<Error>> {
+    if store.get(&join(path, UNFINISHED_KEY))?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(
+        Error::new(
+            ErrorCode::Incomplete,
+            format!(
+                "'{}' in {} is unfinished: a conversion into it has not completed (run \
+                 'zarrs-node convert --resume', or 'zarrs-node finalize' after all parts)",
+                display(path),
+                store.location()
+            ),
+        )
+        .with_key(path),
+    ))
+}
+
 impl ZGroup {
     /// Open (or, per `mode`, create) the group at `path`.
     ///
@@ -189,7 +214,17 @@ impl ZGroup {
             }
         }
         if raw.is_none() {
-            raw = node::read_raw(store, &path)?;
+            // Only a failed open pays the extra request that tells an unfinished conversion
+            // apart.
+            raw = match node::read_raw(store, &path) {
+                Ok(r) => r,
+                Err(e) => return Err(unfinished(store, &path)?.unwrap_or(e)),
+            };
+            if raw.is_none() {
+                if let Some(e) = unfinished(store, &path)? {
+                    return Err(e);
+                }
+            }
         }
         let raw = match raw {
             Some(r) => r,

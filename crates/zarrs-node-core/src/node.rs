@@ -362,6 +362,9 @@ fn create_missing_parents(
             format!("cannot create '{path}': its parent '{parent}' is an array"),
         )
         .with_key(path.to_string())),
+        // The root of an unfinished conversion is written last, by `finalize`: creating it
+        // here would make the partial store open as complete.
+        None if parent.is_empty() && store.get(crate::group::UNFINISHED_KEY)?.is_some() => Ok(()),
         None => {
             create_missing_parents(store, parent, format, seen, created)?;
             let raw = write_group_metadata(store, parent, format, &Map::new(), None)?;

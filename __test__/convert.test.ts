@@ -1,0 +1,343 @@
+// `zarrs-node convert` / `finalize` on files written by others: h5ad files from anndata 0.11-0.13
+// (none/gzip/lzf) and scanpy's pbmc68k, zarr v2/v3 stores from anndata 0.12/0.13. Python anndata
+// 0.13.4 must read every output equal to its input (anndata.tests.helpers.assert_equal). Then the
+// job's promises: N-part runs and killed-then-resumed runs are byte-identical to one run, an
+// unfinished output opens as Incomplete, bad input and existing outputs are refused, and an S3
+// output (moto on loopback) is byte-identical to a local one.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { readZarr } from '../src-ts/anndata/index.js';
+import { autoPart, parsePart } from '../src-ts/convert/part.js';
+import { convert, finalize } from '../src-ts/convert/run.js';
+import { IncompleteError, InvalidInputError, openStore } from '../src-ts/index.js';
+import { PYTHON, PYTHON_013, ROOT, skipWithoutPython, tmp } from './helpers.js';
+import { type S3Server, startS3 } from './servers.js';
+
+const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const H5AD = join(ROOT, '__test__', 'fixtures', 'h5ad');
+const ANNDATA = join(ROOT, '__test__', 'fixtures', 'anndata');
+const dir = tmp('zn-convert-');
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** As `cli`, without blocking this process (the S3 server it started must keep running). */
+function cliAsync(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.stdout.resume();
+    child.on('close', (status) => resolve({ status, stderr }));
+  });
+}
+
+/** An h5ad fixture, unpacked. */
+function h5ad(name: string): string {
+  const out = join(dir, name.replace(/\.gz$/, ''));
+  if (!existsSync(out)) writeFileSync(out, gunzipSync(readFileSync(join(H5AD, name))));
+  return out;
+}
+
+/** Every file under `root` with its bytes, as `relative path -> base64`, for byte identity. */
+function files(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[relative(root, p)] = readFileSync(p).toString('base64');
+    }
+  };
+  walk(root);
+  return out;
+}
+
+interface Pair {
+  expected: string;
+  actual: string;
+  drop?: string[];
+  stringsAsObject?: boolean;
+}
+
+/** python anndata 0.13.4's assert_equal on each pair, in one interpreter. */
+function pythonEqual(pairs: Pair[]): { equal: boolean; error?: string }[] {
+  const r = spawnSync(PYTHON_013, [join(ROOT, 'scripts', 'interop', 'anndata_assert_equal.py'), '-'], {
+    input: JSON.stringify(pairs),
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+  });
+  if (r.status !== 0) throw new Error(`anndata_assert_equal.py failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+// A synthetic input big enough for many shards: python anndata writes it (gzip h5ad).
+let synthetic: string;
+// Small shards so that every array has many of them.
+const SMALL = { shardBytes: 256 * 1024, chunkBytes: 64 * 1024 };
+
+beforeAll(() => {
+  mkdirSync(dir, { recursive: true });
+  if (skipWithoutPython(PYTHON)) return;
+  synthetic = join(dir, 'synthetic.h5ad');
+  const r = spawnSync(PYTHON, [join(ROOT, 'scripts', 'fixtures', 'convert_input.py'), synthetic, '6000', '800'], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`convert_input.py failed: ${r.stderr}`);
+});
+
+describe.skipIf(skipWithoutPython(PYTHON_013))('python anndata 0.13.4 reads every output equal to its input', () => {
+  test('h5ad (anndata 0.11.4, 0.12.19, 0.13.4; none, gzip, lzf; pbmc68k) and zarr v2/v3 stores', async () => {
+    const pairs: Pair[] = [];
+    const h5ads = readdirSync(H5AD).filter((f) => f.endsWith('.h5ad.gz') && !/v0\.[57]\./.test(f));
+    expect(h5ads.length).toBeGreaterThanOrEqual(8);
+    for (const f of h5ads) {
+      const input = h5ad(f);
+      const output = join(dir, 'eq', `${basename(input)}.zarr`);
+      await convert(input, output);
+      // anndata 0.13.4 reads a string-array column as pandas str from h5ad, object from zarr
+      pairs.push({ expected: input, actual: output, stringsAsObject: true });
+    }
+    const stores = readdirSync(ANNDATA)
+      .filter((d) => statSync(join(ANNDATA, d)).isDirectory())
+      .flatMap((d) =>
+        readdirSync(join(ANNDATA, d))
+          .filter((s) => s.endsWith('.zarr'))
+          .map((s) => join(ANNDATA, d, s)),
+      );
+    expect(stores.length).toBeGreaterThanOrEqual(100);
+    for (const [i, input] of stores.entries()) {
+      const output = join(dir, 'eq', `store-${i}-${basename(input)}`);
+      await convert(input, output, i % 2 ? SMALL : {});
+      // assert_equal compares a NaN scalar unequal to itself (the input fails against itself)
+      pairs.push({ expected: input, actual: output, drop: input.endsWith('uns_scalars.zarr') ? ['uns/nan'] : [] });
+    }
+    const results = pythonEqual(pairs);
+    const failed = results.flatMap((r, i) => (r.equal ? [] : [`${pairs[i].expected}: ${r.error}`]));
+    expect(failed).toEqual([]);
+  }, 240_000);
+});
+
+describe.skipIf(skipWithoutPython(PYTHON))('partitioned, resumed and remote runs equal one run byte for byte', () => {
+  test('2 and 3 parts (different thread counts) equal 1 part; finalize lists missing parts', async () => {
+    const one = join(dir, 'parts', 'one.zarr');
+    await convert(synthetic, one, SMALL);
+    const reference = files(one);
+    expect(Object.keys(reference).length).toBeGreaterThan(100);
+    for (const count of [2, 3]) {
+      const out = join(dir, 'parts', `${count}.zarr`);
+      for (let index = count - 1; index >= 0; index--) {
+        const r = await convert(synthetic, out, { ...SMALL, part: { index, count }, threads: index + 1 });
+        expect(r.finalized).toBe(false);
+        if (index > 0) {
+          // not complete yet: opening says so, finalize names what is missing
+          await expect(readZarr(out)).rejects.toBeInstanceOf(IncompleteError);
+          const missing = Array.from({ length: index }, (_, i) => `${i + 1}/${count}`).join(', ');
+          await expect(finalize(out)).rejects.toThrow(new RegExp(`parts? ${missing} ha(s|ve) not finished`));
+        }
+      }
+      const f = await finalize(out);
+      expect(f.parts).toBe(count);
+      expect(files(out)).toEqual(reference);
+    }
+  }, 120_000);
+
+  test('a conversion killed with SIGKILL half-way, then resumed, equals an uninterrupted one', async () => {
+    const reference = join(dir, 'kill', 'reference.zarr');
+    const flags = ['--shard-size', '64KiB', '--chunk-size', '16KiB', '--threads', '1', '--no-progress'];
+    expect(cli(['convert', synthetic, reference, ...flags]).status).toBe(0);
+    const out = join(dir, 'kill', 'killed.zarr');
+    const child = spawn(process.execPath, [CLI, 'convert', synthetic, out, ...flags], { stdio: 'ignore' });
+    // Kill once some of the dense layer's shards are stored, long before the run ends.
+    const shards = join(out, 'layers', 'dense', 'c');
+    const deadline = Date.now() + 60_000;
+    while (!(existsSync(shards) && readdirSync(shards).length >= 5) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const stored = readdirSync(shards).length;
+    const total = readdirSync(join(reference, 'layers', 'dense', 'c')).length;
+    expect(stored).toBeLessThan(total);
+    // the killed output opens as unfinished, and a plain rerun refuses to touch it
+    await expect(readZarr(out)).rejects.toBeInstanceOf(IncompleteError);
+    const again = cli(['convert', synthetic, out, ...flags]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/unfinished conversion.*--resume/);
+    const resumed = cli(['convert', synthetic, out, ...flags, '--resume', '--json']);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout).skipped).toBeGreaterThan(0);
+    expect(files(out)).toEqual(files(reference));
+  }, 120_000);
+
+  describe('to S3 (moto on loopback)', () => {
+    let s3: S3Server;
+    beforeAll(async () => {
+      s3 = await startS3('zn-convert');
+    });
+    afterAll(async () => {
+      await s3?.stop();
+    });
+
+    test('the CLI writes the same keys and bytes to s3:// as to a local directory', async () => {
+      const env = {
+        AWS_ACCESS_KEY_ID: s3.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+        AWS_ENDPOINT_URL: s3.endpoint,
+        AWS_ALLOW_HTTP: 'true',
+        AWS_REGION: 'us-east-1',
+      };
+      const local = join(dir, 's3', 'local.zarr');
+      const flags = ['--shard-size', '256KiB', '--no-progress'];
+      expect(cli(['convert', synthetic, local, ...flags]).status).toBe(0);
+      for (const i of [1, 2]) {
+        const r = await cliAsync(
+          ['convert', synthetic, `s3://${s3.bucket}/out.zarr`, ...flags, '--part', `${i}/2`],
+          env,
+        );
+        expect(r.status, r.stderr).toBe(0);
+      }
+      expect((await cliAsync(['finalize', `s3://${s3.bucket}/out.zarr`], env)).status).toBe(0);
+      const store = await openStore(`s3://${s3.bucket}/out.zarr`, {
+        endpoint: s3.endpoint,
+        allowHttp: true,
+        accessKeyId: s3.accessKeyId,
+        secretAccessKey: s3.secretAccessKey,
+      });
+      const remote: Record<string, string> = {};
+      for (const k of await store.list('')) remote[k] = Buffer.from((await store.get(k)) ?? []).toString('base64');
+      expect(remote).toEqual(files(local));
+    }, 120_000);
+  });
+});
+
+describe('bad input and existing outputs', () => {
+  test('files written by anndata before 0.8 are refused, naming the file, with a way out', async () => {
+    for (const f of ['archive-v0.5.0.h5ad.gz', 'archive-v0.7.8.h5ad.gz']) {
+      const out = join(dir, 'bad', `${f}.zarr`);
+      await expect(convert(h5ad(f), out)).rejects.toThrow(/no AnnData encoding metadata.*upgrade it first/);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+
+  test('a truncated or corrupt h5ad is a typed error and the CLI exits 1 with one line', () => {
+    const clean = readFileSync(h5ad('ad0.13.4-gzip.h5ad.gz'));
+    const truncated = join(dir, 'bad', 'truncated.h5ad');
+    mkdirSync(join(dir, 'bad'), { recursive: true });
+    writeFileSync(truncated, clean.subarray(0, Math.floor(clean.length / 3)));
+    const garbage = join(dir, 'bad', 'garbage.h5ad');
+    writeFileSync(garbage, Buffer.alloc(4096, 7));
+    for (const input of [truncated, garbage]) {
+      const r = cli(['convert', input, join(dir, 'bad', `${basename(input)}.zarr`)]);
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^zarrs-node: (InvalidMetadata|Codec|NotFound|Storage): /);
+      expect(r.stderr).not.toMatch(/Internal|panicked/);
+    }
+  });
+
+  test('an existing output is refused without --overwrite and replaced with it', async () => {
+    const input = h5ad('ad0.13.4-none.h5ad.gz');
+    const out = join(dir, 'exists.zarr');
+    await convert(input, out);
+    await expect(convert(input, out)).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(convert(input, out)).rejects.toThrow(/already holds a zarr store; pass --overwrite/);
+    const r = await convert(input, out, { overwrite: true });
+    expect(r.finalized).toBe(true);
+    await expect(convert(input, out, { overwrite: true, part: { index: 0, count: 2 } })).rejects.toThrow(
+      /--overwrite cannot be combined with --part/,
+    );
+  });
+
+  test('an unwritable destination is a typed error naming it', () => {
+    const input = h5ad('ad0.13.4-none.h5ad.gz');
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const r = cli(['convert', input, join(file, 'out.zarr')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^zarrs-node: (Storage|InvalidInput): .*a-file/);
+    const http = cli(['convert', input, 'http://127.0.0.1:9/out.zarr']);
+    expect(http.status).toBe(1);
+    expect(http.stderr).toMatch(/^zarrs-node: \w+: /);
+  });
+
+  test('--exclude leaves out whole elements only', async () => {
+    const input = h5ad('pbmc68k_reduced.h5ad.gz');
+    const out = join(dir, 'exclude.zarr');
+    await convert(input, out, { exclude: ['uns/rank_genes_groups'] });
+    const adata = await readZarr(out);
+    expect(Object.keys(adata.uns)).not.toContain('rank_genes_groups');
+    expect(Object.keys(adata.uns)).toContain('pca');
+    await expect(convert(input, join(dir, 'x1.zarr'), { exclude: ['obs/louvain'] })).rejects.toThrow(
+      /part of the dataframe element 'obs'/,
+    );
+    await expect(convert(input, join(dir, 'x2.zarr'), { exclude: ['uns/nope'] })).rejects.toThrow(/no element there/);
+  });
+
+  test('usage errors exit 2; bad sizes, parts and formats are named', () => {
+    const input = h5ad('ad0.13.4-none.h5ad.gz');
+    const out = join(dir, 'usage.zarr');
+    expect(cli(['convert', input]).status).toBe(2);
+    for (const [flags, msg] of [
+      [['--shard-size', 'lots'], /--shard-size 'lots'/],
+      [['--part', '4/3'], /part 4 of 3 does not exist/],
+      [['--part', 'x'], /expected I\/N/],
+      [['--zarr-format', '4'], /--zarr-format '4'/],
+      [['--threads', '0'], /--threads '0'/],
+    ] as const) {
+      const r = cli(['convert', input, out, ...flags]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(msg);
+    }
+  });
+});
+
+describe('--part auto reads the array-job environment of the scheduler', () => {
+  test('Kubernetes Indexed Job, Slurm array, AWS Batch array', () => {
+    expect(autoPart({ JOB_COMPLETION_INDEX: '2', JOB_COMPLETIONS: '4' })).toEqual({ index: 2, count: 4 });
+    expect(autoPart({ SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_COUNT: '3' })).toEqual({
+      index: 2,
+      count: 3,
+    });
+    expect(autoPart({ SLURM_ARRAY_TASK_ID: '0', SLURM_ARRAY_TASK_COUNT: '8' })).toEqual({ index: 0, count: 8 });
+    expect(autoPart({ AWS_BATCH_JOB_ARRAY_INDEX: '5', AWS_BATCH_JOB_ARRAY_SIZE: '6' })).toEqual({ index: 5, count: 6 });
+    expect(() => autoPart({ JOB_COMPLETION_INDEX: '1' })).toThrow(/JOB_COMPLETIONS is not/);
+    expect(() => autoPart({ AWS_BATCH_JOB_ARRAY_INDEX: '6', AWS_BATCH_JOB_ARRAY_SIZE: '6' })).toThrow(/does not exist/);
+    expect(() => autoPart({})).toThrow(/no array-job index/);
+    expect(parsePart('2/8')).toEqual({ index: 1, count: 8 });
+    expect(() => parsePart('0/8')).toThrow(/does not exist/);
+  });
+
+  test('the CLI takes the part from the environment', () => {
+    const input = h5ad('ad0.13.4-none.h5ad.gz');
+    const out = join(dir, 'auto.zarr');
+    for (const i of ['0', '1']) {
+      const r = cli(['convert', input, out, '--part', 'auto', '--json'], {
+        JOB_COMPLETION_INDEX: i,
+        JOB_COMPLETIONS: '2',
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).part).toEqual({ index: Number(i), count: 2 });
+    }
+    expect(cli(['finalize', out]).status).toBe(0);
+  });
+});
+
+test('a missing input is NotFound naming it', async () => {
+  await expect(convert(join(dir, 'nope.h5ad'), join(dir, 'nope.zarr'))).rejects.toThrow(/nope\.h5ad: no such file/);
+  await expect(convert(join(dir, 'nope.zarr'), join(dir, 'nope2.zarr'))).rejects.toThrow(
+    /no AnnData zarr store or \.h5ad file there/,
+  );
+  expect(existsSync(join(dir, 'nope2.zarr'))).toBe(false);
+});
