@@ -881,16 +881,23 @@ impl ZArray {
             PrefetchGuard::none()
         };
         let opts = Self::options();
-        fill_from_units(
-            &mut out,
-            self.elem_size(),
-            &cells,
-            |cell| {
-                cancel.check()?;
-                self.read_bbox(inner, &cell.subset()?, &opts)
-            },
-            |cell, f| cell.for_each_pair(&plan.out_strides, f),
-        )?;
+        // SAFETY: `GridPlan::new` puts each selected position of a dimension in exactly one
+        // grid cell of that dimension, and a `Cell` is one combination of a cell per
+        // dimension, so each output position tuple (hence each C-order output index, the
+        // strides being those of the full output shape) is in exactly one `Cell`; positions
+        // are below the selection's lengths, so indices are below `n`, the size of `out`.
+        unsafe {
+            fill_from_units(
+                &mut out,
+                self.elem_size(),
+                &cells,
+                |cell| {
+                    cancel.check()?;
+                    self.read_bbox(inner, &cell.subset()?, &opts)
+                },
+                |cell, f| cell.for_each_pair(&plan.out_strides, f),
+            )?;
+        }
         Ok(out)
     }
 
@@ -944,16 +951,20 @@ impl ZArray {
             })
             .collect::<Result<Vec<_>>>()?;
         let opts = Self::options();
-        fill_from_units(
-            &mut out,
-            self.elem_size(),
-            &units,
-            |(bbox, _)| {
-                cancel.check()?;
-                self.read_bbox(inner, bbox, &opts)
-            },
-            |(_, pairs), f| pairs.iter().for_each(|&(o, s)| f(o, s)),
-        )?;
+        // SAFETY: each point index `i` was pushed into exactly one group above, a unit's
+        // pairs are that group's points, and `i < points.len() == n`, the size of `out`.
+        unsafe {
+            fill_from_units(
+                &mut out,
+                self.elem_size(),
+                &units,
+                |(bbox, _)| {
+                    cancel.check()?;
+                    self.read_bbox(inner, bbox, &opts)
+                },
+                |(_, pairs), f| pairs.iter().for_each(|&(o, s)| f(o, s)),
+            )?;
+        }
         Ok(out)
     }
 
@@ -1457,9 +1468,15 @@ fn fill_var_from_units<U: Sync, T: VarElem>(
 pub type ZArrayRef = Arc<ZArray>;
 
 /// Decode every unit in parallel and copy its elements into `out`: `pairs(unit, f)` calls
-/// `f(output index, index within the decoded unit)`. Every output index must belong to exactly
-/// one unit; that is what makes the parallel writes disjoint.
-fn fill_from_units<U: Sync>(
+/// `f(output index, index within the decoded unit)`.
+///
+/// # Safety
+/// The caller guarantees that every output index `pairs` yields belongs to exactly one unit
+/// (no two units yield the same index) and is below the number of elements of `out`. The
+/// units are copied in parallel through one shared view of `out`, so an index yielded by two
+/// units would be two threads writing the same bytes. (An index out of bounds panics rather
+/// than writes; debug builds also panic on an index yielded twice.)
+unsafe fn fill_from_units<U: Sync>(
     out: &mut TypedVec,
     elem: usize,
     units: &[U],
@@ -1474,11 +1491,21 @@ fn fill_from_units<U: Sync>(
     let Some(bytes) = out.bytes_mut() else {
         return Err(Error::new(ErrorCode::Internal, "fixed buffer expected"));
     };
+    #[cfg(debug_assertions)]
+    let claimed: Vec<std::sync::atomic::AtomicBool> = (0..bytes.len() / elem.max(1))
+        .map(|_| std::sync::atomic::AtomicBool::new(false))
+        .collect();
     let target = UnsafeCellSlice::new(bytes);
     units.par_iter().try_for_each(|u| {
         let decoded = decode(u)?.into_fixed().map_err(codec_err)?;
         pairs(u, &mut |o, s| {
-            // SAFETY: each output index belongs to exactly one unit (see above).
+            #[cfg(debug_assertions)]
+            assert!(
+                !claimed[o].swap(true, std::sync::atomic::Ordering::Relaxed),
+                "output index {o} yielded twice"
+            );
+            // SAFETY: `o` is yielded by this unit only (this function's contract), so no
+            // other thread touches these bytes; `index_mut` checks the bounds.
             let dst = unsafe { target.index_mut(o * elem..(o + 1) * elem) };
             dst.copy_from_slice(&decoded[s * elem..(s + 1) * elem]);
         });
