@@ -9,11 +9,11 @@ use serde_json::{json, Map, Value};
 use zarrs_node_core as core;
 use zarrs_node_core::{CancelToken, Store, ZArray, ZGroup};
 
-use crate::convert::{
+use crate::job::{job, sync, Job};
+use crate::marshal::{
     dims, int, to_chunk, to_specs, uint, uint_usize, NativeChunk, NativeDimSel, NativeValue,
     OwnedValue,
 };
-use crate::job::{job, sync, Job};
 use crate::records::{
     as_columns, owned_columns, to_native_dtype, to_records, NativeNumpyDtype, NativeRecordValue,
     NativeRecords,
