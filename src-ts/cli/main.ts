@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { consolidateCommand } from './consolidate.js';
+import { convertCommand } from './convert.js';
 import { infoCommand } from './info.js';
 import { EXIT_OK, EXIT_USAGE, printError } from './output.js';
 import { verifyCommand } from './verify.js';
@@ -15,7 +16,7 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-const COMMANDS: ((program: Command) => void)[] = [infoCommand, consolidateCommand, verifyCommand];
+const COMMANDS: ((program: Command) => void)[] = [convertCommand, infoCommand, consolidateCommand, verifyCommand];
 
 function version(): string {
   const pkg = new URL('../../package.json', import.meta.url);
@@ -23,7 +24,7 @@ function version(): string {
 }
 
 const program = new Command('zarrs-node')
-  .description('Inspect, consolidate and compare Zarr and AnnData stores (any path or store URL)')
+  .description('Convert, inspect, consolidate and compare AnnData and Zarr stores (any path or store URL)')
   .version(version())
   .exitOverride()
   // usage errors are printed by the catch below, in the CLI's one-line (or JSON) form; stderr

@@ -81,6 +81,26 @@ export declare class NativeGroup {
   consolidatedAbove(name: string): Promise<string | null>
 }
 
+/** An open .h5ad file (read only). */
+export declare class NativeH5Ad {
+  /** Open an .h5ad (any HDF5) file. */
+  static open(path: string): NativeH5Ad
+  /**
+   * The columns of the record array at `path` (read whole: h5ad record arrays are small
+   * `uns` tables).
+   */
+  readRecords(path: string): Promise<NativeSourceRecords>
+  /** Every node of the file, depth first in name order, in one call. */
+  describe(): Promise<NativeSourceNode[]>
+}
+export type NativeH5ad = NativeH5Ad
+
+/** Counters of a running conversion, shared by its copy calls and polled by the caller. */
+export declare class NativeProgress {
+  constructor()
+  snapshot(): NativeProgressSnapshot
+}
+
 export declare class NativeStore {
   /** Open a location. Local and memory stores do no I/O here. */
   static open(location: string, optionsJson?: string | undefined | null): NativeStore
@@ -90,13 +110,26 @@ export declare class NativeStore {
   getRange(key: string, offset: number, length?: number | undefined | null): Promise<Buffer | null>
   set(key: string, value: Uint8Array): Promise<void>
   delete(key: string): Promise<void>
+  /** Delete every key under the node path `prefix` (directories too, on local stores). */
+  deletePrefix(prefix: string): Promise<void>
   list(prefix?: string | undefined | null): Promise<string[]>
+  /** Remove temporary files killed writers left (local directories); how many were removed. */
+  sweepTemporaries(): Promise<number>
   stats(): NativeStats
   resetStats(): void
   close(): void
 }
 
 export declare function consolidateMetadata(store: NativeStore, path?: string | undefined | null): Promise<void>
+
+/** As [`copy_zarr_rows`], from the array at `path` of an h5ad file. */
+export declare function copyH5adRows(src: NativeH5Ad, path: string, dst: NativeArray, blocks: Float64Array, skipComplete: boolean, progress?: NativeProgress | undefined | null, cancel?: NativeCancel | undefined | null): Promise<NativeCopyStats>
+
+/**
+ * Copy row blocks (`[start, stop, start, stop, ...]`, aligned to `dst`'s shards) of a zarr
+ * array into `dst`; with `skipComplete`, blocks whose shards are all stored are skipped.
+ */
+export declare function copyZarrRows(src: NativeArray, dst: NativeArray, blocks: Float64Array, skipComplete: boolean, progress?: NativeProgress | undefined | null, cancel?: NativeCancel | undefined | null): Promise<NativeCopyStats>
 
 export declare function createArray(store: NativeStore, path: string, options: NativeCreateArrayOptions): Promise<NativeArray>
 
@@ -109,6 +142,12 @@ export declare function getThreads(): number
 export interface NativeChunk {
   data: Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array | string[] | Buffer[]
   shape: Array<number>
+}
+
+/** What one copy call did. */
+export interface NativeCopyStats {
+  written: number
+  skipped: number
 }
 
 /**
@@ -200,6 +239,16 @@ export interface NativeNumpyDtype {
   fields?: Array<NativeRecordField>
 }
 
+/** A snapshot of [`NativeProgress`]. */
+export interface NativeProgressSnapshot {
+  /** Uncompressed bytes copied. */
+  bytes: number
+  /** Blocks written. */
+  blocks: number
+  /** Blocks skipped as already complete. */
+  skipped: number
+}
+
 /** One decoded field of a record read. */
 export interface NativeRecordColumn {
   name: string
@@ -226,6 +275,39 @@ export interface NativeRecordValue {
   /** Little-endian element bytes (numbers, int64 datetimes): a view, not copied. */
   bytes?: Uint8Array
   strings?: Array<string>
+}
+
+/** One node of a source tree, as `describe()` lists it. */
+export interface NativeSourceNode {
+  /** Absolute path (`/` for the root). */
+  path: string
+  /** `'group'` or `'array'`. */
+  kind: string
+  /** Attributes as JSON (or the reason they cannot be read, in `unreadable`). */
+  attributes: Record<string, unknown>
+  /** Why the attributes could not be read, if so. */
+  unreadable?: string
+  /** Arrays: shape. */
+  shape?: Array<number>
+  /** Arrays: element type name (`float32`, `string`, ...), absent for record arrays. */
+  dtype?: string
+  /** Record arrays: field names. */
+  fields?: Array<string>
+  /** Arrays: storage chunk shape (absent when contiguous). */
+  chunks?: Array<number>
+  /** Arrays: filter names in pipeline order. */
+  filters?: Array<string>
+}
+
+/**
+ * A record array of an h5ad file: its columns, and the numpy dtype a zarr copy of it takes
+ * (variable-length strings become fixed-length `<U{longest}`, as python anndata writes them
+ * to zarr).
+ */
+export interface NativeSourceRecords {
+  records: NativeRecords
+  /** `[name, numpy dtype]` per field, e.g. `['scores', '<f4']`. */
+  numpyDtype: Array<Array<string>>
 }
 
 /** The assembled CSR (CSC with axes swapped). */

@@ -773,12 +773,17 @@ if (
   }
 }
 
-const { NativeArray, NativeCancel, NativeGroup, NativeStore, consolidateMetadata, createArray, createGroup, getThreads, nativeVersions, openArray, openGroup, setMaxAllocBytes, setThreads, takeSparse, validateCompressed } = nativeBinding
+const { NativeArray, NativeCancel, NativeGroup, NativeH5Ad, NativeH5ad, NativeProgress, NativeStore, consolidateMetadata, copyH5adRows, copyZarrRows, createArray, createGroup, getThreads, nativeVersions, openArray, openGroup, setMaxAllocBytes, setThreads, takeSparse, validateCompressed } = nativeBinding
 export { NativeArray }
 export { NativeCancel }
 export { NativeGroup }
+export { NativeH5Ad }
+export { NativeH5ad }
+export { NativeProgress }
 export { NativeStore }
 export { consolidateMetadata }
+export { copyH5adRows }
+export { copyZarrRows }
 export { createArray }
 export { createGroup }
 export { getThreads }

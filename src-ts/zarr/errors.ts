@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'Aborted'
   | 'Storage'
   | 'InvalidInput'
+  /** A store a conversion or writer has not finished (killed, or parts still missing). */
+  | 'Incomplete'
   | 'Internal';
 
 export class ZarrsError extends Error {
@@ -43,6 +45,7 @@ export class AbortedError extends ZarrsError {}
 export class StorageError extends ZarrsError {}
 export class InvalidInputError extends ZarrsError {}
 export class InternalError extends ZarrsError {}
+export class IncompleteError extends ZarrsError {}
 
 const classes: Record<
   ErrorCode,
@@ -65,6 +68,7 @@ const classes: Record<
   Storage: StorageError,
   InvalidInput: InvalidInputError,
   Internal: InternalError,
+  Incomplete: IncompleteError,
 };
 
 /** Build the subclass matching `code`. */

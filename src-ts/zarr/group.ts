@@ -4,7 +4,7 @@
 import { type CallOptions, withSignal } from './abort.js';
 import { type CreateArrayOptions, nativeCreateOptions, ZArray } from './array.js';
 import type { DataType } from './dtype.js';
-import { callSync } from './errors.js';
+import { callSync, isZarrsError, zarrsError } from './errors.js';
 import { type NativeGroup, native } from './native.js';
 import { resolveStore, type Store, type StoreLike, storeHandle } from './store.js';
 
@@ -146,15 +146,38 @@ function groupOptions(o: CreateGroupOptions) {
   };
 }
 
+/**
+ * The key a conversion (or another multi-step writer) keeps its state under until the store is
+ * complete. Its root metadata is written last, so a store with this key and no root group is
+ * unfinished, and opening it says so (`Incomplete`) instead of `NotFound`.
+ */
+export const UNFINISHED_KEY = 'zarrs-node-convert/plan.json';
+
 export async function openGroup(store: StoreLike, path = '', options: OpenGroupOptions = {}): Promise<Group> {
   const s = await resolveStore(store);
   const h = storeHandle(s);
-  return new Group(
-    await withSignal(options.signal, () =>
-      native.openGroup(h, path, options.mode, options.consolidated, options.zarrFormat),
-    ),
-    s,
-  );
+  try {
+    return new Group(
+      await withSignal(options.signal, () =>
+        native.openGroup(h, path, options.mode, options.consolidated, options.zarrFormat),
+      ),
+      s,
+    );
+  } catch (e) {
+    if (isZarrsError(e) && e.code === 'NotFound' && path.replace(/^\/+/, '') === '') {
+      const unfinished = await s.get(UNFINISHED_KEY).catch(() => null);
+      if (unfinished !== null) {
+        throw zarrsError(
+          'Incomplete',
+          `'${s.location}' is unfinished: a conversion into it has not completed ` +
+            "(run 'zarrs-node convert --resume', or 'zarrs-node finalize' after all parts)",
+          s.location,
+          e,
+        );
+      }
+    }
+    throw e;
+  }
 }
 
 export async function createGroup(store: StoreLike, path = '', options: CreateGroupOptions = {}): Promise<Group> {

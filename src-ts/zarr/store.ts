@@ -130,6 +130,11 @@ export class Store {
     return withSignal(opts.signal, () => this.#native.delete(key));
   }
 
+  /** Delete every key under a node path (`''` empties the store). */
+  async deletePrefix(prefix: string, opts: CallOptions = {}): Promise<void> {
+    return withSignal(opts.signal, () => this.#native.deletePrefix(prefix));
+  }
+
   /** Keys under a node path (`''` lists everything), sorted. */
   async list(prefix = '', opts: CallOptions = {}): Promise<string[]> {
     return withSignal(opts.signal, () => this.#native.list(prefix));

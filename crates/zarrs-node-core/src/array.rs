@@ -265,7 +265,8 @@ impl ZArray {
         } else {
             Array::new_with_metadata(storage, &zarrs_path(path), meta)
         }
-        .map_err(|e| Error::from(e).naming(path))?;
+        .map_err(|e| Error::from(e).naming(path))?
+        .with_codec_specific_options(&deterministic_shards());
         let elem = array.data_type().fixed_size().unwrap_or(1) as u64;
         precheck::array_metadata(path, array.metadata(), elem)?;
         let dtype = match numpy.as_ref().map(|n| &n.dtype) {
@@ -614,6 +615,16 @@ impl ZArray {
             chunks_total: grid.iter().product(),
         })
     }
+}
+
+/// Inner chunks in C order inside each shard (zarrs' default is completion order, which
+/// depends on thread timing): the same data then always encodes to the same shard bytes, so
+/// a partitioned or resumed conversion is byte-identical to a single run.
+fn deterministic_shards() -> zarrs::array::CodecSpecificOptions {
+    use zarrs::array::codec::array_to_bytes::sharding::{ShardingCodecOptions, SubchunkWriteOrder};
+    zarrs::array::CodecSpecificOptions::default().with_option(
+        ShardingCodecOptions::default().with_subchunk_write_order(SubchunkWriteOrder::C),
+    )
 }
 
 /// Shared handle type used by the binding.

@@ -8,6 +8,7 @@
 pub mod array;
 pub mod codecs;
 pub mod consolidated;
+pub mod copy;
 pub mod dtype;
 pub mod error;
 pub mod group;

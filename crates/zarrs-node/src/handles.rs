@@ -130,10 +130,24 @@ impl NativeStore {
         job(move || s.delete(&key))
     }
 
+    /// Delete every key under the node path `prefix` (directories too, on local stores).
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn delete_prefix(&self, prefix: String) -> AsyncTask<Job<()>> {
+        let s = self.inner.clone();
+        job(move || s.delete_prefix(&prefix))
+    }
+
     #[napi(ts_return_type = "Promise<string[]>")]
     pub fn list(&self, prefix: Option<String>) -> AsyncTask<Job<Vec<String>>> {
         let s = self.inner.clone();
         job(move || s.list(prefix.as_deref().unwrap_or("")))
+    }
+
+    /// Remove temporary files killed writers left (local directories); how many were removed.
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn sweep_temporaries(&self) -> AsyncTask<Job<f64>> {
+        let s = self.inner.clone();
+        job(move || s.sweep_temporaries().map(|n| n as f64))
     }
 
     #[napi]

@@ -4,6 +4,7 @@
 // napi-derive registers exports only in the real build; the test harness sees them unused.
 #![cfg_attr(test, allow(dead_code))]
 
+mod copy;
 mod handles;
 mod job;
 mod marshal;

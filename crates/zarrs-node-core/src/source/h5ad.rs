@@ -7,7 +7,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
 use rust_hdf5::format::messages::filter::{FILTER_DEFLATE, FILTER_LZF, FILTER_SHUFFLE};
-use rust_hdf5::{ByteOrder, DatatypeMessage, H5Dataset, H5File, H5Type, Hdf5Error};
+use rust_hdf5::{DatatypeMessage, H5Dataset, H5File, H5Type, Hdf5Error};
 use serde_json::{Map, Value};
 
 use super::{ArrayInfo, Child, ElementType, Field, NodeKind, Source};
@@ -17,6 +17,8 @@ use crate::error::{Error, ErrorCode, Result};
 /// An open .h5ad (any HDF5) file.
 pub struct H5adSource {
     file: H5File,
+    /// The same file through `hdf5-reader`, for attributes only (see [`attribute_json`]).
+    attrs: hdf5_reader::Hdf5File,
     location: String,
 }
 
@@ -73,7 +75,156 @@ impl H5adSource {
             ));
         }
         let file = guard(&location, "/", || H5File::open(path.as_ref()))?;
-        Ok(Self { file, location })
+        let attrs = hdf5_reader::Hdf5File::open(path.as_ref()).map_err(|e| {
+            Error::new(ErrorCode::InvalidMetadata, format!("{location}: {e}")).with_key("/")
+        })?;
+        Ok(Self {
+            file,
+            attrs,
+            location,
+        })
+    }
+
+    /// The fields of the record (compound) array at `path`, one column per field in field
+    /// order: numbers and booleans as typed values, strings (variable- or fixed-length) as
+    /// strings. Record arrays in h5ad are small `uns` tables (`rank_genes_groups`), read whole.
+    ///
+    /// # Errors
+    /// `InvalidInput` when `path` is not a record array, `Unsupported` for member types other
+    /// than numbers, booleans and strings, read errors as for [`Source::read_rows`].
+    pub fn read_records(&self, path: &str) -> Result<Vec<(String, TypedVec)>> {
+        use hdf5_reader::messages::datatype::{StringSize, VarLenKind};
+        use hdf5_reader::{ByteOrder as Order, Datatype as T};
+        let fail = |msg: String| Error::new(ErrorCode::InvalidMetadata, msg).with_key(path);
+        let meta = self
+            .attrs
+            .dataset(path)
+            .map_err(|e| fail(format!("{}: {path}: {e}", self.location)))?;
+        let T::Compound { size, fields } = meta.dtype().clone() else {
+            return Err(Error::invalid_input(format!(
+                "{}: {path} is not a record array",
+                self.location
+            ))
+            .with_key(path));
+        };
+        // rust-hdf5 decodes every filter h5py writes (lzf included); hdf5-reader only
+        // resolves the global-heap references of variable-length strings.
+        let ds = self.dataset(path)?;
+        let raw = self.call(path, || ds.read_raw_bytes())?;
+        let stride = size as usize;
+        let n = raw.len().checked_div(stride).unwrap_or(0);
+        let records = || raw.chunks_exact(stride.max(1)).take(n);
+        let mut out = Vec::with_capacity(fields.len());
+        for f in &fields {
+            let at = f.byte_offset as usize;
+            let unsupported = || {
+                Error::unsupported(format!(
+                    "{}: {path}: field '{}' has type {:?}",
+                    self.location, f.name, f.datatype
+                ))
+                .with_key(path)
+            };
+            let elem = |r: &[u8], w: usize| -> Result<Vec<u8>> {
+                r.get(at..at + w).map(<[u8]>::to_vec).ok_or_else(|| {
+                    fail(format!(
+                        "{}: {path}: field '{}' past the record",
+                        self.location, f.name
+                    ))
+                })
+            };
+            let numbers = |w: usize, big: bool| -> Result<Vec<u8>> {
+                let mut bytes = Vec::with_capacity(n * w);
+                for r in records() {
+                    let mut e = elem(r, w)?;
+                    if big {
+                        e.reverse();
+                    }
+                    bytes.extend_from_slice(&e);
+                }
+                Ok(bytes)
+            };
+            let column = match &f.datatype {
+                T::FloatingPoint { size, byte_order } => {
+                    let b = numbers(usize::from(*size), *byte_order == Order::BigEndian)?;
+                    match size {
+                        4 => TypedVec::Float32(bytemuck::pod_collect_to_vec(&b)),
+                        8 => TypedVec::Float64(bytemuck::pod_collect_to_vec(&b)),
+                        2 => TypedVec::Float16(bytemuck::pod_collect_to_vec(&b)),
+                        _ => return Err(unsupported()),
+                    }
+                }
+                T::FixedPoint {
+                    size,
+                    signed,
+                    byte_order,
+                } => {
+                    let b = numbers(usize::from(*size), *byte_order == Order::BigEndian)?;
+                    match (size, signed) {
+                        (1, true) => TypedVec::Int8(bytemuck::pod_collect_to_vec(&b)),
+                        (2, true) => TypedVec::Int16(bytemuck::pod_collect_to_vec(&b)),
+                        (4, true) => TypedVec::Int32(bytemuck::pod_collect_to_vec(&b)),
+                        (8, true) => TypedVec::Int64(bytemuck::pod_collect_to_vec(&b)),
+                        (1, false) => TypedVec::UInt8(b),
+                        (2, false) => TypedVec::UInt16(bytemuck::pod_collect_to_vec(&b)),
+                        (4, false) => TypedVec::UInt32(bytemuck::pod_collect_to_vec(&b)),
+                        (8, false) => TypedVec::UInt64(bytemuck::pod_collect_to_vec(&b)),
+                        _ => return Err(unsupported()),
+                    }
+                }
+                T::Enum { base, members }
+                    if members.len() == 2
+                        && members.iter().any(|m| m.name == "TRUE")
+                        && matches!(base.as_ref(), T::FixedPoint { size: 1, .. }) =>
+                {
+                    TypedVec::Bool(
+                        numbers(1, false)?
+                            .into_iter()
+                            .map(|b| u8::from(b != 0))
+                            .collect(),
+                    )
+                }
+                T::String {
+                    size: StringSize::Fixed(w),
+                    ..
+                } => {
+                    let mut v = Vec::with_capacity(n);
+                    for r in records() {
+                        let e = elem(r, *w as usize)?;
+                        let end = e.iter().position(|&b| b == 0).unwrap_or(e.len());
+                        v.push(String::from_utf8_lossy(&e[..end]).trim_end().to_owned());
+                    }
+                    TypedVec::String(v)
+                }
+                T::String {
+                    size: StringSize::Variable,
+                    ..
+                }
+                | T::VarLen {
+                    kind: VarLenKind::String,
+                    ..
+                } => {
+                    let w = meta.vlen_reference_size();
+                    let mut v = Vec::with_capacity(n);
+                    for r in records() {
+                        let reference = elem(r, w)?;
+                        let bytes =
+                            meta.resolve_vlen_reference_bytes(&reference, 1)
+                                .map_err(|e| {
+                                    fail(format!(
+                                        "{}: {path}: field '{}': {e}",
+                                        self.location, f.name
+                                    ))
+                                })?;
+                        let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+                        v.push(String::from_utf8_lossy(&bytes[..end]).into_owned());
+                    }
+                    TypedVec::String(v)
+                }
+                _ => return Err(unsupported()),
+            };
+            out.push((f.name.clone(), column));
+        }
+        Ok(out)
     }
 
     /// Run one crate call on `path`, converting its errors (and, as a last resort, a panic)
@@ -154,98 +305,101 @@ fn filter_name(id: u16) -> String {
     }
 }
 
-/// Decode one numeric element of `dt` (little- or big-endian) as JSON.
-fn number_json(bytes: &[u8], dt: &DatatypeMessage, dtype: DType) -> Option<Value> {
-    let big = matches!(
-        dt,
-        DatatypeMessage::FixedPoint {
-            byte_order: ByteOrder::BigEndian,
-            ..
-        } | DatatypeMessage::FloatingPoint {
-            byte_order: ByteOrder::BigEndian,
-            ..
-        }
-    );
-    let mut b = bytes.to_vec();
-    if big {
-        b.reverse();
-    }
-    let arr8 = |b: &[u8]| -> Option<[u8; 8]> {
-        let mut out = [0u8; 8];
-        out.get_mut(..b.len())?.copy_from_slice(b);
-        Some(out)
-    };
-    let unsigned = u64::from_le_bytes(arr8(&b)?);
-    let width = b.len() * 8;
-    Some(match dtype {
-        DType::Bool => Value::Bool(unsigned != 0),
-        DType::Int8 | DType::Int16 | DType::Int32 | DType::Int64 => {
-            // Sign-extend from the element width.
-            let shift = 64 - width as u32;
-            Value::from(((unsigned << shift) as i64) >> shift)
-        }
-        DType::UInt8 | DType::UInt16 | DType::UInt32 | DType::UInt64 => Value::from(unsigned),
-        DType::Float32 => float_json(f64::from(f32::from_bits(unsigned as u32))),
-        DType::Float64 => float_json(f64::from_bits(unsigned)),
-        DType::Float16 => float_json(half::f16::from_bits(unsigned as u16).to_f64()),
-        DType::String | DType::Bytes => return None,
-    })
-}
-
 /// JSON has no NaN/inf: they become null (as the manifest writer records them).
 fn float_json(v: f64) -> Value {
     serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
 }
 
-/// An attribute value: one element reads as a scalar, several as an array. The crate does
-/// not expose an attribute's dataspace, so a length-1 array attribute also reads as a scalar.
-fn attribute_json(attr: &rust_hdf5::H5Attribute) -> rust_hdf5::Result<Value> {
-    let dt = attr.datatype()?;
+/// An attribute value as JSON, decoded by `hdf5-reader` (rust-hdf5 0.7.9 has no typed group
+/// attributes). A scalar dataspace reads as a scalar, a simple one as an array (also with one
+/// element, as h5py returns a 1-element numpy array), a null one as `[]`.
+fn attribute_json(attr: &hdf5_reader::Attribute) -> std::result::Result<Value, String> {
+    use hdf5_reader::messages::datatype::{StringSize, VarLenKind};
+    use hdf5_reader::ByteOrder as Order;
+    use hdf5_reader::Datatype as T;
     let unsupported = || {
-        Hdf5Error::Unsupported(format!(
-            "attribute '{}' has datatype {dt:?}, which this reader does not convert",
-            attr.name()
-        ))
+        format!(
+            "attribute '{}' has datatype {:?}, which this reader does not convert",
+            attr.name, attr.datatype
+        )
     };
-    let dtype = scalar_dtype(&dt).ok_or_else(unsupported)?;
-    let raw = attr.read_raw()?;
-    let size = dt.element_size() as usize;
-    if size == 0 {
-        return Err(unsupported());
-    }
-    let values: Vec<Value> = match &dt {
-        DatatypeMessage::VarLenString { .. } => {
-            // A vlen element is a global-heap reference; the crate resolves only the first.
-            if raw.len() > size {
-                return Err(Hdf5Error::Unsupported(format!(
-                    "attribute '{}' is an array of variable-length strings",
-                    attr.name()
-                )));
-            }
-            vec![Value::String(attr.read_string()?)]
+    let n = usize::try_from(attr.num_elements().map_err(|e| e.to_string())?)
+        .map_err(|_| unsupported())?;
+    let number = |size: u8, big: bool, kind: u8| -> std::result::Result<Vec<Value>, String> {
+        let size = usize::from(size);
+        if size == 0 || size > 8 || attr.raw_data.len() < n * size {
+            return Err(unsupported());
         }
-        DatatypeMessage::FixedString { padding, .. } => raw
+        Ok(attr.raw_data[..n * size]
             .chunks_exact(size)
-            .map(|elem| Value::String(trim_fixed(elem, *padding)))
-            .collect(),
-        _ => raw
-            .chunks_exact(size)
-            .map(|elem| number_json(elem, &dt, dtype).ok_or_else(unsupported))
-            .collect::<rust_hdf5::Result<_>>()?,
+            .map(|elem| {
+                let mut b = [0u8; 8];
+                b[..size].copy_from_slice(elem);
+                if big {
+                    b[..size].reverse();
+                }
+                let bits = u64::from_le_bytes(b);
+                let shift = 64 - 8 * size as u32;
+                match (kind, size) {
+                    (b'i', _) => Value::from(((bits << shift) as i64) >> shift),
+                    (b'u', _) => Value::from(bits),
+                    (b'b', _) => Value::Bool(bits != 0),
+                    (_, 2) => float_json(half::f16::from_bits(bits as u16).to_f64()),
+                    (_, 4) => float_json(f64::from(f32::from_bits(bits as u32))),
+                    _ => float_json(f64::from_bits(bits)),
+                }
+            })
+            .collect())
     };
-    Ok(match <[Value; 1]>::try_from(values) {
-        Ok([one]) => one,
-        Err(many) => Value::Array(many),
+    let values: Vec<Value> = match &attr.datatype {
+        T::String { .. }
+        | T::VarLen {
+            kind: VarLenKind::String,
+            ..
+        } => {
+            let strings = match (&attr.datatype, n) {
+                (
+                    T::String {
+                        size: StringSize::Variable,
+                        ..
+                    }
+                    | T::VarLen { .. },
+                    1,
+                ) if attr.decoded_strings.is_none() => {
+                    vec![attr.read_string().map_err(|e| e.to_string())?]
+                }
+                _ => attr.read_strings().map_err(|e| e.to_string())?,
+            };
+            strings.into_iter().map(Value::String).collect()
+        }
+        T::FixedPoint {
+            size,
+            signed,
+            byte_order,
+        } => number(
+            *size,
+            *byte_order == Order::BigEndian,
+            if *signed { b'i' } else { b'u' },
+        )?,
+        T::FloatingPoint { size, byte_order } => {
+            number(*size, *byte_order == Order::BigEndian, b'f')?
+        }
+        // h5py stores numpy bool as an enum {FALSE: 0, TRUE: 1} over int8.
+        T::Enum { base, members }
+            if members.len() == 2 && members.iter().any(|m| m.name == "TRUE") =>
+        {
+            match base.as_ref() {
+                T::FixedPoint { size: 1, .. } => number(1, false, b'b')?,
+                _ => return Err(unsupported()),
+            }
+        }
+        _ => return Err(unsupported()),
+    };
+    Ok(if attr.shape.is_empty() {
+        values.into_iter().next().unwrap_or(Value::Null)
+    } else {
+        Value::Array(values)
     })
-}
-
-/// A fixed-length string element without its padding (null-terminated, null- or space-padded).
-fn trim_fixed(elem: &[u8], padding: u8) -> String {
-    let end = match padding {
-        2 => elem.iter().rposition(|&b| b != b' ').map_or(0, |p| p + 1),
-        _ => elem.iter().position(|&b| b == 0).unwrap_or(elem.len()),
-    };
-    String::from_utf8_lossy(elem.get(..end).unwrap_or(elem)).into_owned()
 }
 
 /// Read `counts` elements at `starts` as `T` (host byte order).
@@ -307,23 +461,42 @@ impl Source for H5adSource {
     }
 
     fn attributes(&self, path: &str) -> Result<Map<String, Value>> {
-        if self.kind(path)? == NodeKind::Group {
-            // rust-hdf5 0.7.9 reads a group attribute only as a string and without its
-            // datatype, so a numeric or array attribute would come back as garbage; refuse.
-            return Err(Error::unsupported(format!(
-                "{}: {path}: group attributes are not readable with rust-hdf5 0.7.9 \
-                 (no typed group-attribute API)",
-                self.location
-            ))
-            .with_key(path));
-        }
-        let ds = self.dataset(path)?;
-        let names = self.call(path, || ds.attr_names())?;
+        let read = || -> hdf5_reader::error::Result<Vec<hdf5_reader::Attribute>> {
+            if self.kind(path).ok() == Some(NodeKind::Group) {
+                if is_root(path) {
+                    self.attrs.root_group()?.attributes()
+                } else {
+                    self.attrs.group(path)?.attributes()
+                }
+            } else {
+                Ok(self.attrs.dataset(path)?.attributes())
+            }
+        };
+        let attrs = catch_unwind(AssertUnwindSafe(read))
+            .map_err(|_| {
+                Error::new(
+                    ErrorCode::Internal,
+                    format!(
+                        "{}: {path}: the HDF5 attribute reader panicked",
+                        self.location
+                    ),
+                )
+                .with_key(path)
+            })?
+            .map_err(|e| {
+                Error::new(
+                    ErrorCode::InvalidMetadata,
+                    format!("{}: {path}: attributes: {e}", self.location),
+                )
+                .with_key(path)
+            })?;
         let mut out = Map::new();
-        for name in names {
-            let key = format!("{path}@{name}");
-            let value = self.call(&key, || attribute_json(&ds.attr(&name)?))?;
-            out.insert(name, value);
+        for attr in &attrs {
+            let value = attribute_json(attr).map_err(|e| {
+                Error::unsupported(format!("{}: {path}: {e}", self.location))
+                    .with_key(format!("{path}@{}", attr.name))
+            })?;
+            out.insert(attr.name.clone(), value);
         }
         Ok(out)
     }

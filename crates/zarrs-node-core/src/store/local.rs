@@ -35,6 +35,34 @@ fn is_temp(name: &str) -> bool {
     name.contains(TEMP_MARKER)
 }
 
+/// Remove the temporary files killed writers left under `root` (a file being written is also
+/// named so: call this only when no writer runs on the store). Returns how many were removed.
+///
+/// # Errors
+/// I/O errors other than a missing directory.
+pub fn sweep_temporaries(root: &Path) -> std::io::Result<u64> {
+    let mut removed = 0;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                stack.push(path);
+            } else if is_temp(&entry.file_name().to_string_lossy()) {
+                fs::remove_file(&path)?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}
+
 impl LocalStore {
     /// A store rooted at `root`. The directory is created on first write.
     ///

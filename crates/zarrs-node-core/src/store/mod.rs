@@ -334,6 +334,19 @@ impl Store {
         self.inner.closed.store(true, Ordering::Release);
     }
 
+    /// Remove temporary files left by killed writers (local directories; object stores have
+    /// none: an unfinished PUT stores nothing). Returns how many were removed.
+    ///
+    /// # Errors
+    /// I/O errors while walking the directory.
+    pub fn sweep_temporaries(&self) -> Result<u64> {
+        match &self.inner.backend {
+            Backend::Local(root) => local::sweep_temporaries(root)
+                .map_err(|e| Error::new(ErrorCode::Storage, format!("{}: {e}", self.location()))),
+            _ => Ok(0),
+        }
+    }
+
     /// Whether this is an object store (where requests cost latency, so reads are batched).
     #[must_use]
     pub fn is_remote(&self) -> bool {
