@@ -121,7 +121,10 @@ fn raw_view(meta: ArrayMetadata, path: &str) -> Result<(ArrayMetadata, Option<Ra
     let Some(dtype) = parsed else {
         return Ok((meta, None));
     };
-    let fill_value = doc.get("fill_value").cloned().unwrap_or(Value::Null);
+    let fill_value = in_field_order(
+        &dtype,
+        doc.get("fill_value").cloned().unwrap_or(Value::Null),
+    );
     let fill = dtype.fill_bytes(&fill_value, path)?;
     let size = dtype.itemsize();
     if key == "dtype" {
@@ -142,6 +145,24 @@ fn raw_view(meta: ArrayMetadata, path: &str) -> Result<(ArrayMetadata, Option<Ra
             fill_value,
         }),
     ))
+}
+
+/// A record's fill value object with its members in field order. zarrs keeps an object fill
+/// value in a `HashMap`, so without this the metadata written and shown would list the fields
+/// in a different order from run to run (and two runs would not write the same bytes).
+fn in_field_order(dtype: &NumpyDtype, fill: Value) -> Value {
+    match (dtype, fill) {
+        (NumpyDtype::Record(fields), Value::Object(mut members)) => {
+            let mut ordered: serde_json::Map<String, Value> = fields
+                .iter()
+                .filter_map(|f| Some((f.name.clone(), members.remove(&f.name)?)))
+                .collect();
+            // Members that name no field (the fill check refuses those) keep their values.
+            ordered.extend(members);
+            Value::Object(ordered)
+        }
+        (_, fill) => fill,
+    }
 }
 
 struct Inner {
