@@ -175,6 +175,32 @@ test('selection and value errors are typed', async () => {
   );
 });
 
+test('createArray refuses unknown and wrong-typed options as InvalidInput, and creates nothing', async () => {
+  const dir = tmp();
+  const base = { shape: [4], dtype: 'int8' } as const;
+  const bad: [string, Record<string, unknown>, RegExp][] = [
+    ['unknown', { chunk: [2] }, /unknown createArray option 'chunk'/],
+    ['shape', { shape: 4 }, /shape/],
+    ['overwrite', { overwrite: 'yes' }, /overwrite/],
+    ['chunks', { chunks: { n: 2 } }, /chunks/],
+    ['dtype', { dtype: 8 }, /dtype/],
+    ['dimensionNames', { dimensionNames: [3] }, /dimensionNames/],
+    ['zarrFormat', { zarrFormat: 2.5 }, /zarrFormat must be 2 or 3, got 2.5/],
+    ['order', { zarrFormat: 2, order: 'X' }, /order must be 'C' or 'F', got 'X'/],
+    ['codec level', { compressors: { name: 'zstd', level: Number.NaN } }, /'level' is NaN/],
+  ];
+  for (const [name, o, message] of bad) {
+    await expect(createArray(dir, name, { ...base, ...o } as never), name).rejects.toMatchObject({
+      code: 'InvalidInput',
+      message,
+    });
+  }
+  expect(await (await openStore(dir)).list()).toEqual([]);
+  // An option given as undefined is absent, and null compressors mean none.
+  const a = await createArray(dir, 'ok', { ...base, chunk: undefined, compressors: null } as never);
+  expect(a.metadata.codecs).toEqual([{ name: 'bytes', configuration: { endian: 'little' } }]);
+});
+
 test('thread count is configurable', () => {
   const before = getThreads();
   setThreads(1);

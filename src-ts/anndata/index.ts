@@ -4,7 +4,7 @@ import './arrow.js';
 
 export { type AlignedElem, AnnData, type AnnDataInit, type Raw, registerAnnDataNamespace } from './anndata.js';
 export type { LazySelection } from './axis.js';
-export { convertStringsToCategoricals } from './convert.js';
+export { convertStringsToCategoricals } from './categoricals.js';
 export {
   type BoolColumn,
   type CategoricalColumn,

@@ -7,7 +7,7 @@ import { ConsolidatedStaleError, InvalidMetadataError } from '../zarr/errors.js'
 import { createGroup, type Group, openGroup } from '../zarr/group.js';
 import type { StoreLike } from '../zarr/store.js';
 import type { AnnData } from './anndata.js';
-import { convertStringsToCategoricals } from './convert.js';
+import { convertStringsToCategoricals } from './categoricals.js';
 import type { Elem } from './elems.js';
 import { ANNDATA_ENCODING, writeAnnDataChildren } from './encodings/index.js';
 import type { DatasetOptions, ReadOptions, ShardPolicy, WriteOptions } from './options.js';

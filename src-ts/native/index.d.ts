@@ -68,7 +68,7 @@ export declare class NativeGroup {
   memberMetadata(name: string): Promise<string>
   openArray(name: string): Promise<NativeArray>
   openGroup(name: string): Promise<NativeGroup>
-  createArray(name: string, optionsJson: string): Promise<NativeArray>
+  createArray(name: string, options: NativeCreateArrayOptions): Promise<NativeArray>
   createGroup(name: string, options?: NativeGroupOptions | undefined | null): Promise<NativeGroup>
   /** Resolves to the new `describe()` JSON. */
   setAttributes(attrsJson: string): Promise<string>
@@ -131,7 +131,7 @@ export declare function copyH5adRows(src: NativeH5Ad, path: string, dst: NativeA
  */
 export declare function copyZarrRows(src: NativeArray, dst: NativeArray, blocks: Float64Array, skipComplete: boolean, progress?: NativeProgress | undefined | null, cancel?: NativeCancel | undefined | null): Promise<NativeCopyStats>
 
-export declare function createArray(store: NativeStore, path: string, optionsJson: string): Promise<NativeArray>
+export declare function createArray(store: NativeStore, path: string, options: NativeCreateArrayOptions): Promise<NativeArray>
 
 export declare function createGroup(store: NativeStore, path: string, options?: NativeGroupOptions | undefined | null): Promise<NativeGroup>
 
@@ -148,6 +148,33 @@ export interface NativeChunk {
 export interface NativeCopyStats {
   written: number
   skipped: number
+}
+
+/**
+ * Options of `createArray`, converted once into the core's options: shapes, names and flags
+ * typed (numbers checked at the door); the free-form members (numpy dtype spec, codecs, fill
+ * value, attributes) as JSON text, which keeps NaN and bigint fills and absent vs `null`
+ * compressors apart.
+ */
+export interface NativeCreateArrayOptions {
+  shape: Array<number>
+  dtype: string
+  numpyDtypeJson?: string
+  /** A shape or `'auto'`. */
+  chunks?: Array<number> | string
+  /** A shape or `'auto'`. */
+  shards?: Array<number> | string
+  /** Absent: the default compressor; `"null"`: none. */
+  compressorsJson?: string
+  filtersJson?: string
+  fillValueJson?: string
+  attributesJson?: string
+  dimensionNames?: Array<string | undefined | null>
+  /** 2 or 3; the core refuses other integers, naming the array. */
+  zarrFormat?: number
+  /** `'C' | 'F'`, v2 only; the core refuses anything else, naming the array. */
+  order?: 'C' | 'F'
+  overwrite?: boolean
 }
 
 /** One dimension of a selection as the TypeScript layer sends it. */

@@ -14,7 +14,14 @@ import {
   toNativeBytes,
 } from './dtype.js';
 import { callSync, InvalidInputError } from './errors.js';
-import type { NativeArray, NativeChunk, NativeNumpyDtype, NativeRecordValue, NativeValue } from './native.js';
+import type {
+  NativeArray,
+  NativeChunk,
+  NativeCreateArrayOptions,
+  NativeNumpyDtype,
+  NativeRecordValue,
+  NativeValue,
+} from './native.js';
 import { type BasicSelection, type OrthogonalSelection, toNativeBasic, toNativeOrthogonal } from './selection.js';
 import type { Store } from './store.js';
 
@@ -70,29 +77,75 @@ interface Description {
   metadata: Record<string, unknown>;
 }
 
-/**
- * Serialize create options for the native side (NaN, Infinity and bigint fills survive).
- * JSON would turn any other NaN or Infinity into null, so they are refused here, by name.
- */
-export function createOptionsJson(opts: CreateArrayOptions): string {
-  const { fillValue, ...rest } = opts;
-  const json = JSON.stringify(rest, (key, v: unknown) => {
-    if (typeof v === 'number' && !Number.isFinite(v)) {
-      throw new InvalidInputError('InvalidInput', `createArray option '${key}' is ${v}: numbers must be finite`);
+const CREATE_OPTIONS: ReadonlySet<string> = new Set<keyof CreateArrayOptions>([
+  'shape',
+  'dtype',
+  'numpyDtype',
+  'chunks',
+  'shards',
+  'compressors',
+  'filters',
+  'fillValue',
+  'attributes',
+  'dimensionNames',
+  'zarrFormat',
+  'order',
+  'overwrite',
+]);
+
+/** A shape option: every dimension a non-negative safe integer (never rounded), refused by name. */
+function shapeOption(key: string, v: number[]): number[] {
+  const d = v.findIndex((n) => !Number.isSafeInteger(n) || n < 0);
+  if (d >= 0) {
+    throw new InvalidInputError(
+      'InvalidInput',
+      `createArray option '${key}[${d}]' must be a non-negative integer no larger than 2^53-1, got ${v[d]}`,
+    );
+  }
+  return v;
+}
+
+/** JSON text of a free-form option; JSON would turn NaN and Infinity into null, so they are refused by name. */
+function jsonOption(option: string, v: unknown): string {
+  return JSON.stringify(v, (key, x: unknown) => {
+    if (typeof x === 'number' && !Number.isFinite(x)) {
+      throw new InvalidInputError(
+        'InvalidInput',
+        `createArray option '${key || option}' is ${x}: numbers must be finite`,
+      );
     }
-    if ((key === 'shape' || key === 'chunks' || key === 'shards') && Array.isArray(v)) {
-      const d = v.findIndex((n) => !Number.isSafeInteger(n) || (n as number) < 0);
-      if (d >= 0) {
-        throw new InvalidInputError(
-          'InvalidInput',
-          `createArray option '${key}[${d}]' must be a non-negative integer no larger than 2^53-1, got ${v[d]}`,
-        );
-      }
-    }
-    return v;
+    return x;
   });
-  if (fillValue === undefined) return json;
-  return `${json.slice(0, -1)}${json.length > 2 ? ',' : ''}"fillValue":${scalarJson(fillValue)}}`;
+}
+
+/**
+ * Create options as the native side takes them: shapes checked here, free-form members as JSON
+ * text (NaN, Infinity and bigint fills survive as scalarJson spells them), an unknown option
+ * refused by name.
+ */
+export function nativeCreateOptions(opts: CreateArrayOptions): NativeCreateArrayOptions {
+  const unknown = Object.keys(opts).find(
+    (k) => !CREATE_OPTIONS.has(k) && (opts as unknown as Record<string, unknown>)[k] !== undefined,
+  );
+  if (unknown !== undefined) throw new InvalidInputError('InvalidInput', `unknown createArray option '${unknown}'`);
+  const json = (key: string, v: unknown) => (v === undefined ? undefined : jsonOption(key, v));
+  const shape = (key: string, v: number[] | 'auto' | undefined) => (Array.isArray(v) ? shapeOption(key, v) : v);
+  return {
+    shape: Array.isArray(opts.shape) ? shapeOption('shape', opts.shape) : opts.shape,
+    dtype: opts.dtype,
+    numpyDtypeJson: json('numpyDtype', opts.numpyDtype),
+    chunks: shape('chunks', opts.chunks),
+    shards: shape('shards', opts.shards),
+    // null stays null in the JSON: it asks for no compression.
+    compressorsJson: json('compressors', opts.compressors),
+    filtersJson: json('filters', opts.filters),
+    fillValueJson: opts.fillValue === undefined ? undefined : scalarJson(opts.fillValue),
+    attributesJson: json('attributes', opts.attributes),
+    dimensionNames: opts.dimensionNames,
+    zarrFormat: opts.zarrFormat,
+    order: opts.order,
+    overwrite: opts.overwrite,
+  };
 }
 
 function nativeValue(dtype: DataType, value: unknown, key: string): NativeValue {

@@ -83,6 +83,16 @@ export function isZarrsError(e: unknown): e is ZarrsError {
 
 const PREFIX = 'ZARRS_NODE_ERROR:';
 
+/** napi-rs statuses of argument conversions that failed on a wrong JS type. */
+const NAPI_CALLER_ERRORS: ReadonlySet<string> = new Set([
+  'InvalidArg',
+  'NumberExpected',
+  'StringExpected',
+  'ObjectExpected',
+  'BooleanExpected',
+  'ArrayExpected',
+]);
+
 /** Turn whatever the native layer threw into a ZarrsError. */
 export function fromNative(e: unknown): ZarrsError {
   if (e instanceof ZarrsError) return e;
@@ -102,7 +112,7 @@ export function fromNative(e: unknown): ZarrsError {
   }
   // napi-rs argument conversion failures (wrong JS types) are caller errors.
   const code = (e as { code?: string } | null)?.code;
-  if (code === 'InvalidArg' || code === 'NumberExpected' || code === 'StringExpected' || code === 'ObjectExpected') {
+  if (NAPI_CALLER_ERRORS.has(code ?? '')) {
     return zarrsError('InvalidInput', message, null, e);
   }
   return zarrsError('Internal', message, null, e);

@@ -2,7 +2,7 @@
 // consolidateMetadata).
 
 import { type CallOptions, withSignal } from './abort.js';
-import { type CreateArrayOptions, createOptionsJson, ZArray } from './array.js';
+import { type CreateArrayOptions, nativeCreateOptions, ZArray } from './array.js';
 import type { DataType } from './dtype.js';
 import { callSync } from './errors.js';
 import { type NativeGroup, native } from './native.js';
@@ -109,8 +109,8 @@ export class Group {
     options: CreateArrayOptions<D> & CallOptions,
   ): Promise<ZArray<D>> {
     const { signal, ...o } = options;
-    const json = createOptionsJson(o);
-    return new ZArray<D>(await withSignal(signal, () => this.#native.createArray(name, json)), this.#store);
+    const n = nativeCreateOptions(o);
+    return new ZArray<D>(await withSignal(signal, () => this.#native.createArray(name, n)), this.#store);
   }
 
   async createGroup(name: string, options: CreateGroupOptions = {}): Promise<Group> {
@@ -196,8 +196,8 @@ export async function createArray<D extends DataType>(
   const s = await resolveStore(store);
   const h = storeHandle(s);
   const { signal, ...o } = options;
-  const json = createOptionsJson(o);
-  return new ZArray<D>(await withSignal(signal, () => native.createArray(h, path, json)), s);
+  const n = nativeCreateOptions(o);
+  return new ZArray<D>(await withSignal(signal, () => native.createArray(h, path, n)), s);
 }
 
 /** Consolidate the metadata below `path` (v3: inline in zarr.json; v2: .zmetadata). */

@@ -7,6 +7,7 @@ export type {
   NativeArray,
   NativeCancel,
   NativeChunk,
+  NativeCreateArrayOptions,
   NativeDimSel,
   NativeGroup,
   NativeH5ad,

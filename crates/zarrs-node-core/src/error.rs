@@ -150,6 +150,36 @@ impl Error {
     }
 }
 
+/// A store backend's failure about one key (object stores, zip archives); carried inside
+/// [`StorageError::IOError`] so that the conversion to [`Error`] below can recover the key and
+/// the not-found case.
+#[derive(Debug)]
+pub struct RemoteError {
+    /// The store key (relative to the store root).
+    pub key: String,
+    /// Whether the object does not exist.
+    pub not_found: bool,
+    /// What failed, with the `object_store` cause chain.
+    pub message: String,
+}
+
+impl std::fmt::Display for RemoteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RemoteError {}
+
+/// The [`RemoteError`] inside `err`, if it came from an object store or a zip archive.
+#[must_use]
+pub fn remote_error(err: &StorageError) -> Option<&RemoteError> {
+    match err {
+        StorageError::IOError(io) => io.get_ref()?.downcast_ref::<RemoteError>(),
+        _ => None,
+    }
+}
+
 /// Render an error and its `source()` chain as one line.
 pub(crate) fn chain(err: &dyn std::error::Error) -> String {
     let mut out = err.to_string();
@@ -168,7 +198,7 @@ pub(crate) fn chain(err: &dyn std::error::Error) -> String {
 impl From<StorageError> for Error {
     fn from(err: StorageError) -> Self {
         // Object stores: keep the key and the not-found case, and say just what failed.
-        if let Some(remote) = crate::store::remote::remote_error(&err) {
+        if let Some(remote) = remote_error(&err) {
             let code = if remote.not_found {
                 ErrorCode::NotFound
             } else {
@@ -201,9 +231,7 @@ impl From<StorageError> for Error {
 impl From<CodecError> for Error {
     fn from(err: CodecError) -> Self {
         let err = match err {
-            CodecError::StorageError(e) if crate::store::remote::remote_error(&e).is_some() => {
-                return e.into()
-            }
+            CodecError::StorageError(e) if remote_error(&e).is_some() => return e.into(),
             other => other,
         };
         let code = match &err {

@@ -14,9 +14,9 @@ use zarrs_node_core::source::{ElementType, NodeKind, Source};
 
 use zarrs_node_core::TypedVec;
 
-use crate::convert::uint;
 use crate::handles::{token, NativeArray, NativeCancel};
 use crate::job::{job, sync, Job};
+use crate::marshal::uint;
 use crate::records::{to_records, NativeRecords};
 
 /// One node of a source tree, as `describe()` lists it.

@@ -9,11 +9,11 @@ use serde_json::{json, Map, Value};
 use zarrs_node_core as core;
 use zarrs_node_core::{CancelToken, Store, ZArray, ZGroup};
 
-use crate::convert::{
+use crate::job::{job, sync, Job};
+use crate::marshal::{
     dims, int, to_chunk, to_specs, uint, uint_usize, NativeChunk, NativeDimSel, NativeValue,
     OwnedValue,
 };
-use crate::job::{job, sync, Job};
 use crate::records::{
     as_columns, owned_columns, to_native_dtype, to_records, NativeNumpyDtype, NativeRecordValue,
     NativeRecords,
@@ -430,6 +430,89 @@ fn zarr_format(f: f64) -> core::Result<u8> {
     }
 }
 
+/// Options of `createArray`, converted once into the core's options: shapes, names and flags
+/// typed (numbers checked at the door); the free-form members (numpy dtype spec, codecs, fill
+/// value, attributes) as JSON text, which keeps NaN and bigint fills and absent vs `null`
+/// compressors apart.
+#[napi(object)]
+pub struct NativeCreateArrayOptions {
+    pub shape: Vec<f64>,
+    pub dtype: String,
+    pub numpy_dtype_json: Option<String>,
+    /// A shape or `'auto'`.
+    pub chunks: Option<Either<Vec<f64>, String>>,
+    /// A shape or `'auto'`.
+    pub shards: Option<Either<Vec<f64>, String>>,
+    /// Absent: the default compressor; `"null"`: none.
+    pub compressors_json: Option<String>,
+    pub filters_json: Option<String>,
+    pub fill_value_json: Option<String>,
+    pub attributes_json: Option<String>,
+    pub dimension_names: Option<Vec<Option<String>>>,
+    /// 2 or 3; the core refuses other integers, naming the array.
+    pub zarr_format: Option<f64>,
+    /// `'C' | 'F'`, v2 only; the core refuses anything else, naming the array.
+    #[napi(ts_type = "'C' | 'F'")]
+    pub order: Option<String>,
+    pub overwrite: Option<bool>,
+}
+
+/// An integer `zarrFormat` as given (the core says which are valid, naming the array); a
+/// fraction or a number beyond `u8` is refused here, never truncated.
+fn format_number(f: f64) -> core::Result<u8> {
+    uint(f, "zarrFormat")
+        .ok()
+        .and_then(|n| u8::try_from(n).ok())
+        .ok_or_else(|| core::Error::invalid_input(format!("zarrFormat must be 2 or 3, got {f}")))
+}
+
+/// A JSON member where `null` means absent.
+fn json_member<T: serde::de::DeserializeOwned>(
+    s: Option<String>,
+    what: &str,
+) -> core::Result<Option<T>> {
+    Ok(s.map(|j| parse_json::<Option<T>>(&j, what))
+        .transpose()?
+        .flatten())
+}
+
+fn shape_spec(
+    s: Option<Either<Vec<f64>, String>>,
+    what: &str,
+) -> core::Result<Option<core::metadata::ShapeSpec>> {
+    s.map(|s| match s {
+        Either::A(shape) => dims(&shape, what).map(core::metadata::ShapeSpec::Shape),
+        Either::B(auto) => Ok(core::metadata::ShapeSpec::Auto(auto)),
+    })
+    .transpose()
+}
+
+impl TryFrom<NativeCreateArrayOptions> for core::CreateArrayOptions {
+    type Error = core::Error;
+
+    fn try_from(o: NativeCreateArrayOptions) -> core::Result<Self> {
+        Ok(Self {
+            shape: dims(&o.shape, "shape")?,
+            dtype: o.dtype,
+            numpy_dtype: json_member(o.numpy_dtype_json, "numpyDtype")?,
+            chunks: shape_spec(o.chunks, "chunks")?,
+            shards: shape_spec(o.shards, "shards")?,
+            // `null` stays: it asks for no compression.
+            compressors: o
+                .compressors_json
+                .map(|j| parse_json(&j, "compressors"))
+                .transpose()?,
+            filters: json_member(o.filters_json, "filters")?,
+            fill_value: json_member(o.fill_value_json, "fillValue")?,
+            attributes: json_member(o.attributes_json, "attributes")?,
+            dimension_names: o.dimension_names,
+            zarr_format: o.zarr_format.map(format_number).transpose()?,
+            overwrite: o.overwrite,
+            order: o.order,
+        })
+    }
+}
+
 /// A group member.
 #[napi(object)]
 pub struct NativeMember {
@@ -494,10 +577,14 @@ impl NativeGroup {
     }
 
     #[napi(ts_return_type = "Promise<NativeArray>")]
-    pub fn create_array(&self, name: String, options_json: String) -> AsyncTask<Job<NativeArray>> {
+    pub fn create_array(
+        &self,
+        name: String,
+        options: NativeCreateArrayOptions,
+    ) -> AsyncTask<Job<NativeArray>> {
         let g = self.inner.clone();
         job(move || {
-            let opts: core::CreateArrayOptions = parse_json(&options_json, "array options")?;
+            let opts = core::CreateArrayOptions::try_from(options)?;
             Ok(NativeArray::new(
                 lock(&g)?.clone().create_array(&name, &opts)?,
             ))
@@ -618,11 +705,11 @@ pub fn open_array(
 pub fn create_array(
     store: &NativeStore,
     path: String,
-    options_json: String,
+    options: NativeCreateArrayOptions,
 ) -> AsyncTask<Job<NativeArray>> {
     let s = store.inner.clone();
     job(move || {
-        let opts: core::CreateArrayOptions = parse_json(&options_json, "array options")?;
+        let opts = core::CreateArrayOptions::try_from(options)?;
         Ok(NativeArray::new(ZArray::create(&s, &path, &opts)?))
     })
 }

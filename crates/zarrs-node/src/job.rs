@@ -4,7 +4,7 @@
 use napi::bindgen_prelude::*;
 use zarrs_node_core::error::catch_panic;
 
-use crate::convert::to_napi_err;
+use crate::marshal::to_napi_err;
 
 type Work<T> = Box<dyn FnOnce() -> zarrs_node_core::Result<T> + Send>;
 

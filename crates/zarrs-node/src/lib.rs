@@ -4,18 +4,18 @@
 // napi-derive registers exports only in the real build; the test harness sees them unused.
 #![cfg_attr(test, allow(dead_code))]
 
-mod convert;
 mod copy;
 mod handles;
 mod job;
+mod marshal;
 mod records;
 mod sparse;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::convert::{uint, uint_usize};
 use crate::job::{job, sync, Job};
+use crate::marshal::{uint, uint_usize};
 
 /// Set the worker thread count (also read from `ZARRS_NODE_THREADS` at first use).
 #[napi]

@@ -6,7 +6,7 @@ use napi_derive::napi;
 use zarrs_node_core::numpy::{ColumnValue, Field, NumpyDtype, Scalar};
 use zarrs_node_core::TypedVec;
 
-use crate::convert::{to_data, to_shape, ChunkData};
+use crate::marshal::{to_data, to_shape, ChunkData};
 
 /// One fixed-size element type (a plain array's, or a record field's).
 #[napi(object, object_from_js = false)]

@@ -5,10 +5,10 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use zarrs_node_core::sparse_take::{take_sparse as core_take, Compressed, MinorSelection};
 
-use crate::convert::{int, to_data, uint, ChunkData};
 use crate::handles::{token, NativeArray, NativeCancel};
 use crate::index_view;
 use crate::job::{job, sync, Job};
+use crate::marshal::{int, to_data, uint, ChunkData};
 
 /// The minor-axis selection: a range (`start`, `stop`) or a list (`positions`); absent = all.
 #[napi(object)]

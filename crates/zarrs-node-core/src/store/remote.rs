@@ -40,36 +40,7 @@ use zarrs_storage::{
 
 use super::guard::Counters;
 use super::remote_config::{RemoteKind, RemoteOptions, RemoteUrl};
-use crate::error::Result;
-
-/// An object-store failure about one key; carried inside [`StorageError::IOError`] so that
-/// the core's error conversion can recover the key and the not-found case.
-#[derive(Debug)]
-pub struct RemoteError {
-    /// The store key (relative to the store root).
-    pub key: String,
-    /// Whether the object does not exist.
-    pub not_found: bool,
-    /// What failed, with the `object_store` cause chain.
-    pub message: String,
-}
-
-impl std::fmt::Display for RemoteError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for RemoteError {}
-
-/// The [`RemoteError`] inside `err`, if it came from an object store.
-#[must_use]
-pub fn remote_error(err: &StorageError) -> Option<&RemoteError> {
-    match err {
-        StorageError::IOError(io) => io.get_ref()?.downcast_ref::<RemoteError>(),
-        _ => None,
-    }
-}
+use crate::error::{RemoteError, Result};
 
 /// Counts each HTTP request a client sends (retries included), then sends it.
 #[derive(Debug)]

@@ -13,9 +13,8 @@ use zarrs_storage::{
 };
 use zarrs_zip::ZipStorageAdapter;
 
-use super::remote::RemoteError;
 use super::Storage;
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{Error, ErrorCode, RemoteError, Result};
 
 type Adapter = ZipStorageAdapter<dyn ReadableWritableListableStorageTraits>;
 

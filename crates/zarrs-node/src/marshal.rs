@@ -1,4 +1,4 @@
-//! Conversions at the boundary: core errors -> JS errors, JS selections -> core selections,
+//! Marshalling at the boundary: core errors -> JS errors, JS selections -> core selections,
 //! decoded buffers -> TypedArrays (moved, not copied).
 
 use napi::bindgen_prelude::*;

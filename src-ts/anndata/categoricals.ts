@@ -1,4 +1,5 @@
-// convertStringsToCategoricals: like python's `strings_to_categoricals`, but on a copy.
+// String columns as categoricals: convertStringsToCategoricals (like python's `strings_to_categoricals`,
+// but on a copy) and the code-point order that python sorts categories in.
 
 import { AnnData } from './anndata.js';
 import { type CategoricalColumn, type Column, codesArray, type DataFrame } from './dataframe.js';

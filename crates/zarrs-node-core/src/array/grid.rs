@@ -1,0 +1,295 @@
+//! How selections meet the chunk grid: a step-1 region cut into slabs along dimension 0, an
+//! orthogonal selection split into grid cells ([`GridPlan`]), and the parallel fill of an
+//! output from decoded units ([`fill_from_units`]).
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use unsafe_cell_slice::UnsafeCellSlice;
+use zarrs::array::{ArrayBytes, ArraySubset};
+
+use super::{codec_err, ZArray, ZArrayInner};
+use crate::dtype::TypedVec;
+use crate::error::{Error, ErrorCode, Result};
+use crate::runtime::{self, CancelToken};
+use crate::selection::Selection;
+
+/// A slab of a region: its start, its shape, and its byte range in a C-order buffer of the
+/// whole region.
+type Slab = (Vec<u64>, Vec<u64>, usize, usize);
+
+impl ZArray {
+    /// Split `start..start+len` along dimension 0 into slabs aligned to the chunk grid, each
+    /// holding about `16 x threads` chunks, so cancellation is checked often without starving
+    /// the pool. Without a cancellable token the region is one slab: no barriers at all.
+    fn slabs(
+        array: &ZArrayInner,
+        start: &[u64],
+        region: &[u64],
+        cancel: &CancelToken,
+    ) -> Result<Vec<(u64, u64)>> {
+        if region.is_empty() || region[0] == 0 || !cancel.is_cancellable() {
+            return Ok(vec![(0, region.first().copied().unwrap_or(1))]);
+        }
+        let zero = vec![0u64; array.dimensionality()];
+        let chunk = array.chunk_shape(&zero)?;
+        let c0 = chunk[0].get();
+        let per_row: u64 = region
+            .iter()
+            .zip(chunk.iter())
+            .skip(1)
+            .map(|(r, c)| r.div_ceil(c.get()).max(1))
+            .product();
+        let rows_per_slab = ((runtime::threads() as u64 * 16).div_ceil(per_row.max(1))).max(1);
+        let mut out = Vec::new();
+        let end = start[0] + region[0];
+        let mut s = start[0];
+        while s < end {
+            // Next chunk boundary `rows_per_slab` chunk rows ahead.
+            let boundary = (s / c0 + rows_per_slab) * c0;
+            let e = boundary.min(end);
+            out.push((s - start[0], e - s));
+            s = e;
+        }
+        Ok(out)
+    }
+
+    /// Slabs as `(start, shape, byte_lo, byte_hi)`: the region of each slab and its byte range
+    /// in a C-order buffer of the whole region (slabs split dimension 0, so ranges are contiguous).
+    pub(super) fn slab_parts(
+        array: &ZArrayInner,
+        start: &[u64],
+        region: &[u64],
+        elem: usize,
+        cancel: &CancelToken,
+    ) -> Result<Vec<Slab>> {
+        if start.is_empty() {
+            return Ok(vec![(vec![], vec![], 0, elem)]);
+        }
+        let row_bytes = usize::try_from(region.iter().skip(1).product::<u64>())
+            .map_err(|_| Error::invalid_input("region too large"))?
+            * elem;
+        Ok(Self::slabs(array, start, region, cancel)?
+            .into_iter()
+            .map(|(off, len)| {
+                let mut s = start.to_vec();
+                let mut r = region.to_vec();
+                s[0] += off;
+                r[0] = len;
+                let lo = off as usize * row_bytes;
+                (s, r, lo, lo + len as usize * row_bytes)
+            })
+            .collect())
+    }
+
+    /// Whether `subset` is exactly a set of whole chunks: a write then reads nothing back and
+    /// a read needs no partial-shard decoding.
+    pub(super) fn covers_whole_chunks(array: &ZArrayInner, subset: &ArraySubset) -> Result<bool> {
+        let Some(chunks) = array.chunks_in_array_subset(subset)? else {
+            return Ok(false);
+        };
+        Ok(&array.chunks_subset_bounded(&chunks)? == subset)
+    }
+}
+
+/// An orthogonal selection split by a regular grid (inner chunks for reads, stored chunks for
+/// writes): per dimension, grid cell -> `[(output position, source index)]`.
+pub(super) struct GridPlan {
+    groups: Vec<BTreeMap<u64, Vec<(u64, u64)>>>,
+    /// Strides of the (undropped) output, C order.
+    pub(super) out_strides: Vec<u64>,
+}
+
+/// The selected points of one grid cell: per dimension its `(output, source)` pairs, and the
+/// bounding box of the sources.
+pub(super) struct Cell<'a> {
+    lists: Vec<&'a [(u64, u64)]>,
+    pub(super) lo: Vec<u64>,
+    shape: Vec<u64>,
+}
+
+impl GridPlan {
+    pub(super) fn new(sel: &Selection, cell_shape: &[u64]) -> Self {
+        let groups = sel
+            .dims
+            .iter()
+            .zip(cell_shape)
+            .map(|(d, &u)| {
+                let mut m: BTreeMap<u64, Vec<(u64, u64)>> = BTreeMap::new();
+                for i in 0..d.len() {
+                    let src = d.source(i);
+                    m.entry(src / u).or_default().push((i, src));
+                }
+                m
+            })
+            .collect();
+        let full = sel.full_shape();
+        Self {
+            groups,
+            out_strides: c_strides(&full),
+        }
+    }
+
+    /// Every combination of touched cells.
+    pub(super) fn cells(&self) -> Vec<Cell<'_>> {
+        let mut cells: Vec<Vec<&[(u64, u64)]>> = vec![vec![]];
+        for g in &self.groups {
+            cells = cells
+                .into_iter()
+                .flat_map(|c| {
+                    g.values().map(move |l| {
+                        let mut c = c.clone();
+                        c.push(l.as_slice());
+                        c
+                    })
+                })
+                .collect();
+        }
+        cells
+            .into_iter()
+            .map(|lists| {
+                let lo: Vec<u64> = lists
+                    .iter()
+                    .map(|l| l.iter().map(|p| p.1).min().unwrap_or(0))
+                    .collect();
+                let shape = lists
+                    .iter()
+                    .zip(&lo)
+                    .map(|(l, lo)| l.iter().map(|p| p.1).max().unwrap_or(0) + 1 - lo)
+                    .collect();
+                Cell { lists, lo, shape }
+            })
+            .collect()
+    }
+}
+
+impl Cell<'_> {
+    pub(super) fn subset(&self) -> Result<ArraySubset> {
+        ArraySubset::new_with_start_shape(self.lo.clone(), self.shape.clone())
+            .map_err(|e| Error::invalid_selection(e.to_string()))
+    }
+
+    /// Call `f(output linear index, linear index within the bounding box)` for every point.
+    pub(super) fn for_each_pair(&self, out_strides: &[u64], mut f: impl FnMut(usize, usize)) {
+        let ndim = self.lists.len();
+        let box_strides = c_strides(&self.shape);
+        let mut idx = vec![0usize; ndim];
+        loop {
+            let (mut o, mut s) = (0u64, 0u64);
+            for d in 0..ndim {
+                let (op, src) = self.lists[d][idx[d]];
+                o += op * out_strides[d];
+                s += (src - self.lo[d]) * box_strides[d];
+            }
+            f(o as usize, s as usize);
+            // Odometer increment, last dimension fastest.
+            let mut d = ndim;
+            loop {
+                if d == 0 {
+                    return;
+                }
+                d -= 1;
+                idx[d] += 1;
+                if idx[d] < self.lists[d].len() {
+                    break;
+                }
+                idx[d] = 0;
+            }
+        }
+    }
+}
+
+pub(super) fn c_strides(shape: &[u64]) -> Vec<u64> {
+    let mut strides = vec![1u64; shape.len()];
+    for d in (0..shape.len().saturating_sub(1)).rev() {
+        strides[d] = strides[d + 1] * shape[d + 1];
+    }
+    strides
+}
+
+/// Decode every unit in parallel and copy its elements into `out`: `pairs(unit, f)` calls
+/// `f(output index, index within the decoded unit)`.
+///
+/// # Safety
+/// The caller guarantees that every output index `pairs` yields belongs to exactly one unit
+/// (no two units yield the same index) and is below the number of elements of `out`. The
+/// units are copied in parallel through one shared view of `out`, so an index yielded by two
+/// units would be two threads writing the same bytes. (An index out of bounds panics rather
+/// than writes; debug builds also panic on an index yielded twice.)
+pub(super) unsafe fn fill_from_units<U: Sync>(
+    out: &mut TypedVec,
+    elem: usize,
+    units: &[U],
+    decode: impl Fn(&U) -> Result<ArrayBytes<'static>> + Sync,
+    pairs: impl Fn(&U, &mut dyn FnMut(usize, usize)) + Sync,
+) -> Result<()> {
+    match out {
+        TypedVec::String(v) => return fill_var_from_units(v, units, decode, pairs),
+        TypedVec::Bytes(v) => return fill_var_from_units(v, units, decode, pairs),
+        _ => {}
+    }
+    let Some(bytes) = out.bytes_mut() else {
+        return Err(Error::new(ErrorCode::Internal, "fixed buffer expected"));
+    };
+    #[cfg(debug_assertions)]
+    let claimed: Vec<std::sync::atomic::AtomicBool> = (0..bytes.len() / elem.max(1))
+        .map(|_| std::sync::atomic::AtomicBool::new(false))
+        .collect();
+    let target = UnsafeCellSlice::new(bytes);
+    units.par_iter().try_for_each(|u| {
+        let decoded = decode(u)?.into_fixed().map_err(codec_err)?;
+        pairs(u, &mut |o, s| {
+            #[cfg(debug_assertions)]
+            assert!(
+                !claimed[o].swap(true, std::sync::atomic::Ordering::Relaxed),
+                "output index {o} yielded twice"
+            );
+            // SAFETY: `o` is yielded by this unit only (this function's contract), so no
+            // other thread touches these bytes; `index_mut` checks the bounds.
+            let dst = unsafe { target.index_mut(o * elem..(o + 1) * elem) };
+            dst.copy_from_slice(&decoded[s * elem..(s + 1) * elem]);
+        });
+        Ok::<_, Error>(())
+    })
+}
+
+/// The variable-length arm of [`fill_from_units`].
+fn fill_var_from_units<U: Sync, T: VarElem>(
+    out: &mut [T],
+    units: &[U],
+    decode: impl Fn(&U) -> Result<ArrayBytes<'static>> + Sync,
+    pairs: impl Fn(&U, &mut dyn FnMut(usize, usize)) + Sync,
+) -> Result<()> {
+    let parts: Vec<Vec<(usize, T)>> = units
+        .par_iter()
+        .map(|u| {
+            let (data, offsets) = decode(u)?.into_variable().map_err(codec_err)?.into_parts();
+            let mut v = Vec::new();
+            pairs(u, &mut |o, s| {
+                v.push((o, T::from_slice(&data[offsets[s]..offsets[s + 1]])));
+            });
+            Ok(v)
+        })
+        .collect::<Result<_>>()?;
+    for (o, s) in parts.into_iter().flatten() {
+        out[o] = s;
+    }
+    Ok(())
+}
+
+/// Variable-length elements as decoded from zarrs' offsets + bytes.
+trait VarElem: Send {
+    fn from_slice(b: &[u8]) -> Self;
+}
+
+impl VarElem for String {
+    fn from_slice(b: &[u8]) -> Self {
+        String::from_utf8_lossy(b).into_owned()
+    }
+}
+
+impl VarElem for Vec<u8> {
+    fn from_slice(b: &[u8]) -> Self {
+        b.to_vec()
+    }
+}

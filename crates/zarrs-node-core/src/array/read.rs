@@ -1,0 +1,349 @@
+//! Reads: basic, orthogonal, coordinate and record selections.
+//!
+//! Reads of a step-1 region decode straight into the output buffer ([`TypedVec`]), in slabs
+//! along the first dimension aligned to chunk boundaries so an `AbortSignal` is honoured
+//! between slabs. Partial reads of sharded arrays go through zarrs' sharded reader with a
+//! per-handle cache of shard indexes, so repeated reads don't refetch them and only the inner
+//! chunks a selection touches are decoded. Strided, orthogonal and coordinate selections are
+//! grouped by inner chunk: each inner chunk is decoded once, in parallel, and its elements
+//! scattered into the output.
+
+use std::collections::HashMap;
+
+use unsafe_cell_slice::UnsafeCellSlice;
+use zarrs::array::{
+    ArrayBytes, ArrayBytesFixedDisjointView, ArrayShardedReadableExt, ArraySubset, CodecOptions,
+    ElementOwned,
+};
+
+use super::grid::{c_strides, fill_from_units, GridPlan};
+use super::{Inner, RecordColumn, ZArray};
+use crate::dtype::TypedVec;
+use crate::error::{Error, ErrorCode, Result};
+use crate::remote_read;
+use crate::runtime::{self, CancelToken};
+use crate::selection::{coordinates, DimSpec, Selection};
+use crate::store::PrefetchGuard;
+
+impl ZArray {
+    /// Basic selection (integers, slices with steps, `All`). Returns data and output shape.
+    ///
+    /// # Errors
+    /// Selection, codec and storage errors, [`ErrorCode::Aborted`] when cancelled.
+    pub fn get(&self, specs: &[DimSpec], cancel: &CancelToken) -> Result<(TypedVec, Vec<u64>)> {
+        self.get_selection(specs, false, cancel)
+    }
+
+    /// Basic selection of a record array: one column per field, in field order.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get); [`ErrorCode::InvalidInput`] when the array is not a record array.
+    pub fn get_records(
+        &self,
+        specs: &[DimSpec],
+        cancel: &CancelToken,
+    ) -> Result<(Vec<RecordColumn>, Vec<u64>)> {
+        let fields = self.record_fields()?;
+        let (raw, shape) = self.read_selection(specs, false, cancel)?;
+        let bytes = raw.bytes().unwrap_or_default();
+        let stride = self.elem_size();
+        let columns = fields
+            .iter()
+            .map(|f| {
+                let col = f.scalar.decode(bytes, stride, f.offset).map_err(|e| {
+                    Error::new(e.code, format!("field '{}': {}", f.name, e.message))
+                        .with_key(self.path.clone())
+                })?;
+                Ok((f.name.clone(), col))
+            })
+            .collect::<Result<_>>()?;
+        Ok((columns, shape))
+    }
+
+    /// Orthogonal selection (index lists and masks allowed per dimension).
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn get_orthogonal(
+        &self,
+        specs: &[DimSpec],
+        cancel: &CancelToken,
+    ) -> Result<(TypedVec, Vec<u64>)> {
+        self.get_selection(specs, true, cancel)
+    }
+
+    fn get_selection(
+        &self,
+        specs: &[DimSpec],
+        orthogonal: bool,
+        cancel: &CancelToken,
+    ) -> Result<(TypedVec, Vec<u64>)> {
+        self.not_records()?;
+        let (raw, shape) = self.read_selection(specs, orthogonal, cancel)?;
+        Ok((self.decode_scalar(raw)?, shape))
+    }
+
+    /// Read a selection as stored elements (raw bytes for numpy dtypes).
+    fn read_selection(
+        &self,
+        specs: &[DimSpec],
+        orthogonal: bool,
+        cancel: &CancelToken,
+    ) -> Result<(TypedVec, Vec<u64>)> {
+        cancel.check()?;
+        self.with(|inner| {
+            let shape = inner.array.shape().to_vec();
+            let sel = Selection::new(specs, &shape, orthogonal)
+                .map_err(|e| e.with_key(self.path.clone()))?;
+            let n = sel.num_elements().unwrap_or(u64::MAX);
+            let n = self.check_alloc(n)?;
+            let out_shape = sel.output_shape();
+            let data = runtime::run(|| match sel.as_region() {
+                Some((start, region)) => self.read_region(inner, &start, &region, n, cancel),
+                None => self.gather_orthogonal(inner, &sel, n, cancel),
+            })
+            .map_err(|e| e.with_key(self.path.clone()))?;
+            Ok((data, out_shape))
+        })
+    }
+
+    /// Point selection: `coords[d]` holds indices along dimension `d`; output is 1-D.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn get_coordinates(
+        &self,
+        coords: &[Vec<i64>],
+        cancel: &CancelToken,
+    ) -> Result<(TypedVec, Vec<u64>)> {
+        cancel.check()?;
+        self.not_records()?;
+        self.with(|inner| {
+            let shape = inner.array.shape().to_vec();
+            let points = coordinates(coords, &shape).map_err(|e| e.with_key(self.path.clone()))?;
+            let n = self.check_alloc(points.len() as u64)?;
+            let data = runtime::run(|| self.gather_points(inner, &points, n, cancel))
+                .map_err(|e| e.with_key(self.path.clone()))?;
+            Ok((self.decode_scalar(data)?, vec![n as u64]))
+        })
+    }
+
+    fn read_region(
+        &self,
+        inner: &Inner,
+        start: &[u64],
+        region: &[u64],
+        n: usize,
+        cancel: &CancelToken,
+    ) -> Result<TypedVec> {
+        let array = &inner.array;
+        let opts = Self::options();
+        let mut out = self.alloc(n)?;
+        if n == 0 {
+            return Ok(out);
+        }
+        let subset = ArraySubset::new_with_start_shape(start.to_vec(), region.to_vec())
+            .map_err(|e| Error::invalid_selection(e.to_string()))?;
+        let whole = Self::covers_whole_chunks(array, &subset)?;
+        let sharded_partial = inner.shard_cache.array_is_sharded() && !whole;
+        // Remote partial reads check the shard indexes inside the prefetch (from its bytes).
+        let _prefetched = if sharded_partial && self.store.is_remote() {
+            let subchunks =
+                remote_read::subchunks_of_region(start, region, &Self::unit_shape(array)?);
+            inner.prefetch(&self.store, &subchunks)?
+        } else {
+            inner
+                .shard_checks
+                .check_subset(&self.store, array, &subset)?;
+            PrefetchGuard::none()
+        };
+
+        match &mut out {
+            TypedVec::String(v) => {
+                *v = Self::read_var(inner, &subset, sharded_partial, &opts)?;
+                return Ok(out);
+            }
+            TypedVec::Bytes(v) => {
+                *v = Self::read_var(inner, &subset, sharded_partial, &opts)?;
+                return Ok(out);
+            }
+            _ => {}
+        }
+        let elem = self.elem_size();
+        let bytes = out
+            .bytes_mut()
+            .ok_or_else(|| Error::new(ErrorCode::Internal, "fixed buffer expected"))?;
+        if sharded_partial {
+            // Partial shard reads: cached shard indexes, only the needed inner chunks decoded.
+            let decoded: ArrayBytes =
+                array.retrieve_array_subset_sharded_opt(&inner.shard_cache, &subset, &opts)?;
+            let decoded = decoded
+                .into_fixed()
+                .map_err(|e| Error::new(ErrorCode::Codec, e.to_string()))?;
+            bytes.copy_from_slice(&decoded);
+            return Ok(out);
+        }
+        for (s, r, lo, hi) in Self::slab_parts(array, start, region, elem, cancel)? {
+            cancel.check()?;
+            let slab = &mut bytes[lo..hi];
+            let slab_subset = ArraySubset::new_with_start_shape(s, r.clone())
+                .map_err(|e| Error::invalid_selection(e.to_string()))?;
+            let mut view = unsafe {
+                // SAFETY: one view over the whole slab buffer; nothing else aliases it.
+                ArrayBytesFixedDisjointView::new(
+                    UnsafeCellSlice::new(slab),
+                    elem,
+                    &r,
+                    ArraySubset::new_with_shape(r.clone()),
+                )
+            }
+            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
+            array.retrieve_array_subset_into_opt(&slab_subset, (&mut view).into(), &opts)?;
+        }
+        Ok(out)
+    }
+
+    /// Variable-length elements (strings, byte strings) of a region.
+    fn read_var<T: ElementOwned>(
+        inner: &Inner,
+        subset: &ArraySubset,
+        sharded_partial: bool,
+        opts: &CodecOptions,
+    ) -> Result<Vec<T>> {
+        Ok(if sharded_partial {
+            inner.array.retrieve_array_subset_sharded_opt::<Vec<T>>(
+                &inner.shard_cache,
+                subset,
+                opts,
+            )?
+        } else {
+            inner
+                .array
+                .retrieve_array_subset_opt::<Vec<T>>(subset, opts)?
+        })
+    }
+
+    /// Decode the bounding box `bbox` (array coordinates) with the shard-index cache.
+    pub(super) fn read_bbox(
+        &self,
+        inner: &Inner,
+        bbox: &ArraySubset,
+        opts: &CodecOptions,
+    ) -> Result<ArrayBytes<'static>> {
+        inner
+            .shard_checks
+            .check_subset(&self.store, &inner.array, bbox)?;
+        Ok(inner
+            .array
+            .retrieve_array_subset_sharded_opt(&inner.shard_cache, bbox, opts)?)
+    }
+
+    fn gather_orthogonal(
+        &self,
+        inner: &Inner,
+        sel: &Selection,
+        n: usize,
+        cancel: &CancelToken,
+    ) -> Result<TypedVec> {
+        let mut out = self.alloc(n)?;
+        // One unit of work per touched inner chunk, decoded once.
+        let unit = Self::unit_shape(&inner.array)?;
+        let plan = GridPlan::new(sel, &unit);
+        let cells = plan.cells();
+        let _prefetched = if self.store.is_remote() {
+            let subchunks: Vec<Vec<u64>> = cells
+                .iter()
+                .map(|c| c.lo.iter().zip(&unit).map(|(l, u)| l / u).collect())
+                .collect();
+            inner.prefetch(&self.store, &subchunks)?
+        } else {
+            PrefetchGuard::none()
+        };
+        let opts = Self::options();
+        // SAFETY: `GridPlan::new` puts each selected position of a dimension in exactly one
+        // grid cell of that dimension, and a `Cell` is one combination of a cell per
+        // dimension, so each output position tuple (hence each C-order output index, the
+        // strides being those of the full output shape) is in exactly one `Cell`; positions
+        // are below the selection's lengths, so indices are below `n`, the size of `out`.
+        unsafe {
+            fill_from_units(
+                &mut out,
+                self.elem_size(),
+                &cells,
+                |cell| {
+                    cancel.check()?;
+                    self.read_bbox(inner, &cell.subset()?, &opts)
+                },
+                |cell, f| cell.for_each_pair(&plan.out_strides, f),
+            )?;
+        }
+        Ok(out)
+    }
+
+    fn gather_points(
+        &self,
+        inner: &Inner,
+        points: &[Vec<u64>],
+        n: usize,
+        cancel: &CancelToken,
+    ) -> Result<TypedVec> {
+        let mut out = self.alloc(n)?;
+        let unit = Self::unit_shape(&inner.array)?;
+        let mut groups: HashMap<Vec<u64>, Vec<usize>> = HashMap::new();
+        for (i, p) in points.iter().enumerate() {
+            groups
+                .entry(p.iter().zip(&unit).map(|(a, u)| a / u).collect())
+                .or_default()
+                .push(i);
+        }
+        let _prefetched = if self.store.is_remote() {
+            inner.prefetch(&self.store, &groups.keys().cloned().collect::<Vec<_>>())?
+        } else {
+            PrefetchGuard::none()
+        };
+        // Per inner chunk: the bounding box of its points and (output, in-box) index pairs.
+        let units = groups
+            .into_values()
+            .map(|g| {
+                let ndim = unit.len();
+                let lo: Vec<u64> = (0..ndim)
+                    .map(|d| g.iter().map(|&i| points[i][d]).min().unwrap_or(0))
+                    .collect();
+                let shape: Vec<u64> = (0..ndim)
+                    .map(|d| g.iter().map(|&i| points[i][d]).max().unwrap_or(0) + 1 - lo[d])
+                    .collect();
+                let strides = c_strides(&shape);
+                let pairs = g
+                    .iter()
+                    .map(|&i| {
+                        (
+                            i,
+                            (0..ndim)
+                                .map(|d| (points[i][d] - lo[d]) * strides[d])
+                                .sum::<u64>() as usize,
+                        )
+                    })
+                    .collect::<Vec<_>>();
+                let bbox = ArraySubset::new_with_start_shape(lo, shape)
+                    .map_err(|e| Error::invalid_selection(e.to_string()))?;
+                Ok((bbox, pairs))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let opts = Self::options();
+        // SAFETY: each point index `i` was pushed into exactly one group above, a unit's
+        // pairs are that group's points, and `i < points.len() == n`, the size of `out`.
+        unsafe {
+            fill_from_units(
+                &mut out,
+                self.elem_size(),
+                &units,
+                |(bbox, _)| {
+                    cancel.check()?;
+                    self.read_bbox(inner, bbox, &opts)
+                },
+                |(_, pairs), f| pairs.iter().for_each(|&(o, s)| f(o, s)),
+            )?;
+        }
+        Ok(out)
+    }
+}
