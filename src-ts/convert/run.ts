@@ -107,12 +107,7 @@ async function prepareOutput(store: Store, plan: Plan, opts: ConvertOptions, par
       const what = (await hasRoot(store)) ? 'a zarr store' : 'data';
       throw zarrsError('InvalidInput', `'${output}' already holds ${what}; pass --overwrite to replace it`, output);
     }
-    try {
-      await store.set(PLAN_KEY, json(plan));
-    } catch (e) {
-      if (!isZarrsError(e)) throw e;
-      throw zarrsError(e.code, `cannot write to '${output}': ${e.message}`, output, e);
-    }
+    await store.set(PLAN_KEY, json(plan));
     return;
   }
   if (JSON.stringify(stored) !== JSON.stringify(plan)) {
@@ -203,7 +198,13 @@ export async function convert(input: string, output: string, opts: ConvertOption
   const source = await openSource(input);
   const plan = planConversion(input, await source.nodes(), opts);
   const store = await openStore(output);
-  await prepareOutput(store, plan, opts, part);
+  await prepareOutput(store, plan, opts, part).catch((e) => {
+    // The OS's message ("Not a directory") does not say where.
+    if (isZarrsError(e) && e.code === 'Storage') {
+      throw zarrsError('Storage', `cannot write to '${output}': ${e.message}`, output, e);
+    }
+    throw e;
+  });
   if (opts.resume && part.count === 1) await storeHandle(store).sweepTemporaries();
 
   await ensureGroups(store, plan);

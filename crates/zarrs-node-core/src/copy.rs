@@ -161,7 +161,7 @@ fn grid_of(
 ) -> Result<Array<dyn zarrs::storage::ReadableWritableListableStorageTraits>> {
     let meta: ArrayMetadata = serde_json::from_value(dst.metadata_json()?)
         .map_err(|e| Error::new(ErrorCode::Internal, format!("array metadata: {e}")))?;
-    Array::new_with_metadata(dst.store().storage()?, dst.path(), meta)
+    Array::new_with_metadata(dst.store().storage()?, &format!("/{}", dst.path()), meta)
         .map_err(|e| Error::new(ErrorCode::InvalidMetadata, e.to_string()).with_key(dst.path()))
 }
 
