@@ -2,6 +2,15 @@
 
 import './arrow.js';
 
+export {
+  type ConvertOptions,
+  type ConvertProgress,
+  type ConvertReport,
+  convert,
+  type FinalizeReport,
+  finalize,
+  type Part,
+} from '../convert/run.js';
 export { type AlignedElem, AnnData, type AnnDataInit, type Raw, registerAnnDataNamespace } from './anndata.js';
 export type { LazySelection } from './axis.js';
 export { convertStringsToCategoricals } from './categoricals.js';
