@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::single_range_in_vec_init, missing_docs)]
 //! The streaming row copy: blocks must tile whole destination shards, source and destination
 //! must agree on shape and type, a copy in any block order gives the same stored bytes, and a
 //! resumed copy skips exactly the blocks whose shards are stored.
@@ -61,7 +61,8 @@ fn unaligned_blocks_and_mismatched_arrays_are_invalid_input() {
     let p = Progress::default();
     let never = CancelToken::never();
     for block in [5..20, 0..15, 0..0, 90..110] {
-        let e = copy_rows(&rows, &dst, &[block.clone()], false, &p, &never).unwrap_err();
+        let e =
+            copy_rows(&rows, &dst, std::slice::from_ref(&block), false, &p, &never).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidInput, "{block:?}: {e}");
     }
     let other = create(&s, "other", json!({"shape": [100, 6], "dtype": "float32"}));
