@@ -34,6 +34,8 @@
 import type { CodecSpec } from '../zarr/array.js';
 import type { DataType } from '../zarr/dtype.js';
 import { itemSize } from '../zarr/dtype.js';
+import { callSync } from '../zarr/errors.js';
+import { native } from '../zarr/native.js';
 import type { DatasetOptions, WriteOptions } from './options.js';
 
 /** What an array holds, for the sharding policy. */
@@ -54,7 +56,11 @@ export interface Layout {
   shards?: number[];
 }
 
-/** Chunk and shard shapes for an array of `shape` and `dtype` holding an element of `kind`. */
+/**
+ * Chunk and shard shapes for an array of `shape` and `dtype` holding an element of `kind`. The
+ * policy itself (see the comment above) lives in the native core (`layout.rs`), shared with
+ * `createArray`'s `'auto'` shapes and the converter.
+ */
 export function layoutFor(
   kind: ArrayRole,
   shape: number[],
@@ -64,42 +70,10 @@ export function layoutFor(
 ): Layout {
   const policy = typeof opts.shards === 'object' ? opts.shards : {};
   const item = itemSize(dtype) ?? STRING_BYTES;
-  const chunkBytes = (policy.chunkBytes ?? MiB) / (kind === 'sparse' ? 4 : 1);
-  const shardBytes = policy.shardBytes ?? 64 * MiB;
-  if (shape.length === 0) return { chunks: [] };
-  const chunks = (ds.chunks ?? innerChunks(shape, item, chunkBytes)).map((c) => Math.max(1, c));
   const sharded = opts.zarrFormat === 3 && opts.shards !== false && ds.shards !== false;
-  if (!sharded) return { chunks };
-  if (Array.isArray(ds.shards)) return { chunks, shards: ds.shards };
-  const grid = shape.map((s, i) => Math.max(1, Math.ceil(s / chunks[i])));
-  if (grid.every((g) => g === 1)) return { chunks };
-  return { chunks, shards: shardShape(shape, chunks, item, shardBytes) };
-}
-
-function innerChunks(shape: number[], item: number, chunkBytes: number): number[] {
-  const elems = Math.max(1, Math.floor(chunkBytes / item));
-  if (shape.length === 1) return [clamp(elems, shape[0])];
-  const rowElems = shape.slice(1).reduce((a, b) => a * b, 1);
-  if (rowElems <= elems) return [clamp(Math.floor(elems / Math.max(1, rowElems)), shape[0]), ...shape.slice(1)];
-  // Rows wider than a chunk: 16-row blocks split along the second axis (later axes whole).
-  const rows = clamp(16, shape[0]);
-  const rest = shape.slice(2).reduce((a, b) => a * b, 1);
-  const cols = clamp(Math.floor(elems / (rows * Math.max(1, rest))), shape[1]);
-  return [rows, cols, ...shape.slice(2)];
-}
-
-/** Grow the shard along the trailing axes first (full rows), then rows, within shardBytes. */
-function shardShape(shape: number[], chunks: number[], item: number, shardBytes: number): number[] {
-  const shard = [...chunks];
-  const bytes = () => shard.reduce((a, b) => a * b, item);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    const full = Math.ceil(shape[d] / chunks[d]) * chunks[d];
-    const k = Math.max(1, Math.floor(shardBytes / bytes()));
-    shard[d] = Math.min(full, chunks[d] * k);
-  }
-  return shard;
-}
-
-function clamp(n: number, extent: number): number {
-  return Math.max(1, Math.min(n, extent));
+  const l = callSync(() =>
+    native.layoutFor(kind, shape, item, policy.chunkBytes ?? MiB, policy.shardBytes ?? 64 * MiB, ds.chunks, sharded),
+  );
+  if (sharded && Array.isArray(ds.shards)) return { chunks: l.chunks, shards: ds.shards };
+  return l.shards ? { chunks: l.chunks, shards: l.shards } : { chunks: l.chunks };
 }

@@ -138,6 +138,12 @@ export declare function createGroup(store: NativeStore, path: string, options?: 
 /** The worker thread count. */
 export declare function getThreads(): number
 
+/**
+ * The layout of an array of `shape` with `itemSize`-byte elements holding `role` (`'dense'`,
+ * `'sparse'`, `'indptr'`, `'column'`); `chunks` overrides the inner chunk shape.
+ */
+export declare function layoutFor(role: string, shape: Array<number>, itemSize: number, chunkBytes: number, shardBytes: number, chunks: Array<number> | undefined | null, sharded: boolean): NativeLayout
+
 /** A decoded selection. */
 export interface NativeChunk {
   data: Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array | string[] | Buffer[]
@@ -213,6 +219,14 @@ export interface NativeGroupOptions {
   zarrFormat?: number
   attributesJson?: string
   overwrite?: boolean
+}
+
+/** Inner chunk and shard shapes of an AnnData array (the policy lives in the core's `layout`). */
+export interface NativeLayout {
+  /** Inner chunk shape (chunk shape when unsharded). */
+  chunks: Array<number>
+  /** Shard shape, absent when unsharded. */
+  shards?: Array<number>
 }
 
 /** A group member. */

@@ -773,7 +773,7 @@ if (
   }
 }
 
-const { NativeArray, NativeCancel, NativeGroup, NativeH5Ad, NativeH5ad, NativeProgress, NativeStore, consolidateMetadata, copyH5adRows, copyZarrRows, createArray, createGroup, getThreads, nativeVersions, openArray, openGroup, setMaxAllocBytes, setThreads, takeSparse, validateCompressed } = nativeBinding
+const { NativeArray, NativeCancel, NativeGroup, NativeH5Ad, NativeH5ad, NativeProgress, NativeStore, consolidateMetadata, copyH5adRows, copyZarrRows, createArray, createGroup, getThreads, layoutFor, nativeVersions, openArray, openGroup, setMaxAllocBytes, setThreads, takeSparse, validateCompressed } = nativeBinding
 export { NativeArray }
 export { NativeCancel }
 export { NativeGroup }
@@ -787,6 +787,7 @@ export { copyZarrRows }
 export { createArray }
 export { createGroup }
 export { getThreads }
+export { layoutFor }
 export { nativeVersions }
 export { openArray }
 export { openGroup }

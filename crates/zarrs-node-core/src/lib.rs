@@ -12,6 +12,7 @@ pub mod copy;
 pub mod dtype;
 pub mod error;
 pub mod group;
+pub mod layout;
 pub mod metadata;
 pub mod node;
 pub mod numpy;

@@ -1,16 +1,5 @@
-//! Array creation options -> zarr v2 / v3 metadata documents, including the `'auto'` chunk and
-//! shard policies and fill-value normalisation.
-//!
-//! Chunking policy (`chunks: 'auto'`): halve the largest dimension until an (inner) chunk is at
-//! most [`AUTO_CHUNK_BYTES`] uncompressed. Small chunks keep partial reads cheap and let every
-//! core decode in parallel.
-//!
-//! Sharding policy (`shards: 'auto'`): grow the inner chunk shape dimension by dimension
-//! (round-robin, doubling) until a shard reaches [`AUTO_SHARD_BYTES`] uncompressed or covers the
-//! array. Shards are the unit of writing: each is encoded once by one worker, so a shard must be
-//! small enough that `threads x shard` fits comfortably in memory and large enough that object
-//! stores see few, big PUTs. 64 MiB does both; the reference's ~1 GB shards make every writer
-//! hold a gigabyte per thread and make a partial rewrite cost a gigabyte.
+//! Array creation options -> zarr v2 / v3 metadata documents (the `'auto'` chunk and shard
+//! shapes come from [`crate::layout`]) and fill-value normalisation.
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -18,12 +7,9 @@ use serde_json::{json, Map, Value};
 use crate::codecs;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::layout::{auto_chunks, auto_shards, checked_bytes};
 use crate::numpy::{NumpyDtype, Scalar};
 
-/// Target uncompressed size of an automatically sized (inner) chunk.
-pub const AUTO_CHUNK_BYTES: u64 = 1 << 20;
-/// Target uncompressed size of an automatically sized shard.
-pub const AUTO_SHARD_BYTES: u64 = 64 << 20;
 /// Largest encoded unit (chunk, or inner chunk of a shard) we accept: codecs such as blosc
 /// cannot address more than 2 GiB.
 pub const MAX_CHUNK_BYTES: u64 = (1 << 31) - 1;
@@ -91,61 +77,6 @@ pub struct CreateArrayOptions {
     /// Memory order of chunks, v2 only (`'C'` default, `'F'`).
     #[serde(default)]
     pub order: Option<String>,
-}
-
-fn checked_bytes(shape: &[u64], elem: usize) -> Option<u64> {
-    shape
-        .iter()
-        .try_fold(elem as u64, |acc, &d| acc.checked_mul(d.max(1)))
-}
-
-/// The `'auto'` inner chunk shape for `shape`.
-#[must_use]
-pub fn auto_chunks(shape: &[u64], elem: usize) -> Vec<u64> {
-    let mut c: Vec<u64> = shape.iter().map(|&s| s.max(1)).collect();
-    loop {
-        let bytes = checked_bytes(&c, elem).unwrap_or(u64::MAX);
-        if bytes <= AUTO_CHUNK_BYTES {
-            return c;
-        }
-        let (i, &largest) = match c.iter().enumerate().max_by_key(|(_, &v)| v) {
-            Some(x) => x,
-            None => return c,
-        };
-        if largest <= 1 {
-            return c;
-        }
-        c[i] = largest.div_ceil(2);
-    }
-}
-
-/// The `'auto'` shard shape for `shape` with inner `chunks`.
-#[must_use]
-pub fn auto_shards(shape: &[u64], chunks: &[u64], elem: usize) -> Vec<u64> {
-    let max_k: Vec<u64> = shape
-        .iter()
-        .zip(chunks)
-        .map(|(&s, &c)| s.div_ceil(c).max(1))
-        .collect();
-    let mut k = vec![1u64; chunks.len()];
-    let shard = |k: &[u64]| -> Vec<u64> { k.iter().zip(chunks).map(|(a, b)| a * b).collect() };
-    loop {
-        let mut grew = false;
-        for d in 0..k.len() {
-            if k[d] >= max_k[d] {
-                continue;
-            }
-            let mut next = k.clone();
-            next[d] = (k[d] * 2).min(max_k[d]);
-            if checked_bytes(&shard(&next), elem).is_some_and(|b| b <= AUTO_SHARD_BYTES) {
-                k = next;
-                grew = true;
-            }
-        }
-        if !grew {
-            return shard(&k);
-        }
-    }
 }
 
 fn normalize_fill(dtype: DType, fill: Option<&Value>) -> Result<Value> {
@@ -598,22 +529,6 @@ mod tests {
 
     fn opts(v: Value) -> CreateArrayOptions {
         serde_json::from_value(v).unwrap()
-    }
-
-    #[test]
-    fn auto_chunk_and_shard_policy() {
-        let c = auto_chunks(&[1024, 1024, 512], 2);
-        assert!(c.iter().product::<u64>() * 2 <= AUTO_CHUNK_BYTES);
-        let s = auto_shards(&[1024, 1024, 512], &c, 2);
-        let bytes = s.iter().product::<u64>() * 2;
-        assert!(
-            bytes <= AUTO_SHARD_BYTES && bytes > AUTO_SHARD_BYTES / 4,
-            "{s:?}"
-        );
-        assert!(s.iter().zip(&c).all(|(s, c)| s % c == 0));
-        // Small arrays: one shard covering the array (rounded to chunks).
-        assert_eq!(auto_shards(&[10], &[4], 4), vec![12]);
-        assert_eq!(auto_chunks(&[0, 3], 4), vec![1, 3]);
     }
 
     #[test]

@@ -38,6 +38,50 @@ pub fn set_max_alloc_bytes(n: f64) -> Result<()> {
     })
 }
 
+/// Inner chunk and shard shapes of an AnnData array (the policy lives in the core's `layout`).
+#[napi(object, object_from_js = false)]
+pub struct NativeLayout {
+    /// Inner chunk shape (chunk shape when unsharded).
+    pub chunks: Vec<f64>,
+    /// Shard shape, absent when unsharded.
+    pub shards: Option<Vec<f64>>,
+}
+
+/// The layout of an array of `shape` with `itemSize`-byte elements holding `role` (`'dense'`,
+/// `'sparse'`, `'indptr'`, `'column'`); `chunks` overrides the inner chunk shape.
+#[napi]
+pub fn layout_for(
+    role: String,
+    shape: Vec<f64>,
+    item_size: f64,
+    chunk_bytes: f64,
+    shard_bytes: f64,
+    chunks: Option<Vec<f64>>,
+    sharded: bool,
+) -> Result<NativeLayout> {
+    use zarrs_node_core::layout::{role_layout, Role};
+    sync(|| {
+        let shape = crate::marshal::dims(&shape, "shape")?;
+        let chunks = chunks
+            .map(|c| crate::marshal::dims(&c, "chunks"))
+            .transpose()?;
+        let l = role_layout(
+            Role::parse(&role)?,
+            &shape,
+            uint(item_size, "item size")?,
+            uint(chunk_bytes, "chunk bytes")?,
+            uint(shard_bytes, "shard bytes")?,
+            chunks.as_deref(),
+            sharded,
+        );
+        let f = |v: Vec<u64>| v.into_iter().map(|x| x as f64).collect();
+        Ok(NativeLayout {
+            chunks: f(l.chunks),
+            shards: l.shards.map(f),
+        })
+    })
+}
+
 /// Versions of this addon and of the zarrs crate it was built with.
 #[napi]
 pub fn native_versions() -> String {
