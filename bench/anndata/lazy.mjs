@@ -4,6 +4,7 @@
 //
 //   node scripts/build.mjs --release && node bench/anndata/lazy.mjs      # 100k x 20k, 3 rounds
 //   node bench/anndata/lazy.mjs --quick --out DIR                        # 3,000 x 800, 1 round
+//   node bench/anndata/lazy.mjs --quick --peers zarrs-node               # ours only: seconds
 //
 // The store: gen.py's dataset (benchmarks.md) written by our writeZarr (v3, sharded, zstd,
 // consolidated), made once under bench/.data/anndata (--store PATH uses another). Operations,
@@ -29,6 +30,7 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     data: { type: 'string' },
     locations: { type: 'string', default: 'local,proxy' },
+    peers: { type: 'string', default: 'zarrs-node,anndata,anndata+zarrs' },
     child: { type: 'string' },
   },
 });
@@ -139,15 +141,22 @@ const base = {
   threads,
 };
 const ops = ['open', 'column', 'rows', 'view', 'iterate'];
+const wanted = new Set(args.peers.split(','));
 const peers = [
-  { name: 'zarrs-node', cmd: process.execPath, argv: (s) => [fileURLToPath(import.meta.url), '--child', s] },
+  {
+    id: 'zarrs-node',
+    name: 'zarrs-node',
+    cmd: process.execPath,
+    argv: (s) => [fileURLToPath(import.meta.url), '--child', s],
+  },
   ...[false, true].map((zarrs) => ({
+    id: zarrs ? 'anndata+zarrs' : 'anndata',
     name: zarrs ? 'anndata 0.13.4 + zarrs' : 'anndata 0.13.4',
     zarrs,
     cmd: PY,
     argv: (s) => [join(root, 'bench', 'anndata', 'lazy_peer.py'), s],
   })),
-];
+].filter((p) => p.id === 'zarrs-node' || wanted.has(p.id));
 
 /** The store as each location serves it (proxy: a range server behind a latency proxy). */
 async function locate(where) {
