@@ -113,3 +113,29 @@ test('bench/anndata/codecs.mjs measures every candidate codec and the default on
   expect(result.rows.map((r) => r.path)).toEqual(['X', 'raw/X/indices']);
   for (const r of result.rows) expect(Object.keys(r.codecs)).toContain('writeZarr default');
 });
+
+test.skipIf(skipWithoutPython(PYTHON_013))(
+  'bench/anndata/lazy.mjs --quick measures readLazy and python read_lazy (both pipelines), local and proxied, with the same results',
+  () => {
+    const out = tmp('zn-bench-lazy-');
+    execFileSync(
+      process.execPath,
+      [join(ROOT, 'bench', 'anndata', 'lazy.mjs'), '--quick', '--out', out, '--latency', '2'],
+      { cwd: ROOT, stdio: 'pipe' },
+    );
+    const { summary } = JSON.parse(readFileSync(join(out, 'lazy-quick.json'), 'utf8')) as {
+      summary: { where: string; op: string; peer: string; check: string; hwmKiB?: number }[];
+    };
+    const peers = ['zarrs-node', 'anndata 0.13.4', 'anndata 0.13.4 + zarrs'];
+    for (const where of ['local', 'proxy']) {
+      for (const op of ['open', 'column', 'rows', 'view', 'iterate']) {
+        // every peer measured (an error leaves no row) and read what zarrs-node read
+        const rows = summary.filter((s) => s.where === where && s.op === op);
+        expect(rows.map((r) => [r.peer, r.check])).toEqual(peers.map((p) => [p, 'same']));
+      }
+    }
+    expect(summary.filter((s) => s.op === 'iterate').every((s) => (s.hwmKiB ?? 0) > 0)).toBe(true);
+    expect(readFileSync(join(out, 'lazy-quick.md'), 'utf8')).toContain('Peak RSS of iterate');
+  },
+  300_000,
+);

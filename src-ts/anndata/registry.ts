@@ -190,12 +190,12 @@ export class ReadCtx {
     if (this.callback) {
       const node =
         kind === 'group'
-          ? await group.openGroup(name, this.opts)
+          ? await this.openChildGroup(group, name)
           : new ArrayRef(group, name, await group.memberMetadata(name, this.opts));
       return valueDesc(node, await this.read(node));
     }
     return this.describeNode(
-      kind === 'group' ? await group.openGroup(name, this.opts) : await this.#openOrRef(group, name),
+      kind === 'group' ? await this.openChildGroup(group, name) : await this.#openOrRef(group, name),
     );
   }
 
@@ -228,7 +228,7 @@ export class ReadCtx {
   async array(group: Group, name: string): Promise<ZArray> {
     await this.#expectKind(group, name, 'array');
     try {
-      return await group.openArray(name, this.opts);
+      return await this.openChildArray(group, name);
     } catch (e) {
       throw namingElem(e, joinPath(group.path, name));
     }
@@ -237,6 +237,16 @@ export class ReadCtx {
   /** The group `name` of `group`. */
   async group(group: Group, name: string): Promise<Group> {
     await this.#expectKind(group, name, 'group');
+    return this.openChildGroup(group, name);
+  }
+
+  /** Open child array `name` (a lazy context serves the arrays it opened while probing). */
+  protected openChildArray(group: Group, name: string): Promise<ZArray> {
+    return group.openArray(name, this.opts);
+  }
+
+  /** Open child group `name` (a lazy context serves the groups it opened while probing). */
+  protected openChildGroup(group: Group, name: string): Promise<Group> {
     return group.openGroup(name, this.opts);
   }
 
@@ -283,7 +293,7 @@ export class ReadCtx {
    */
   async #openOrRef(group: Group, name: string, known?: ArrayRef): Promise<ZArray | ArrayRef> {
     try {
-      return await group.openArray(name, this.opts);
+      return await this.openChildArray(group, name);
     } catch (e) {
       const err = namingElem(e, joinPath(group.path, name));
       if (this.opts.fallback !== 'raw' || !undecodable(err, true)) throw err;

@@ -140,6 +140,11 @@ const CTORS: Record<Exclude<DataType, Unboxed>, Ctor> = {
   timedelta64: BigInt64Array,
 };
 
+/** A zeroed TypedArray of `n` elements of a numeric (or time) dtype. */
+export function typedArray(dtype: Exclude<DataType, Unboxed>, n: number): NumericTypedArray {
+  return new CTORS[dtype](n);
+}
+
 /** Bytes per element (strings: undefined). */
 export function itemSize(dtype: DataType): number | undefined {
   return dtype === 'string' || dtype === 'bytes' || dtype === 'record'

@@ -7,7 +7,7 @@ import type { ZArray } from '../../zarr/array.js';
 import { InvalidInputError, InvalidMetadataError } from '../../zarr/errors.js';
 import { type Group, openGroup } from '../../zarr/group.js';
 import { slice } from '../../zarr/selection.js';
-import type { StoreLike } from '../../zarr/store.js';
+import { resolveStore, type Store, type StoreLike } from '../../zarr/store.js';
 import { type AlignedElem, AnnData, type AnnDataInit, type Raw } from '../anndata.js';
 import { type AxisSel, allOf, checkAxis, compose, type LazySelection, pickList, toElemAxis } from '../axis.js';
 import { type CodesArray, type Column, columnLength, type DataFrame, indexStrings } from '../dataframe.js';
@@ -24,7 +24,10 @@ export interface ReadLazyOptions extends ReadOptions {
   path?: string;
   /** Read the obs and var indexes at open (default true), so views know their names. */
   loadIndex?: boolean;
-  /** The zarr format when known: 2 skips the `zarr.json` probe of a v2 store (one request less). */
+  /**
+   * The zarr format when known: 2 skips the `zarr.json` probe of a v2 store (one request less).
+   * Without it, a Store object remembers the format an earlier readLazy found at the path.
+   */
   zarrFormat?: 2 | 3;
 }
 
@@ -54,7 +57,7 @@ const warned = new Set<string>();
  * metadata works too (with a warning): only the keys the AnnData layout names are probed.
  */
 export async function readLazy(store: StoreLike, opts: ReadLazyOptions = {}): Promise<LazyAnnData> {
-  const g = await openGroup(store, opts.path ?? '', { signal: opts.signal, zarrFormat: opts.zarrFormat });
+  const g = await openRemembering(await resolveStore(store), opts);
   warnUnconsolidated(g);
   const { ctx, desc } = await describeAnnData(g, opts, (legacy) => new LazyCtx(opts, legacy, g.consolidated));
   return openedAnnData(ctx, desc, opts.loadIndex !== false);
@@ -78,6 +81,34 @@ export async function readElemLazy(
     return new LazyDataFrame(desc, ctx, undefined, await indexOf(ctx, desc));
   }
   return lazyElem(desc, ctx);
+}
+
+/**
+ * Formats found by earlier opens, per Store object and path. A v2 store cannot be told from a
+ * v3 one before a request: v3 metadata wins where a path holds both (the zarr spec), so
+ * `.zmetadata` can only be trusted once `zarr.json` is known to be absent, which costs the
+ * probe; probing `.zmetadata` first would cost every v3 store that extra request instead. So
+ * the first open of a v2 store without `{ zarrFormat: 2 }` is two requests, later opens
+ * through the same Store one.
+ */
+const formats = new WeakMap<Store, Map<string, 2 | 3>>();
+
+async function openRemembering(store: Store, opts: ReadLazyOptions): Promise<Group> {
+  const path = opts.path ?? '';
+  let known = formats.get(store);
+  const remembered = opts.zarrFormat ?? known?.get(path);
+  const open = (zarrFormat: 2 | 3 | undefined) => openGroup(store, path, { signal: opts.signal, zarrFormat });
+  // a remembered format that no longer opens (the store was rewritten) is probed afresh
+  const g =
+    opts.zarrFormat === undefined && remembered !== undefined
+      ? await open(remembered).catch(() => open(undefined))
+      : await open(remembered);
+  if (!known) {
+    known = new Map();
+    formats.set(store, known);
+  }
+  known.set(path, g.zarrFormat);
+  return g;
 }
 
 function warnUnconsolidated(g: Group): void {

@@ -6,8 +6,9 @@ import type { CallOptions } from '../../zarr/abort.js';
 import { InvalidInputError, UnsupportedError } from '../../zarr/errors.js';
 import { AnnData } from '../anndata.js';
 import { type CategoricalColumn, type Column, codesArray, col, columnValues, DataFrame } from '../dataframe.js';
-import { CscMatrix, CsrMatrix, type IndexArray, isDense, isSparse, type Matrix, type NumericDType } from '../elems.js';
+import { isDense, isSparse, type Matrix } from '../elems.js';
 import { LazyAnnData } from './anndata.js';
+import { stackParts } from './stack.js';
 
 export interface ConcatOptions {
   /** Only 'obs' (rows) is supported. */
@@ -22,10 +23,12 @@ export interface ConcatOptions {
 
 /**
  * Stack `adatas` along obs. Nothing is read until `toMemory()`, which reads from each lazy
- * input only its var columns that the join keeps. The result has X, the layers and obsm
- * matrices every input has, obs (columns joined like var; an outer join marks missing values
- * as missing), and var with the joined names; uns, varm, obsp and varp are not merged (python's
- * defaults). Missing X values of an outer join are 0 (sparse) or NaN (dense floats).
+ * input only its var columns that the join keeps. As python's `anndata.concat` with its
+ * defaults: X, and layers and obsm matrices joined like var (outer: every key, an input that
+ * lacks one filled; inner: the keys every input has; obsm widths padded / cut by position),
+ * obs columns joined like var (missing values marked missing), var with the joined names;
+ * uns, varm, obsp and varp are not merged. Fill values are 0 when any part is sparse (the
+ * result is then CSR), else NaN; a filled gap promotes the dtype to float64 as numpy does.
  */
 export function concat(adatas: readonly (AnnData | LazyAnnData)[], opts: ConcatOptions = {}): LazyConcat {
   if ((opts.axis ?? 'obs') !== 'obs' && opts.axis !== 0) {
@@ -78,33 +81,42 @@ export class LazyConcat {
       }),
     );
     const J = this.nVars;
+    const byName = (i: number) => () => parts[i].cols;
+    // obsm entries align by position: outer pads to the widest part, inner cuts to the narrowest
+    const byPosition = (m: Matrix | null) => (width: number) =>
+      Int32Array.from({ length: m?.shape[1] ?? 0 }, (_, c) => (c < width ? c : -1));
     const X = parts.every((p) => p.adata.X !== null)
-      ? stack(
-          parts.map((p) => placeColumns(p.adata.X as Matrix, p.cols, J)),
+      ? stackParts(
+          parts.map((p, i) => ({ matrix: p.adata.X, rows: p.adata.nObs, cols: byName(i) })),
+          J,
           'X',
         )
       : null;
-    const common = (f: (a: AnnData) => Record<string, unknown>) =>
-      Object.keys(f(parts[0].adata)).filter((k) => parts.every((p) => k in f(p.adata)));
+    const keys = (f: (a: AnnData) => Record<string, unknown>) =>
+      joinNames(
+        parts.map((p) => Object.keys(f(p.adata))),
+        this.join,
+      );
     const layers = Object.fromEntries(
-      common((a) => a.layers).map((k) => [
+      keys((a) => a.layers).map((k) => [
         k,
-        stack(
-          parts.map((p) => placeColumns(p.adata.layers[k], p.cols, J)),
+        stackParts(
+          parts.map((p, i) => ({ matrix: p.adata.layers[k] ?? null, rows: p.adata.nObs, cols: byName(i) })),
+          J,
           `layers/${k}`,
         ),
       ]),
     );
     const obsm = Object.fromEntries(
-      common((a) => a.obsm)
-        .filter((k) => parts.every((p) => isDense(p.adata.obsm[k]) || isSparse(p.adata.obsm[k])))
-        .map((k) => [
-          k,
-          stack(
-            parts.map((p) => p.adata.obsm[k] as Matrix),
-            `obsm/${k}`,
-          ),
-        ]),
+      keys((a) => a.obsm)
+        .filter((k) => parts.every((p) => !(k in p.adata.obsm) || isMatrix(p.adata.obsm[k])))
+        .map((k) => {
+          const ms = parts.map((p) => (p.adata.obsm[k] ?? null) as Matrix | null);
+          const widths = ms.flatMap((m) => (m === null ? [] : [m.shape[1]]));
+          const width = this.join === 'outer' ? Math.max(...widths) : Math.min(...widths);
+          const stackable = ms.map((m, i) => ({ matrix: m, rows: parts[i].adata.nObs, cols: byPosition(m) }));
+          return [k, stackParts(stackable, width, `obsm/${k}`)];
+        }),
     );
     const obs = this.#obs(parts.map((p) => p.adata.obs));
     return new AnnData({ X, layers, obsm, obs, var: new DataFrame({ index: this.varNames }) });
@@ -142,133 +154,8 @@ function joinNames(lists: readonly (readonly string[])[], join: 'inner' | 'outer
   return lists[0].filter((n) => sets.every((s) => s.has(n)));
 }
 
-/** `m` with its column c moved to `cols[c]` of a `J`-column matrix (-1: dropped). */
-function placeColumns(m: Matrix, cols: Int32Array, J: number): Matrix {
-  const [n, k] = m.shape;
-  if (!isSparse(m)) {
-    const src = m.data as ArrayLike<number>;
-    const Out = (m.data as unknown as { constructor: new (len: number) => Float64Array }).constructor;
-    const out = new Out(n * J);
-    if (out instanceof Float32Array || out instanceof Float64Array) out.fill(Number.NaN);
-    for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) if (cols[c] >= 0) out[i * J + cols[c]] = src[i * k + c];
-    return { ...m, data: out, shape: [n, J] } as Matrix;
-  }
-  const idx = Array.from(m.indices as ArrayLike<number | bigint>, Number);
-  const ptr = Array.from(m.indptr as ArrayLike<number | bigint>, Number);
-  const data = m.data as ArrayLike<number>;
-  const dtype = m.dtype as NumericDType;
-  if (m.format === 'csr') {
-    const keep: number[] = [];
-    const indptr = new Int32Array(n + 1);
-    for (let i = 0; i < n; i++) {
-      for (let p = ptr[i]; p < ptr[i + 1]; p++) if (cols[idx[p]] >= 0) keep.push(p);
-      indptr[i + 1] = keep.length;
-    }
-    return new CsrMatrix({
-      data: takeTyped(data, keep) as never,
-      indices: Int32Array.from(keep, (p) => cols[idx[p]]),
-      indptr,
-      shape: [n, J],
-      dtype,
-    });
-  }
-  // CSC: whole columns move; output column j holds input column c with cols[c] = j
-  const from = new Int32Array(J).fill(-1);
-  cols.forEach((j, c) => {
-    if (j >= 0) from[j] = c;
-  });
-  const keep: number[] = [];
-  const indptr = new Int32Array(J + 1);
-  for (let j = 0; j < J; j++) {
-    const c = from[j];
-    if (c >= 0) for (let p = ptr[c]; p < ptr[c + 1]; p++) keep.push(p);
-    indptr[j + 1] = keep.length;
-  }
-  return new CscMatrix({
-    data: takeTyped(data, keep) as never,
-    indices: Int32Array.from(keep, (p) => idx[p]),
-    indptr,
-    shape: [n, J],
-    dtype,
-  });
-}
-
-function takeTyped(data: ArrayLike<number>, at: readonly number[]): ArrayLike<number> {
-  const Out = (data as unknown as { constructor: new (len: number) => Float64Array }).constructor;
-  const out = new Out(at.length);
-  at.forEach((p, i) => {
-    out[i] = data[p];
-  });
-  return out;
-}
-
-/** Stack matrices of one format (and width) along rows. */
-function stack(ms: Matrix[], path: string): Matrix {
-  const widths = new Set(ms.map((m) => m.shape[1]));
-  const formats = new Set(ms.map((m) => (isSparse(m) ? m.format : 'dense')));
-  if (widths.size > 1 || formats.size > 1) {
-    throw new UnsupportedError(
-      'Unsupported',
-      `concat: '/${path}' has ${[...formats].join(' and ')} parts of widths ${[...widths].join(', ')}: they must match`,
-      { key: path },
-    );
-  }
-  const n = ms.reduce((s, m) => s + m.shape[0], 0);
-  const k = ms[0].shape[1];
-  if (ms.every(isDense)) {
-    return { ...ms[0], data: concatNumbers(ms.map((m) => m.data as ArrayLike<number>)), shape: [n, k] } as Matrix;
-  }
-  const sp = ms as (CsrMatrix | CscMatrix)[];
-  const dtype = sp[0].dtype as NumericDType;
-  const data = concatNumbers(sp.map((m) => m.data as ArrayLike<number>));
-  if (sp[0].format === 'csr') {
-    const indices = Int32Array.from(sp.flatMap((m) => Array.from(m.indices as ArrayLike<number | bigint>, Number)));
-    const indptr = new Int32Array(n + 1);
-    let row = 0;
-    let base = 0;
-    for (const m of sp) {
-      const ptr = Array.from(m.indptr as ArrayLike<number | bigint>, Number);
-      for (let i = 1; i < ptr.length; i++) indptr[row + i] = base + ptr[i];
-      row += m.shape[0];
-      base += m.data.length;
-    }
-    return new CsrMatrix({ data: data as never, indices, indptr: indptr as IndexArray, shape: [n, k], dtype });
-  }
-  // CSC: column j is the parts' column j one after the other, rows shifted by each part's offset
-  const order: number[] = [];
-  const rows: number[] = [];
-  const indptr = new Int32Array(k + 1);
-  const offsets = sp.map((_, i) => sp.slice(0, i).reduce((s, m) => s + m.shape[0], 0));
-  const dataBase = sp.map((_, i) => sp.slice(0, i).reduce((s, m) => s + m.data.length, 0));
-  const ptrs = sp.map((m) => Array.from(m.indptr as ArrayLike<number | bigint>, Number));
-  const idxs = sp.map((m) => Array.from(m.indices as ArrayLike<number | bigint>, Number));
-  for (let j = 0; j < k; j++) {
-    sp.forEach((_, i) => {
-      for (let p = ptrs[i][j]; p < ptrs[i][j + 1]; p++) {
-        order.push(dataBase[i] + p);
-        rows.push(idxs[i][p] + offsets[i]);
-      }
-    });
-    indptr[j + 1] = order.length;
-  }
-  return new CscMatrix({
-    data: takeTyped(data, order) as never,
-    indices: Int32Array.from(rows),
-    indptr: indptr as IndexArray,
-    shape: [n, k],
-    dtype,
-  });
-}
-
-function concatNumbers(parts: ArrayLike<number>[]): ArrayLike<number> {
-  const Out = (parts[0] as unknown as { constructor: new (len: number) => Float64Array }).constructor;
-  const out = new Out(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p as never, at);
-    at += p.length;
-  }
-  return out;
+function isMatrix(x: unknown): x is Matrix {
+  return (isDense(x) && x.shape.length === 2) || isSparse(x);
 }
 
 /**

@@ -1,0 +1,278 @@
+// Lazy-read benchmark (issue 9): zarrs-node's readLazy against python anndata 0.13.4's read_lazy
+// (its default codec pipeline, and zarrs-python's), on one store, locally and through a proxy
+// adding 20 ms per request, as ratios; plus the peak RSS of iterating every row.
+//
+//   node scripts/build.mjs --release && node bench/anndata/lazy.mjs      # 100k x 20k, 3 rounds
+//   node bench/anndata/lazy.mjs --quick --out DIR                        # 3,000 x 800, 1 round
+//   node bench/anndata/lazy.mjs --quick --peers zarrs-node               # ours only: seconds
+//
+// The store: gen.py's dataset (benchmarks.md) written by our writeZarr (v3, sharded, zstd,
+// consolidated), made once under bench/.data/anndata (--store PATH uses another). Operations,
+// each a fresh open in a fresh process (open untimed except for `open`): open; one obs column
+// (n_counts); 1,000 random sorted rows of X; a view (10k contiguous rows x 50 genes) to memory;
+// iterate all rows in 1,000-row blocks. Peak RSS: VmHWM of the iterate process, next to its RSS
+// before iterating and one block's decoded size. Every peer's result is checked against ours.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    threads: { type: 'string', default: '2' },
+    latency: { type: 'string', default: '20' },
+    store: { type: 'string' },
+    out: { type: 'string' },
+    data: { type: 'string' },
+    locations: { type: 'string', default: 'local,proxy' },
+    peers: { type: 'string', default: 'zarrs-node,anndata,anndata+zarrs' },
+    child: { type: 'string' },
+  },
+});
+
+/** /proc/self/status field in KiB (VmRSS, VmHWM). */
+function statusKiB(field) {
+  const m = readFileSync('/proc/self/status', 'utf8').match(new RegExp(`^${field}:\\s+(\\d+)`, 'm'));
+  return m ? Number(m[1]) : -1;
+}
+
+/** Child: zarrs-node's measurements of `spec.ops`, each after a fresh open; JSON like lazy_peer.py. */
+async function child(spec) {
+  const out = {};
+  for (const op of spec.ops) out[op] = await measure(op, spec);
+  return out;
+}
+
+async function measure(op, spec) {
+  const { columnValues, readLazy } = await import(join(root, 'dist', 'anndata', 'index.js'));
+  const { slice } = await import(join(root, 'dist', 'index.js'));
+  const sum = (xs) => {
+    let s = 0;
+    for (let i = 0; i < xs.length; i++) s += Number(xs[i]);
+    return s;
+  };
+  if (op === 'open') {
+    const t = performance.now();
+    const a = await readLazy(spec.stores[op]);
+    return { ms: performance.now() - t, check: a.nObs, hwmKiB: statusKiB('VmHWM') };
+  }
+  const a = await readLazy(spec.stores[op]);
+  const rssBeforeKiB = statusKiB('VmRSS');
+  const t = performance.now();
+  let check;
+  let blockBytes;
+  if (op === 'column') {
+    check = sum(columnValues(await a.obs.column('n_counts').get()));
+  } else if (op === 'rows') {
+    check = sum((await a.X.get(spec.rows)).data);
+  } else if (op === 'view') {
+    check = (await a.select(slice(...spec.viewRows), spec.genes).toMemory()).X.data.length;
+  } else if (op === 'iterate') {
+    check = 0;
+    for await (const b of a.iterate({ batchSize: spec.batch })) {
+      check += b.X.data.length;
+      // decoded size of one block: X's three arrays and obsm (obs is small next to them)
+      const x = b.X;
+      const obsm = Object.values(b.obsm).reduce((s, m) => s + (m.data?.byteLength ?? 0), 0);
+      blockBytes = Math.max(blockBytes ?? 0, x.data.byteLength + x.indices.byteLength + x.indptr.byteLength + obsm);
+    }
+  } else {
+    throw new Error(`unknown op ${op}`);
+  }
+  return { ms: performance.now() - t, check, hwmKiB: statusKiB('VmHWM'), rssBeforeKiB, blockBytes };
+}
+
+if (args.child) {
+  process.stdout.write(`${JSON.stringify(await child(JSON.parse(args.child)))}\n`);
+  process.exit(0);
+}
+
+const quick = args.quick;
+const rounds = Number(args.rounds ?? (quick ? 1 : 3));
+const threads = Number(args.threads);
+const env = { ...process.env, ZARRS_NODE_THREADS: String(threads), RAYON_NUM_THREADS: String(threads) };
+const run = promisify(execFile);
+const dataDir =
+  args.data ?? (quick ? join(tmpdir(), `zn-bench-lazy-${process.pid}`) : join(root, 'bench', '.data', 'anndata'));
+mkdirSync(dataDir, { recursive: true });
+const PY = join(root, '.venv-anndata-0.13', 'bin', 'python');
+if (!existsSync(PY)) throw new Error('.venv-anndata-0.13 is missing: run bash scripts/setup-python.sh');
+
+async function prepare() {
+  if (args.store) return args.store;
+  const size = quick ? ['--cells', '3000', '--genes', '800'] : [];
+  const source = join(dataDir, quick ? 'source-quick.zarr' : 'source.zarr');
+  const store = join(dataDir, quick ? 'lazy-quick.zarr' : 'lazy.zarr');
+  if (!existsSync(join(source, '.zgroup'))) {
+    console.error(`generating ${source} ...`);
+    await run(PY, [join(root, 'bench', 'anndata', 'gen.py'), source, ...size], { env });
+  }
+  if (!existsSync(join(store, 'zarr.json'))) {
+    const { readZarr, writeZarr } = await import(join(root, 'dist', 'anndata', 'index.js'));
+    await writeZarr(store, await readZarr(source));
+  }
+  return store;
+}
+
+const store = await prepare();
+const { readLazy } = await import(join(root, 'dist', 'anndata', 'index.js'));
+const opened = await readLazy(store);
+const [nObs, nVars] = opened.shape;
+/** n distinct positions below `max`, sorted (a seeded LCG: the same every run). */
+function positions(n, max, seed) {
+  const out = new Set();
+  let x = seed;
+  while (out.size < Math.min(n, max)) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out.add(x % max);
+  }
+  return [...out].sort((a, b) => a - b);
+}
+const base = {
+  rows: positions(1000, nObs, 12345),
+  genes: positions(50, nVars, 777),
+  viewRows: [0, Math.min(10_000, nObs)],
+  batch: 1000,
+  threads,
+};
+const ops = ['open', 'column', 'rows', 'view', 'iterate'];
+const wanted = new Set(args.peers.split(','));
+const peers = [
+  {
+    id: 'zarrs-node',
+    name: 'zarrs-node',
+    cmd: process.execPath,
+    argv: (s) => [fileURLToPath(import.meta.url), '--child', s],
+  },
+  ...[false, true].map((zarrs) => ({
+    id: zarrs ? 'anndata+zarrs' : 'anndata',
+    name: zarrs ? 'anndata 0.13.4 + zarrs' : 'anndata 0.13.4',
+    zarrs,
+    cmd: PY,
+    argv: (s) => [join(root, 'bench', 'anndata', 'lazy_peer.py'), s],
+  })),
+].filter((p) => p.id === 'zarrs-node' || wanted.has(p.id));
+
+/** The store as each location serves it (proxy: a range server behind a latency proxy). */
+async function locate(where) {
+  if (where === 'local') return { url: store, stop: async () => {} };
+  const { startRangeServer, startFaultProxy } = await import(join(root, 'scripts', 'loopback-servers.mjs'));
+  const server = await startRangeServer(store);
+  const proxy = await startFaultProxy(server.url, Number(args.latency));
+  return {
+    url: proxy.url,
+    log: proxy.log,
+    stop: async () => {
+      await proxy.stop();
+      await server.stop();
+    },
+  };
+}
+
+const results = {}; // `${where}/${op}/${peer}` -> [{ms, check, requests?, ...}]
+// per peer, location and round two processes: the short ops one after the other (each on a
+// fresh open), and iterate alone (its peak RSS is the process's)
+const batches = [ops.filter((op) => op !== 'iterate'), ['iterate']];
+for (const where of args.locations.split(',')) {
+  // one server (and proxy) per op, so the proxy's log counts each op's requests
+  const locs = Object.fromEntries(await Promise.all(ops.map(async (op) => [op, await locate(where)])));
+  for (let r = 0; r < rounds; r++) {
+    for (const batch of batches) {
+      for (const p of peers) {
+        const stores = Object.fromEntries(batch.map((op) => [op, locs[op].url]));
+        const spec = JSON.stringify({ ...base, stores, ops: batch, zarrs: p.zarrs ?? false });
+        const before = Object.fromEntries(batch.map((op) => [op, locs[op].log?.length ?? 0]));
+        let got;
+        try {
+          const { stdout } = await run(p.cmd, p.argv(spec), { env, cwd: root, maxBuffer: 64 * 2 ** 20 });
+          got = JSON.parse(stdout.trim().split('\n').pop());
+        } catch (e) {
+          const error = String(e.stderr || e)
+            .trim()
+            .split('\n')
+            .slice(-1)[0];
+          got = Object.fromEntries(batch.map((op) => [op, { error }]));
+        }
+        for (const op of batch) {
+          const res = got[op];
+          if (locs[op].log && !res.error) res.requests = locs[op].log.length - before[op];
+          const key = `${where}/${op}/${p.name}`;
+          results[key] = [...(results[key] ?? []), res];
+          console.error(`${where} round ${r + 1} ${op} ${p.name}: ${res.error ?? `${res.ms.toFixed(1)} ms`}`);
+        }
+      }
+    }
+  }
+  await Promise.all(Object.values(locs).map((l) => l.stop()));
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const close = (a, b) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a), Math.abs(b));
+const LABEL = {
+  open: 'open (readLazy / read_lazy)',
+  column: 'one obs column (n_counts)',
+  rows: `${base.rows.length} random sorted rows of X`,
+  view: `view ${base.viewRows[1]} rows x ${base.genes.length} genes, toMemory`,
+  iterate: `iterate all rows, ${base.batch}-row blocks`,
+};
+const summary = [];
+let md = `# Lazy reads: zarrs-node readLazy vs anndata 0.13.4 read_lazy\n\n`;
+md += `Store: ${nObs.toLocaleString('en')} x ${nVars.toLocaleString('en')} CSR (${store.split('/').pop()}), ${threads} threads, median of ${rounds}; each measurement a fresh open in a fresh process. proxy: HTTP range server behind ${args.latency} ms per request. Ratio: peer time / zarrs-node time (higher: we are faster).\n\n`;
+md += '| where | operation | peer | ms | ratio | requests | check |\n| --- | --- | --- | ---: | ---: | ---: | --- |\n';
+for (const where of args.locations.split(',')) {
+  for (const op of ops) {
+    const ours = results[`${where}/${op}/zarrs-node`];
+    const oursMs = ours.every((x) => !x.error) ? median(ours.map((x) => x.ms)) : Number.NaN;
+    for (const p of peers) {
+      const rs = results[`${where}/${op}/${p.name}`];
+      const err = rs.find((x) => x.error);
+      if (err) {
+        md += `| ${where} | ${LABEL[op]} | ${p.name} | error: ${err.error.slice(0, 120)} | | | |\n`;
+        continue;
+      }
+      const ms = median(rs.map((x) => x.ms));
+      const ok = ours[0].error
+        ? '?'
+        : close(rs[0].check, ours[0].check)
+          ? 'same'
+          : `DIFFERS (${rs[0].check} vs ${ours[0].check})`;
+      const row = { where, op, peer: p.name, ms, ratio: ms / oursMs, requests: rs[0].requests, check: ok };
+      if (op === 'iterate')
+        Object.assign(row, { hwmKiB: rs[0].hwmKiB, rssBeforeKiB: rs[0].rssBeforeKiB, blockBytes: rs[0].blockBytes });
+      summary.push(row);
+      md += `| ${where} | ${LABEL[op]} | ${p.name} | ${ms.toFixed(1)} | ${p.name === 'zarrs-node' ? '1' : `${row.ratio.toFixed(2)}x`} | ${row.requests ?? ''} | ${ok} |\n`;
+    }
+  }
+}
+md += '\nPeak RSS of iterate (VmHWM of its process; RSS after the open, before iterating):\n\n';
+md +=
+  '| where | peer | peak RSS MiB | RSS before MiB | growth MiB | one block decoded MiB |\n| --- | --- | ---: | ---: | ---: | ---: |\n';
+for (const s of summary.filter((x) => x.op === 'iterate')) {
+  const mib = (k) => (k / 1024).toFixed(1);
+  const block = summary.find((x) => x.where === s.where && x.op === 'iterate' && x.peer === 'zarrs-node')?.blockBytes;
+  md += `| ${s.where} | ${s.peer} | ${mib(s.hwmKiB)} | ${mib(s.rssBeforeKiB)} | ${mib(s.hwmKiB - s.rssBeforeKiB)} | ${block ? (block / 2 ** 20).toFixed(1) : ''} |\n`;
+}
+const outDir = args.out ?? join(root, 'bench', 'results');
+mkdirSync(outDir, { recursive: true });
+const meta = {
+  date: new Date().toISOString(),
+  host: hostname(),
+  threads,
+  latencyMs: Number(args.latency),
+  rounds,
+  quick,
+  nObs,
+  nVars,
+};
+writeFileSync(
+  join(outDir, quick ? 'lazy-quick.json' : `lazy-${meta.date.slice(0, 10)}-${meta.host}.json`),
+  `${JSON.stringify({ meta, base: { ...base, rows: base.rows.length, genes: base.genes }, results, summary }, null, 2)}\n`,
+);
+writeFileSync(join(outDir, quick ? 'lazy-quick.md' : 'lazy-latest.md'), md);
+console.log(md);
+if (quick && !args.data) rmSync(dataDir, { recursive: true, force: true });
