@@ -3,9 +3,11 @@
 obs with 10 columns, var with gene ids, obsm X_pca 100k x 50, a nested uns dict.
 
 Written once as a zarr v2 unsharded store (what most existing data looks like); every peer loads
-it untimed and then times its own write and read.
+it untimed and then times its own write and read. Each OUT is written from the same AnnData, its
+format taken from the name: NAME.zarr zarr v2 unsharded, NAME.h5ad h5ad uncompressed,
+NAME.gzip.h5ad h5ad with gzip (bench/convert.mjs uses all three).
 
-    python bench/anndata/gen.py OUT.zarr [--cells N] [--genes M] [--density D] [--seed S]
+    python bench/anndata/gen.py OUT [OUT ...] [--cells N] [--genes M] [--density D] [--seed S]
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def build(n: int, m: int, density: float, seed: int) -> ad.AnnData:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("out")
+    p.add_argument("out", nargs="+")
     p.add_argument("--cells", type=int, default=100_000)
     p.add_argument("--genes", type=int, default=20_000)
     p.add_argument("--density", type=float, default=0.05)
@@ -79,8 +81,14 @@ def main() -> None:
     t = time.perf_counter()
     adata = build(a.cells, a.genes, a.density, a.seed)
     ad.settings.zarr_write_format = 2
-    adata.write_zarr(a.out)
-    print(f"wrote {a.out}: {adata.shape}, nnz={adata.X.nnz} in {time.perf_counter() - t:.1f}s")
+    for out in a.out:
+        if out.endswith(".gzip.h5ad"):
+            adata.write_h5ad(out, compression="gzip")
+        elif out.endswith(".h5ad"):
+            adata.write_h5ad(out, compression=None)
+        else:
+            adata.write_zarr(out)
+    print(f"wrote {', '.join(a.out)}: {adata.shape}, nnz={adata.X.nnz} in {time.perf_counter() - t:.1f}s")
 
 
 if __name__ == "__main__":
