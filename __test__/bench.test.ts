@@ -141,17 +141,7 @@ test.skipIf(skipWithoutPython(PYTHON_013))(
 );
 test('bench/convert.mjs --quick converts with ours, 2 parts and python anndata, checks every output and reports RSS', () => {
   const out = tmp('zn-bench-convert-');
-  // zarr v2 only for now: the h5ad inputs carry uns/log1p/base = None (an HDF5 null dataspace),
-  // which the h5ad source does not convert yet.
-  const argv = [
-    '--quick',
-    '--inputs',
-    'zarr',
-    '--peers',
-    'ours,parts,anndata',
-    '--data',
-    tmp('zn-bench-convert-data-'),
-  ];
+  const argv = ['--quick', '--peers', 'ours,parts,anndata', '--data', tmp('zn-bench-convert-data-')];
   execFileSync(process.execPath, [join(ROOT, 'bench', 'convert.mjs'), ...argv, '--out', out], {
     cwd: ROOT,
     stdio: 'pipe',

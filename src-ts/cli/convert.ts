@@ -147,10 +147,6 @@ export function convertCommand(program: Command): void {
     .action((input: string, output: string, flags: ConvertFlags) =>
       runCommand(flags, async () => {
         const opts = convertOptions(flags);
-        if (opts.threads !== undefined) {
-          const { setThreads } = await import('../index.js');
-          setThreads(opts.threads);
-        }
         const controller = new AbortController();
         opts.signal = controller.signal;
         const release = cancelOnSignal(controller);

@@ -124,8 +124,11 @@ export function planConversion(input: string, nodes: SourceNode[], opts: LayoutO
       plan.groups.push({ path: node.path, attributes: node.attributes });
       continue;
     }
-    const shape = node.shape ?? [];
-    const dtype = node.dtype ?? 'record';
+    // anndata's None (`encoding-type: null`): an HDF5 null dataspace in h5ad, a 0-d bool array
+    // without data in zarr, as python writes it.
+    const isNull = node.attributes['encoding-type'] === 'null';
+    const shape = isNull ? [] : (node.shape ?? []);
+    const dtype = isNull ? 'bool' : (node.dtype ?? 'record');
     const role = roleOf(node, byPath);
     const layout = layoutFor(
       role,
@@ -151,7 +154,7 @@ export function planConversion(input: string, nodes: SourceNode[], opts: LayoutO
     // Scalars, records and strings (read whole by the h5ad source) are a single unit.
     const whole = shape.length === 0 || elementWise || dtype === 'string';
     const unitRows = Math.max(1, whole ? rows : (layout.shards ?? layout.chunks)[0]);
-    const units = rows === 0 ? 0 : Math.ceil(rows / unitRows);
+    const units = rows === 0 || isNull ? 0 : Math.ceil(rows / unitRows);
     plan.arrays.push({ path: node.path, create, rows, unitRows, units, elementWise, bytes: rows * rowBytes });
   }
   if (plan.groups[0]?.path !== '') throw zarrsError('InvalidInput', `${input}: the input has no root group`);
@@ -169,11 +172,15 @@ export function rowsOfPart(a: PlannedArray, arrayIndex: number, index: number, c
   return [u0 * a.unitRows, Math.min(a.rows, u1 * a.unitRows)];
 }
 
-/** Cut `rows` into blocks of whole units holding about `threads` shards' bytes each (the
- * native copy encodes a block's shards in parallel and holds at most two blocks). */
-export function blocksOf(a: PlannedArray, rows: [number, number], threads: number, shardBytes: number): number[] {
+/**
+ * Cut `rows` into blocks of whole units holding about one shard's bytes each. A shard encodes
+ * its inner chunks on every thread, so one shard per block keeps the cores busy, and the copy
+ * holds about three blocks at once (one read ahead, one being written, its encoded shards):
+ * memory stays near 3 x shard size + a constant, whatever the thread count and the input.
+ */
+export function blocksOf(a: PlannedArray, rows: [number, number], shardBytes: number): number[] {
   const rowBytes = a.bytes / Math.max(1, a.rows);
-  const unitsPerBlock = Math.max(1, Math.floor((threads * shardBytes) / Math.max(1, a.unitRows * rowBytes)));
+  const unitsPerBlock = Math.max(1, Math.floor(shardBytes / Math.max(1, a.unitRows * rowBytes)));
   const step = a.unitRows * unitsPerBlock;
   const out: number[] = [];
   for (let r = rows[0]; r < rows[1]; r += step) out.push(r, Math.min(rows[1], r + step));

@@ -45,7 +45,7 @@ export interface ConvertProgress {
 }
 
 export interface ConvertOptions extends LayoutOptions, CallOptions {
-  /** Worker threads: a block holds about `threads` shards (default: the pool size). */
+  /** Worker threads of the native pool (process-wide, as `setThreads`; default: the core count). */
   threads?: number;
   /** Do one part of a partitioned run; `finalize` completes the output after all parts. */
   part?: Part;
@@ -194,7 +194,7 @@ export async function convert(input: string, output: string, opts: ConvertOption
   ) {
     throw zarrsError('InvalidInput', `part ${part.index + 1}/${part.count} is not a part of ${part.count}`);
   }
-  const threads = opts.threads ?? native.getThreads();
+  if (opts.threads !== undefined) native.setThreads(opts.threads);
   const source = await openSource(input);
   const plan = planConversion(input, await source.nodes(), opts);
   const store = await openStore(output);
@@ -213,7 +213,7 @@ export async function convert(input: string, output: string, opts: ConvertOption
     if (!a.elementWise) arrays.set(i, await ensureArray(store, a));
   }
 
-  // This run's rows of each array, cut into blocks of about `threads` shards.
+  // This run's rows of each array, cut into blocks of about one shard.
   const shardBytes = opts.shardBytes ?? DEFAULT_SHARD_BYTES;
   const mine = new Map<number, number[]>();
   let totalBytes = 0;
@@ -221,7 +221,7 @@ export async function convert(input: string, output: string, opts: ConvertOption
   for (const [ai, a] of plan.arrays.entries()) {
     const rows = rowsOfPart(a, ai, part.index, part.count);
     if (rows === null) continue;
-    const blocks = blocksOf(a, rows, threads, shardBytes);
+    const blocks = blocksOf(a, rows, shardBytes);
     mine.set(ai, blocks);
     totalBlocks += blocks.length / 2;
     totalBytes += ((rows[1] - rows[0]) / Math.max(1, a.rows)) * a.bytes;
@@ -265,7 +265,7 @@ export async function convert(input: string, output: string, opts: ConvertOption
       written += stats.written;
       skipped += stats.skipped;
     };
-    // Large arrays one at a time (each copy is parallel inside and bounded to ~threads shards
+    // Large arrays one at a time (each copy is parallel inside and bounded to ~3 shards
     // in memory); small ones (obs/var columns, uns) several at once, as each is one small block.
     const entries = [...mine.entries()];
     const large = entries.filter(([ai]) => plan.arrays[ai].bytes > SMALL_ARRAY_BYTES);
