@@ -76,7 +76,7 @@ function convertOptions(flags: ConvertFlags): ConvertOptions {
 function progressBar(): { update: (p: ConvertProgress) => void; stop: () => void } {
   const bar = new cliProgress.SingleBar(
     {
-      format: ' {bar} {percentage}% | {done}/{total} | {rate}/s | ETA {eta_formatted}',
+      format: ' {bar} {percentage}% | {doneText} of {totalText} | {rate}/s | ETA {eta_formatted}',
       hideCursor: true,
       etaBuffer: 20,
     },
@@ -87,7 +87,7 @@ function progressBar(): { update: (p: ConvertProgress) => void; stop: () => void
   return {
     update(p) {
       const rate = formatBytes(Math.round(p.bytes / Math.max(1e-3, (performance.now() - started) / 1000)));
-      const payload = { done: formatBytes(p.bytes), total: formatBytes(p.totalBytes), rate };
+      const payload = { doneText: formatBytes(p.bytes), totalText: formatBytes(p.totalBytes), rate };
       if (!running) {
         bar.start(Math.max(1, p.totalBytes), 0, payload);
         running = true;
