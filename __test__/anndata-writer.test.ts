@@ -35,6 +35,8 @@ interface RawBlock {
   pca: Float64Array;
   cellType: string[];
   score: Float64Array;
+  nGenes: Int32Array;
+  missing: Uint8Array;
   barcode: string[];
   asCategorical?: boolean;
 }
@@ -43,7 +45,8 @@ const lib = { CsrMatrix, DataFrame, col };
 const dir = tmp('zn-writer-');
 const SEED = 20261201;
 const BLOCKS = 1000;
-const blocks: RawBlock[] = makeBlocks(SEED, BLOCKS);
+const all: RawBlock[] = makeBlocks(SEED, BLOCKS);
+const blocks = all;
 
 function concat<T extends Float32Array | Float64Array>(parts: T[], C: new (n: number) => T): T {
   const out = new C(parts.reduce((a, p) => a + p.length, 0));
@@ -56,7 +59,7 @@ function concat<T extends Float32Array | Float64Array>(parts: T[], C: new (n: nu
 }
 
 /** The whole object the blocks make, as writeZarr gets it. */
-function expected(format: Format): AnnData {
+function expected(format: Format, blocks: RawBlock[] = all): AnnData {
   const counts = concat(
     blocks.map((b) => b.counts),
     Float32Array,
@@ -90,6 +93,15 @@ function expected(format: Format): AnnData {
           ),
         ],
         ['barcode', col.string(barcode)],
+        [
+          'n_genes',
+          {
+            kind: 'nullable-integer',
+            dtype: 'int32',
+            values: Int32Array.from(blocks.flatMap((b) => [...b.nGenes])),
+            mask: Uint8Array.from(blocks.flatMap((b) => [...b.missing])),
+          },
+        ],
       ],
     }),
     var: createOptions(lib, format).var,
@@ -139,8 +151,20 @@ describe.each(['csr', 'dense'] as const)('X as %s', (format) => {
   });
 });
 
+test('zarr format 2 (unsharded): the same content', async () => {
+  const sub = blocks.slice(0, 150);
+  const actual = join(dir, 'v2-writer.zarr');
+  const ref = join(dir, 'v2-writeZarr.zarr');
+  const w = await AnnDataWriter.create(actual, { ...createOptions(lib, 'csr'), zarrFormat: 2 });
+  for (const b of sub) await w.append(toBlock(b, lib, 'csr'));
+  await w.close();
+  await writeZarr(ref, expected('csr', sub), { zarrFormat: 2, shards: SHARDS });
+  expect(dumpAnnData(await readZarr(actual))).toEqual(dumpAnnData(await readZarr(ref)));
+  stores.push({ expected: ref, actual });
+});
+
 test.skipIf(skipWithoutPython(PYTHON_013))('python anndata 0.13.4 reads the writer stores equal to writeZarr', () => {
-  expect(stores.length).toBe(2);
+  expect(stores.length).toBe(3);
   expect(assertEqualInPython(stores)).toEqual(stores.map(() => ({ equal: true })));
 });
 
@@ -158,10 +182,11 @@ test('a writer killed mid-way, resumed and finished equals an uninterrupted run'
   const child = spawn(process.execPath, [join(ROOT, '__test__', 'writer-child.mjs'), path, String(SEED)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  // the child says when it has appended 600 blocks; it is killed while appending more
+  // the child says when it has appended 900 blocks (past the first shard of every array; the
+  // bool mask's 4096-row shards are the longest); it is killed while appending more
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
-      if (d.toString().includes('600')) {
+      if (d.toString().includes('900')) {
         child.kill('SIGKILL');
         resolve();
       }
@@ -172,11 +197,11 @@ test('a writer killed mid-way, resumed and finished equals an uninterrupted run'
   await expect(readZarr(path)).rejects.toBeInstanceOf(IncompleteError);
   const w = await AnnDataWriter.resume(path);
   const resumedAt = w.nObs;
-  // the child appended 600 blocks, so shards were flushed; the rest of the 600th was buffered
+  // rows up to the last block end every array holds durably; the rest was lost with the child
   expect(resumedAt).toBeGreaterThan(0);
-  expect(resumedAt).toBeLessThanOrEqual(blocks.slice(0, 700).reduce((a, b) => a + b.n, 0));
+  expect(resumedAt).toBeLessThanOrEqual(blocks.slice(0, 1000).reduce((a, b) => a + b.n, 0));
   // re-append from the row the writer reports, in other block sizes than the first run
-  const all = expected('csr');
+  const whole = expected('csr');
   const rest = blocks.flatMap((b) => Array.from({ length: b.n }, (_, i) => ({ b, i }))).slice(resumedAt);
   for (let s = 0; s < rest.length; s += 37) {
     const rows = rest.slice(s, s + 37);
@@ -186,6 +211,8 @@ test('a writer killed mid-way, resumed and finished equals an uninterrupted run'
       pca: b.pca.slice(i * PCA, (i + 1) * PCA),
       cellType: [b.cellType[i]],
       score: b.score.slice(i, i + 1),
+      nGenes: b.nGenes.slice(i, i + 1),
+      missing: b.missing.slice(i, i + 1),
       barcode: [b.barcode[i]],
     });
     const merged = rows.map(({ b, i }) => one(b, i));
@@ -204,13 +231,15 @@ test('a writer killed mid-way, resumed and finished equals an uninterrupted run'
         merged.map((m) => m.score),
         Float64Array,
       ),
+      nGenes: Int32Array.from(merged.map((m) => m.nGenes[0])),
+      missing: Uint8Array.from(merged.map((m) => m.missing[0])),
       barcode: merged.flatMap((m) => m.barcode),
     };
     await w.append(toBlock({ ...block, asCategorical: s % 2 === 0 }, lib, 'csr'));
   }
   await w.close();
   // what the uninterrupted writer (first test) and writeZarr store
-  expect(dumpAnnData(await readZarr(path))).toEqual(dumpAnnData(convertStringsToCategoricals(all)));
+  expect(dumpAnnData(await readZarr(path))).toEqual(dumpAnnData(convertStringsToCategoricals(whole)));
 });
 
 describe('bad blocks are typed errors and lose nothing', () => {

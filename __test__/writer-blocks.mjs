@@ -22,8 +22,10 @@ export function makeBlocks(seed, count) {
     const pool = Math.min(CELL_TYPES.length, 1 + Math.floor(b / 120));
     const cellType = Array.from({ length: n }, () => CELL_TYPES[Math.floor(r() * pool)]);
     const score = Float64Array.from({ length: n }, () => r());
+    const missing = Uint8Array.from({ length: n }, () => (r() < 0.1 ? 1 : 0));
+    const nGenes = Int32Array.from(missing, (m) => (m ? 0 : Math.floor(r() * 5000)));
     const barcode = Array.from({ length: n }, (_, i) => `cell-${row + i}-${Math.floor(r() * 1e6)}`);
-    out.push({ n, counts, pca, cellType, score, barcode, asCategorical: r() < 0.5 });
+    out.push({ n, counts, pca, cellType, score, nGenes, missing, barcode, asCategorical: r() < 0.5 });
     row += n;
   }
   return out;
@@ -70,6 +72,7 @@ export function toBlock(b, lib, format) {
       ['cell_type', cellType],
       ['score', col.numeric(b.score)],
       ['barcode', col.string(b.barcode)],
+      ['n_genes', { kind: 'nullable-integer', dtype: 'int32', values: b.nGenes, mask: b.missing }],
     ],
   });
   return { X, obs, layers: { counts }, obsm: { X_pca: { dtype: 'float64', data: b.pca, shape: [b.n, PCA] } } };
@@ -95,6 +98,7 @@ export function createOptions(lib, format) {
         { name: 'cell_type', kind: 'categorical' },
         { name: 'score', kind: 'numeric', dtype: 'float64' },
         { name: 'barcode', kind: 'string' },
+        { name: 'n_genes', kind: 'nullable-integer', dtype: 'int32' },
       ],
     },
     X: { format, dtype: 'float32' },

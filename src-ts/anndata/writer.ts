@@ -191,8 +191,10 @@ const decoder = new TextDecoder();
 const DICT = encodingAttrs({ encodingType: 'dict', encodingVersion: '0.1.0' });
 const ARRAY = encodingAttrs({ encodingType: 'array', encodingVersion: '0.2.0' });
 const STRING_ARRAY = encodingAttrs({ encodingType: 'string-array', encodingVersion: '0.2.0' });
+/** The directory of the marker, removed by close() (with the scratch arrays under it). */
+const MARKER_DIR = UNFINISHED_KEY.slice(0, UNFINISHED_KEY.indexOf('/'));
 /** Streamed categorical codes wait here (int32) until close() sorts the categories. */
-const SCRATCH = 'zarrs-node-convert/writer';
+const SCRATCH = `${MARKER_DIR}/writer`;
 
 function invalid(path: string, block: number, msg: string): InvalidInputError {
   return new InvalidInputError('InvalidInput', `append #${block}: '/${path}' ${msg}`, { key: path });
@@ -336,6 +338,12 @@ export class AnnDataWriter {
     if (state === null || state.writer !== 'AnnDataWriter') {
       const why = state === null ? 'holds no unfinished AnnDataWriter' : 'holds an unfinished conversion, not a writer';
       throw zarrsError(state === null ? 'NotFound' : 'InvalidInput', `'${store.location}' ${why}`, '');
+    }
+    if ((await store.get('zarr.json')) !== null || (await store.get('.zgroup')) !== null) {
+      // close() wrote the root and stopped before removing the marker: only the cleanup is left
+      await store.deletePrefix(MARKER_DIR);
+      await consolidateMetadata(store, '');
+      throw zarrsError('InvalidInput', `'${store.location}' is complete: close() had written it`, '');
     }
     const w = new AnnDataWriter(store, state);
     await w.#openMatrices(false);
@@ -530,7 +538,8 @@ export class AnnDataWriter {
     if (moved !== null) {
       this.#state.rows = moved.rows;
       this.#state.nnz = moved.nnz;
-      if (!final) await this.#saveState();
+      // also at close: a crash after this resumes with every row and only has to close again
+      await this.#saveState();
     }
   }
 
@@ -550,6 +559,15 @@ export class AnnDataWriter {
   async #close(): Promise<void> {
     this.#usable();
     this.#closed = true;
+    try {
+      await this.#finish();
+    } catch (e) {
+      this.#failed = e;
+      throw e;
+    }
+  }
+
+  async #finish(): Promise<void> {
     await this.#flush(true);
     const n = this.#rows;
     if (this.#state.obs === null) await this.#openObs({ columns: [] }, true);
@@ -565,7 +583,7 @@ export class AnnDataWriter {
       zarrFormat: this.#wopts.zarrFormat,
       attributes: encodingAttrs({ encodingType: 'anndata', encodingVersion: '0.1.0' }),
     });
-    await this.#store.deletePrefix('zarrs-node-convert');
+    await this.#store.deletePrefix(MARKER_DIR);
     await consolidateMetadata(this.#store, '');
   }
 
@@ -589,6 +607,8 @@ export class AnnDataWriter {
       compressors: arrayCompressors(dtype, this.#wopts),
       attributes: ARRAY,
       zarrFormat: this.#wopts.zarrFormat,
+      // a close() that crashed may have written part of it
+      overwrite: true,
     });
     const step = (layout.shards ?? layout.chunks)[0];
     for (let start = 0; start < n; start += step) {
