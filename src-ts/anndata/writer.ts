@@ -391,7 +391,11 @@ export class AnnDataWriter {
       throw invalid('obs', call, 'must be a DataFrame');
     }
     const n = block.obs.nRows;
-    if (this.#state.obs === null) await this.#openObs(schemaOf(block.obs), true);
+    if (this.#state.obs === null) {
+      await this.#openObs(schemaOf(block.obs), true);
+      // resume must know the schema of the obs arrays just created
+      await this.#saveState();
+    }
     // every check before anything is buffered: a bad block changes nothing
     const { pieces, nnz } = await this.#check(block, n, call);
     if (n === 0) return;
