@@ -242,6 +242,21 @@ test('a writer killed mid-way, resumed and finished equals an uninterrupted run'
   expect(dumpAnnData(await readZarr(path))).toEqual(dumpAnnData(convertStringsToCategoricals(whole)));
 });
 
+test('a writer abandoned before its first durable row resumes at 0 (obs schema from the first block)', async () => {
+  const path = join(dir, 'abandoned.zarr');
+  const sub = blocks.slice(0, 20);
+  const { obsSchema: _, ...opts } = createOptions(lib, 'csr');
+  const first = await AnnDataWriter.create(path, opts);
+  for (const b of sub) await first.append(toBlock(b, lib, 'csr'));
+  // no close(): as if the process died here
+  const w = await AnnDataWriter.resume(path);
+  expect(w.nObs).toBe(0);
+  for (const b of sub) await w.append(toBlock(b, lib, 'csr'));
+  await w.close();
+  const want = convertStringsToCategoricals(expected('csr', sub));
+  expect(dumpAnnData(await readZarr(path))).toEqual(dumpAnnData(want));
+});
+
 describe('bad blocks are typed errors and lose nothing', () => {
   test('wrong width, dtype, obs schema, mismatched rows', async () => {
     const path = join(dir, 'bad.zarr');
