@@ -22,6 +22,7 @@ import {
 } from '../src-ts/index.js';
 import { sampleAnnData } from './anndata-sample.js';
 import { ROOT, tmp } from './helpers.js';
+import { rng } from './rng.mjs';
 import { startRangeServer } from './servers.js';
 
 const FIXTURES = join(ROOT, '__test__', 'fixtures', 'pbmc68k');
@@ -63,18 +64,6 @@ interface Verdict {
   mutant: Mutant;
   results?: Outcome[];
   crash?: string;
-}
-
-/** mulberry32: a small seeded PRNG, so a failure names a reproducible mutant. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function files(dir: string): string[] {

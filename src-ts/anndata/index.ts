@@ -73,3 +73,11 @@ export {
   type WriteCallback,
   type WriteFn,
 } from './registry.js';
+export {
+  type AnnDataBlock,
+  AnnDataWriter,
+  type AnnDataWriterOptions,
+  type MatrixSpec,
+  type ObsColumnSpec,
+  type ObsSchema,
+} from './writer.js';

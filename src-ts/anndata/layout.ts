@@ -47,6 +47,16 @@ export function defaultCompressor(dtype: DataType): CodecSpec {
   return wideInt ? 'blosc:zstd:2' : 'zstd:3';
 }
 
+/** The compressors of an array: the dataset option, else the write's, else the default for `dtype`. */
+export function arrayCompressors(
+  dtype: DataType,
+  opts: Pick<WriteOptions, 'compressor'>,
+  ds: DatasetOptions = {},
+): CodecSpec | CodecSpec[] | null {
+  if (ds.compressors !== undefined) return ds.compressors;
+  return opts.compressor !== undefined ? opts.compressor : defaultCompressor(dtype);
+}
+
 const MiB = 1024 * 1024;
 /** What a string element costs on average, for sizing string chunks. */
 const STRING_BYTES = 16;

@@ -8,7 +8,7 @@ import type { Group } from '../../zarr/group.js';
 import type { BasicSelection, Slice } from '../../zarr/selection.js';
 import { type Column, isColumn } from '../dataframe.js';
 import { type Dense, type DenseArray, isDense, numel } from '../elems.js';
-import { type ArrayRole, defaultCompressor, layoutFor } from '../layout.js';
+import { type ArrayRole, arrayCompressors, layoutFor } from '../layout.js';
 import type { DatasetOptions } from '../options.js';
 import {
   type ElemDesc,
@@ -101,18 +101,13 @@ export async function writeArray(
     );
   }
   const layout = layoutFor(role, dense.shape, dtype, ctx.opts, ds);
-  const compressors =
-    ds.compressors !== undefined
-      ? ds.compressors
-      : ctx.opts.compressor !== undefined
-        ? ctx.opts.compressor
-        : defaultCompressor(dtype);
+  const compressors = arrayCompressors(dtype, ctx.opts, ds);
   const arr = await parent.createArray(key, {
     shape: dense.shape,
     dtype,
     chunks: layout.chunks,
     shards: layout.shards,
-    ...(compressors === undefined ? {} : { compressors }),
+    compressors,
     attributes: attrs,
     zarrFormat: ctx.opts.zarrFormat,
     overwrite: true,

@@ -1,0 +1,14 @@
+// mulberry32: a small seeded PRNG, so a failing test names a reproducible case. Plain JS so that
+// child processes running the built package can share it.
+
+/** A function returning uniform numbers in [0, 1) from `seed`. */
+export function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
