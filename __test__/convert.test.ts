@@ -341,6 +341,15 @@ describe('--part auto reads the array-job environment of the scheduler', () => {
   });
 });
 
+test('a .zarr.zip input converts, and --verify compares the output with it', () => {
+  const input = join(ROOT, '__test__', 'fixtures', 'corpus', 'anndata-0.11.4.zarr.zip');
+  const r = cli(['convert', input, join(dir, 'from-zip.zarr'), '--verify', '--json']);
+  expect(r.status, r.stderr).toBe(0);
+  expect(JSON.parse(r.stdout).finalized).toBe(true);
+  const v = cli(['verify', input, join(dir, 'from-zip.zarr'), '--json']);
+  expect(v.status, v.stdout).toBe(0);
+});
+
 test('a missing input is NotFound naming it', async () => {
   await expect(convert(join(dir, 'nope.h5ad'), join(dir, 'nope.zarr'))).rejects.toThrow(/nope\.h5ad: no such file/);
   await expect(convert(join(dir, 'nope.zarr'), join(dir, 'nope2.zarr'))).rejects.toThrow(
