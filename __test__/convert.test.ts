@@ -350,6 +350,28 @@ test('a .zarr.zip input converts, and --verify compares the output with it', () 
   expect(v.status, v.stdout).toBe(0);
 });
 
+test.skipIf(skipWithoutPython(PYTHON))('verify compares an h5ad with a store python anndata wrote from it', () => {
+  const input = h5ad('pbmc68k_reduced.h5ad.gz');
+  const store = join(dir, 'py-pbmc.zarr');
+  const script = `import anndata as ad, sys
+a = ad.read_h5ad(sys.argv[1]); a.write_zarr(sys.argv[2])
+a.obsm['X_pca'][3, 7] += 1; a.write_zarr(sys.argv[2] + '.changed')`;
+  const py = spawnSync(PYTHON, ['-c', script, input, store], { encoding: 'utf8' });
+  expect(py.status, py.stderr).toBe(0);
+  const same = cli(['verify', input, store, '--json']);
+  expect(same.status, same.stdout).toBe(0);
+  expect(JSON.parse(same.stdout).compared).toBeGreaterThan(30);
+  const changed = cli(['verify', input, `${store}.changed`, '--json']);
+  expect(changed.status).toBe(1);
+  const diff = JSON.parse(changed.stdout).differences[0];
+  expect(diff.path).toBe('/obsm/X_pca');
+  expect(diff.index).toEqual([3, 7]);
+  // --verify with an h5ad input would check the reader against itself: refused
+  const r = cli(['convert', input, join(dir, 'self.zarr'), '--verify']);
+  expect(r.status).toBe(1);
+  expect(r.stderr).toMatch(/--verify compares zarr inputs/);
+});
+
 test('a missing input is NotFound naming it', async () => {
   await expect(convert(join(dir, 'nope.h5ad'), join(dir, 'nope.zarr'))).rejects.toThrow(/nope\.h5ad: no such file/);
   await expect(convert(join(dir, 'nope.zarr'), join(dir, 'nope2.zarr'))).rejects.toThrow(

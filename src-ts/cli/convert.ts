@@ -166,7 +166,11 @@ export function convertCommand(program: Command): void {
         }
         if (flags.verify && report.finalized) {
           if (/\.(h5ad|h5|hdf5)$/i.test(input)) {
-            throw zarrsError('Unsupported', '--verify compares zarr inputs; for an .h5ad input run python anndata');
+            // verify would read the h5ad with the very reader that produced the output
+            throw zarrsError(
+              'Unsupported',
+              "--verify compares zarr inputs; for an .h5ad input compare with python anndata, or run 'zarrs-node verify' against a store another tool wrote",
+            );
           }
           const v = await verify(input, output, 10);
           if (!v.equal) {
