@@ -6,6 +6,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { parsePart } from '../convert/part.js';
 import { type ConvertOptions, type ConvertProgress, type ConvertReport, convert, finalize } from '../convert/run.js';
+import { isH5adLocation } from '../convert/source.js';
 import { zarrsError } from '../zarr/errors.js';
 import { EXIT_FAILURE, EXIT_OK, formatBytes, type OutputOptions, printResult, runCommand } from './output.js';
 import { verify } from './verify.js';
@@ -165,7 +166,7 @@ export function convertCommand(program: Command): void {
           release();
         }
         if (flags.verify && report.finalized) {
-          if (/\.(h5ad|h5|hdf5)$/i.test(input)) {
+          if (isH5adLocation(input)) {
             // verify would read the h5ad with the very reader that produced the output
             throw zarrsError(
               'Unsupported',

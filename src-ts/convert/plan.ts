@@ -8,7 +8,7 @@ import { type ArrayRole, defaultCompressor, layoutFor } from '../anndata/layout.
 import type { CodecSpec, CreateArrayOptions } from '../zarr/array.js';
 import { itemSize } from '../zarr/dtype.js';
 import { zarrsError } from '../zarr/errors.js';
-import type { SourceNode } from './source.js';
+import { isH5adLocation, type SourceNode } from './source.js';
 
 const MiB = 1024 * 1024;
 /** The default uncompressed shard size (the writer's). */
@@ -99,7 +99,7 @@ export function planConversion(input: string, nodes: SourceNode[], opts: LayoutO
   }
   const root = byPath.get('');
   if (root?.attributes['encoding-type'] !== 'anndata') {
-    const reader = /\.(h5ad|h5|hdf5)$/i.test(input) ? 'read_h5ad(path).write_h5ad' : 'read_zarr(path).write_zarr';
+    const reader = isH5adLocation(input) ? 'read_h5ad(path).write_h5ad' : 'read_zarr(path).write_zarr';
     throw zarrsError(
       'Unsupported',
       `${input}: no AnnData encoding metadata at the root (written by anndata before 0.8, or not AnnData); ` +

@@ -26,11 +26,6 @@ pub trait RowSource: Send + Sync {
     /// # Errors
     /// Read errors of the source.
     fn read_rows(&self, rows: Range<u64>, cancel: &CancelToken) -> Result<TypedVec>;
-    /// Whether a row range costs a read of the whole array (h5ad strings): the copy then
-    /// reads it in one block.
-    fn reads_whole(&self) -> bool {
-        false
-    }
 }
 
 /// One array of a [`Source`] as a [`RowSource`].
@@ -75,9 +70,6 @@ impl<S: Source + Sync + ?Sized> RowSource for SourceArray<'_, S> {
     fn read_rows(&self, rows: Range<u64>, cancel: &CancelToken) -> Result<TypedVec> {
         cancel.check()?;
         self.source.read_rows(&self.path, rows)
-    }
-    fn reads_whole(&self) -> bool {
-        self.dtype == DType::String
     }
 }
 
@@ -275,15 +267,6 @@ pub fn copy_rows(
         }
     } else {
         todo.extend(blocks.iter().cloned());
-    }
-    if src.reads_whole() && todo.len() > 1 {
-        // One read of the whole array, then the blocks from memory would need a split per
-        // dtype; a whole-array string column is small (obs/var length), so write it at once.
-        let all = todo.first().map_or(0, |b| b.start)..todo.last().map_or(0, |b| b.end);
-        let contiguous = todo.windows(2).all(|w| w[0].end == w[1].start);
-        if contiguous {
-            todo = vec![all];
-        }
     }
     let write = |rows: &Range<u64>, data: TypedVec| -> Result<()> {
         let n = bytes_of(&data);
