@@ -120,6 +120,13 @@ export declare class NativeStore {
   close(): void
 }
 
+/**
+ * Check the stored objects (shards, or chunks when unsharded) that rows `[start, stop)` of
+ * `array` cover: which are absent and which are damaged (a shard index that does not decode or
+ * points outside the shard). One async call per array; the objects are checked in parallel.
+ */
+export declare function checkObjects(array: NativeArray, start: number, stop: number): Promise<NativeObjectCheck>
+
 export declare function consolidateMetadata(store: NativeStore, path?: string | undefined | null): Promise<void>
 
 /** As [`copy_zarr_rows`], from the array at `path` of an h5ad file. */
@@ -181,6 +188,12 @@ export interface NativeCreateArrayOptions {
   /** `'C' | 'F'`, v2 only; the core refuses anything else, naming the array. */
   order?: 'C' | 'F'
   overwrite?: boolean
+}
+
+/** A damaged stored object: its key and why. */
+export interface NativeDamagedObject {
+  key: string
+  reason: string
 }
 
 /** One dimension of a selection as the TypeScript layer sends it. */
@@ -251,6 +264,13 @@ export interface NativeNumpyDtype {
   element?: NativeElementType
   /** Set for record arrays, in field order. */
   fields?: Array<NativeRecordField>
+}
+
+/** What [`check_objects`] found. */
+export interface NativeObjectCheck {
+  checked: number
+  absent: Array<string>
+  damaged: Array<NativeDamagedObject>
 }
 
 /** A snapshot of [`NativeProgress`]. */

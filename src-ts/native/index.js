@@ -773,7 +773,7 @@ if (
   }
 }
 
-const { NativeArray, NativeCancel, NativeGroup, NativeH5Ad, NativeH5ad, NativeProgress, NativeStore, consolidateMetadata, copyH5adRows, copyZarrRows, createArray, createGroup, getThreads, layoutFor, nativeVersions, openArray, openGroup, setMaxAllocBytes, setThreads, takeSparse, validateCompressed } = nativeBinding
+const { NativeArray, NativeCancel, NativeGroup, NativeH5Ad, NativeH5ad, NativeProgress, NativeStore, checkObjects, consolidateMetadata, copyH5adRows, copyZarrRows, createArray, createGroup, getThreads, layoutFor, nativeVersions, openArray, openGroup, setMaxAllocBytes, setThreads, takeSparse, validateCompressed } = nativeBinding
 export { NativeArray }
 export { NativeCancel }
 export { NativeGroup }
@@ -781,6 +781,7 @@ export { NativeH5Ad }
 export { NativeH5ad }
 export { NativeProgress }
 export { NativeStore }
+export { checkObjects }
 export { consolidateMetadata }
 export { copyH5adRows }
 export { copyZarrRows }

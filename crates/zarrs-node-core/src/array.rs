@@ -23,11 +23,13 @@ use crate::remote_read;
 use crate::runtime;
 use crate::store::{normalize_node_path, PrefetchGuard, Rooted, Storage, Store};
 
+mod check;
 mod grid;
 mod ranges;
 mod read;
 mod resize;
 mod write;
+pub use check::ObjectCheck;
 pub use ranges::Piece;
 
 type ZArrayInner = Array<dyn ReadableWritableListableStorageTraits>;

@@ -6,11 +6,9 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 
-use zarrs::array::{Array, ArrayMetadata};
-
 use crate::array::{WriteValue, ZArray};
 use crate::dtype::{DType, TypedVec};
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{Error, Result};
 use crate::runtime::CancelToken;
 use crate::selection::DimSpec;
 use crate::source::{ElementType, Source};
@@ -147,16 +145,6 @@ fn bytes_of(v: &TypedVec) -> u64 {
     }
 }
 
-/// The destination as a plain zarrs array, to name the keys of its chunks (shards).
-fn grid_of(
-    dst: &ZArray,
-) -> Result<Array<dyn zarrs::storage::ReadableWritableListableStorageTraits>> {
-    let meta: ArrayMetadata = serde_json::from_value(dst.metadata_json()?)
-        .map_err(|e| Error::new(ErrorCode::Internal, format!("array metadata: {e}")))?;
-    Array::new_with_metadata(dst.store().storage()?, &format!("/{}", dst.path()), meta)
-        .map_err(|e| Error::new(ErrorCode::InvalidMetadata, e.to_string()).with_key(dst.path()))
-}
-
 /// Rows per stored object (shard, or chunk when unsharded) along the first dimension.
 fn unit_rows(dst: &ZArray) -> Result<u64> {
     Ok(match dst.shards()? {
@@ -166,50 +154,9 @@ fn unit_rows(dst: &ZArray) -> Result<u64> {
     .max(1))
 }
 
-/// Whether every object (shard or chunk) that rows `rows` of `dst` cover is stored. Writes are
-/// atomic (a temporary file renamed over the key; one PUT on object stores), so a stored key is
-/// a complete object.
-fn block_complete(
-    grid: &Array<dyn zarrs::storage::ReadableWritableListableStorageTraits>,
-    storage: &crate::store::Storage,
-    shape: &[u64],
-    unit: u64,
-    rows: &Range<u64>,
-) -> Result<bool> {
-    let grid_shape = grid.chunk_grid_shape().to_vec();
-    if shape.is_empty() {
-        let key = grid.chunk_key(&[]);
-        return Ok(storage.size_key(&key).map_err(storage_err)?.is_some());
-    }
-    let first = rows.start / unit;
-    let last = rows.end.div_ceil(unit);
-    let mut idx = vec![0u64; grid_shape.len()];
-    for r in first..last {
-        idx[0] = r;
-        // Every combination of the trailing grid indices.
-        let trailing: u64 = grid_shape.iter().skip(1).product();
-        for t in 0..trailing {
-            let mut rem = t;
-            for d in (1..grid_shape.len()).rev() {
-                idx[d] = rem % grid_shape[d];
-                rem /= grid_shape[d];
-            }
-            let key = grid.chunk_key(&idx);
-            if storage.size_key(&key).map_err(storage_err)?.is_none() {
-                return Ok(false);
-            }
-        }
-    }
-    Ok(true)
-}
-
-fn storage_err(e: zarrs::storage::StorageError) -> Error {
-    Error::new(ErrorCode::Storage, e.to_string())
-}
-
 /// Check that `blocks` tile whole stored objects of `dst` along the first dimension, so no
 /// object is written by two blocks (or by two parts of a partitioned run).
-fn check_blocks(dst: &ZArray, shape: &[u64], blocks: &[Range<u64>]) -> Result<u64> {
+fn check_blocks(dst: &ZArray, shape: &[u64], blocks: &[Range<u64>]) -> Result<()> {
     let unit = unit_rows(dst)?;
     let rows = shape.first().copied().unwrap_or(1);
     for b in blocks {
@@ -223,12 +170,12 @@ fn check_blocks(dst: &ZArray, shape: &[u64], blocks: &[Range<u64>]) -> Result<u6
             .with_key(dst.path()));
         }
     }
-    Ok(unit)
+    Ok(())
 }
 
 /// Copy `blocks` (row ranges aligned to `dst`'s shards) from `src` into `dst`, reading the next
 /// block while the current one is encoded and written. With `skip_complete`, blocks whose
-/// shards are all stored are skipped (resume after a kill).
+/// shards are all stored and sound ([`ZArray::check_objects`]) are skipped (resume after a kill).
 ///
 /// # Errors
 /// Mismatched shapes or types, unaligned blocks, read and write errors, `Aborted` on cancel.
@@ -251,14 +198,13 @@ pub fn copy_rows(
         ))
         .with_key(dst.path()));
     }
-    let unit = check_blocks(dst, &shape, blocks)?;
+    check_blocks(dst, &shape, blocks)?;
     let mut todo: Vec<Range<u64>> = Vec::with_capacity(blocks.len());
     let mut stats = CopyStats::default();
     if skip_complete {
-        let grid = grid_of(dst)?;
-        let storage = dst.store().storage()?;
         for b in blocks {
-            if block_complete(&grid, &storage, &shape, unit, b)? {
+            // only sound objects count: a damaged shard is rewritten
+            if dst.check_objects(b)?.complete() {
                 stats.skipped += 1;
                 progress.skipped.fetch_add(1, Ordering::Relaxed);
             } else {

@@ -29,7 +29,7 @@ pub mod store;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub use array::{ArrayInfo, WriteValue, ZArray};
+pub use array::{ArrayInfo, ObjectCheck, WriteValue, ZArray};
 pub use dtype::{DType, TypedVec};
 pub use error::{Error, ErrorCode, Result};
 pub use group::{Consolidated, Member, Mode, ZGroup};

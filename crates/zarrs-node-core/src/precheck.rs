@@ -586,13 +586,7 @@ impl IndexPlan {
         let key = array.chunk_key(shard);
         let storage = store.storage()?;
         let keyed = |e: Error| e.with_key(key.as_str());
-        let codec = |m: String| {
-            Error::new(ErrorCode::Codec, format!("shard '{}': {m}", key.as_str()))
-                .with_key(key.as_str())
-        };
         // Local stores know the shard length for free (object stores would need a request).
-        // A shard shorter than its index must be refused here: the storage layer's suffix
-        // arithmetic (`len - suffix`) is unchecked.
         let len = if store.is_remote() {
             None
         } else {
@@ -601,6 +595,26 @@ impl IndexPlan {
                 Some(len) => Some(len),
             }
         };
+        self.check_stored(store, array, shard, len)
+    }
+
+    /// [`check`](Self::check) for a shard of known length (`None`: unknown, object stores).
+    fn check_stored(
+        &self,
+        store: &Store,
+        array: &ZArrayInner,
+        shard: &[u64],
+        len: Option<u64>,
+    ) -> Result<HashMap<u64, String>> {
+        let key = array.chunk_key(shard);
+        let storage = store.storage()?;
+        let keyed = |e: Error| e.with_key(key.as_str());
+        let codec = |m: String| {
+            Error::new(ErrorCode::Codec, format!("shard '{}': {m}", key.as_str()))
+                .with_key(key.as_str())
+        };
+        // A shard shorter than its index must be refused here: the storage layer's suffix
+        // arithmetic (`len - suffix`) is unchecked.
         let index_len = match self.range {
             ByteRange::FromStart(_, Some(n)) | ByteRange::Suffix(n) => n,
             ByteRange::FromStart(_, None) => 0,
@@ -622,6 +636,53 @@ impl IndexPlan {
             .into_iter()
             .map(|(i, m)| (i as u64, m))
             .collect())
+    }
+}
+
+/// What an object (shard, or chunk when unsharded) of an array holds, as resume and finalize see
+/// it. Writes are atomic (a temporary file renamed over the key; one PUT on object stores), so a
+/// stored key is a whole object; what can still be wrong is an object damaged after it was
+/// written, or one written by something else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectState {
+    /// Nothing stored at the key (a never-written object, or one left out because it held only
+    /// the fill value).
+    Absent,
+    /// Stored; for a shard, its index decodes (checksum included) and every entry lies inside it.
+    Sound,
+    /// Stored but its index does not decode or points outside the object: why.
+    Damaged(String),
+}
+
+/// The state of the object at grid `indices`. Costs one size request and, for shards, one ranged
+/// read of the index; chunks of unsharded arrays are not decoded (a stored chunk is `Sound`).
+///
+/// # Errors
+/// Storage errors (an unreachable store is not a damaged object).
+pub fn object_state(store: &Store, array: &ZArrayInner, indices: &[u64]) -> Result<ObjectState> {
+    let key = array.chunk_key(indices);
+    let storage = store.storage()?;
+    let Some(len) = storage
+        .size_key(&key)
+        .map_err(|e| Error::from(e).with_key(key.as_str()))?
+    else {
+        return Ok(ObjectState::Absent);
+    };
+    if !array.is_sharded() {
+        return Ok(ObjectState::Sound);
+    }
+    let Some(plan) = IndexPlan::of(array)? else {
+        return Ok(ObjectState::Sound);
+    };
+    match plan.check_stored(store, array, indices, Some(len)) {
+        Ok(bad) => Ok(match bad.into_iter().min_by_key(|(i, _)| *i) {
+            None => ObjectState::Sound,
+            Some((_, why)) => ObjectState::Damaged(why),
+        }),
+        Err(e) if matches!(e.code, ErrorCode::Codec | ErrorCode::Checksum) => {
+            Ok(ObjectState::Damaged(e.message))
+        }
+        Err(e) => Err(e),
     }
 }
 

@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::single_range_in_vec_init, missing_docs)]
 //! The streaming row copy: blocks must tile whole destination shards, source and destination
 //! must agree on shape and type, a copy in any block order gives the same stored bytes, and a
-//! resumed copy skips exactly the blocks whose shards are stored.
+//! resumed copy skips exactly the blocks whose shards are stored and sound (a damaged shard is
+//! reported by `check_objects` and rewritten).
 
 use serde_json::{json, Value};
 use zarrs_node_core::copy::{copy_rows, Progress, ZarrRows};
@@ -116,6 +117,61 @@ fn block_order_does_not_change_the_stored_bytes_and_resume_skips_stored_shards()
     let stats = copy_rows(&rows, &a, &forward, true, &p, &never).unwrap();
     assert_eq!((stats.written, stats.skipped), (3, 7));
     assert_eq!(strip(stored(&s, "a"), "a"), sa);
+}
+
+#[test]
+fn damaged_shards_are_reported_and_rewritten_on_resume() {
+    let s = store("damaged");
+    let (src, a) = arrays(&s, "a");
+    let rows = ZarrRows::new(&src).unwrap();
+    let never = CancelToken::never();
+    let blocks: Vec<_> = (0..10).map(|i| i * 10..i * 10 + 10).collect();
+    copy_rows(&rows, &a, &blocks, false, &Progress::default(), &never).unwrap();
+    let check = a.check_objects(&(0..100)).unwrap();
+    assert_eq!((check.checked, check.complete()), (10, true));
+    let good = stored(&s, "a");
+
+    // One shard with a flipped byte in its index (the crc32c fails), one cut short (its index
+    // is gone), one whose index points past its end (the crc32c recomputed, so only the range
+    // check can tell), one deleted.
+    let mut flipped = s.get("a/c/1/0").unwrap().unwrap();
+    let n = flipped.len();
+    flipped[n - 10] ^= 0xff;
+    s.set("a/c/1/0", flipped).unwrap();
+    let short = s.get("a/c/4/0").unwrap().unwrap();
+    s.set("a/c/4/0", short[..short.len() - 8].to_vec()).unwrap();
+    let mut past = s.get("a/c/6/0").unwrap().unwrap();
+    let n = past.len();
+    let index = n - 2 * 16 - 4; // 2 inner chunks per shard, then the crc32c
+    past[index + 8..index + 16].copy_from_slice(&(n as u64 + 1).to_le_bytes()); // nbytes of chunk 0
+    let crc = crc32c::crc32c(&past[index..n - 4]);
+    past[n - 4..].copy_from_slice(&crc.to_le_bytes());
+    s.set("a/c/6/0", past).unwrap();
+    s.delete("a/c/8/0").unwrap();
+
+    let check = a.check_objects(&(0..100)).unwrap();
+    assert_eq!(check.checked, 10);
+    assert_eq!(check.absent, vec!["a/c/8/0".to_string()]);
+    let damaged: Vec<&str> = check.damaged.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        damaged,
+        ["a/c/1/0", "a/c/4/0", "a/c/6/0"],
+        "{:?}",
+        check.damaged
+    );
+    assert!(
+        check.damaged[2].1.contains("ends past the shard"),
+        "{:?}",
+        check.damaged[2]
+    );
+    // only rows 30..50 asked: one shard, damaged
+    let part = a.check_objects(&(30..50)).unwrap();
+    assert_eq!((part.checked, part.damaged.len()), (2, 1));
+
+    let stats = copy_rows(&rows, &a, &blocks, true, &Progress::default(), &never).unwrap();
+    assert_eq!((stats.written, stats.skipped), (4, 6));
+    assert_eq!(stored(&s, "a"), good);
+    assert!(a.check_objects(&(0..100)).unwrap().complete());
 }
 
 #[test]

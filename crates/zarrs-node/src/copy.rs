@@ -325,3 +325,43 @@ pub fn copy_h5ad_rows(
         cancel,
     )
 }
+
+/// A damaged stored object: its key and why.
+#[napi(object, object_from_js = false)]
+pub struct NativeDamagedObject {
+    pub key: String,
+    pub reason: String,
+}
+
+/// What [`check_objects`] found.
+#[napi(object, object_from_js = false)]
+pub struct NativeObjectCheck {
+    pub checked: f64,
+    pub absent: Vec<String>,
+    pub damaged: Vec<NativeDamagedObject>,
+}
+
+/// Check the stored objects (shards, or chunks when unsharded) that rows `[start, stop)` of
+/// `array` cover: which are absent and which are damaged (a shard index that does not decode or
+/// points outside the shard). One async call per array; the objects are checked in parallel.
+#[napi(ts_return_type = "Promise<NativeObjectCheck>")]
+pub fn check_objects(
+    array: &NativeArray,
+    start: f64,
+    stop: f64,
+) -> Result<AsyncTask<Job<NativeObjectCheck>>> {
+    let rows = sync(|| Ok(uint(start, "start")?..uint(stop, "stop")?))?;
+    let array = array.inner.clone();
+    Ok(job(move || {
+        let c = array.check_objects(&rows)?;
+        Ok(NativeObjectCheck {
+            checked: c.checked as f64,
+            absent: c.absent,
+            damaged: c
+                .damaged
+                .into_iter()
+                .map(|(key, reason)| NativeDamagedObject { key, reason })
+                .collect(),
+        })
+    }))
+}
