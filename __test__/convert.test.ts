@@ -6,16 +6,25 @@
 // output (moto on loopback) is byte-identical to a local one.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { readZarr } from '../src-ts/anndata/index.js';
+import {
+  type AnnDataBlock,
+  AnnDataWriter,
+  type AnnDataWriterOptions,
+  CsrMatrix,
+  col,
+  DataFrame,
+  readZarr,
+} from '../src-ts/anndata/index.js';
 import { autoPart, parsePart } from '../src-ts/convert/part.js';
 import { convert, finalize } from '../src-ts/convert/run.js';
 import { IncompleteError, InvalidInputError, openStore } from '../src-ts/index.js';
 import { PYTHON, PYTHON_013, ROOT, skipWithoutPython, tmp } from './helpers.js';
 import { type S3Server, startS3 } from './servers.js';
+import * as writerBlocks from './writer-blocks.mjs';
 
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const H5AD = join(ROOT, '__test__', 'fixtures', 'h5ad');
@@ -91,7 +100,8 @@ beforeAll(() => {
   mkdirSync(dir, { recursive: true });
   if (skipWithoutPython(PYTHON)) return;
   synthetic = join(dir, 'synthetic.h5ad');
-  const r = spawnSync(PYTHON, [join(ROOT, 'scripts', 'fixtures', 'convert_input.py'), synthetic, '6000', '800'], {
+  const args = [join(ROOT, 'scripts', 'fixtures', 'convert_input.py'), synthetic, '6000', '800', '--with-zeros'];
+  const r = spawnSync(PYTHON, args, {
     encoding: 'utf8',
   });
   if (r.status !== 0) throw new Error(`convert_input.py failed: ${r.stderr}`);
@@ -158,6 +168,40 @@ describe.skipIf(skipWithoutPython(PYTHON))('partitioned, resumed and remote runs
       expect(f.parts).toBe(count);
       expect(files(out)).toEqual(reference);
     }
+  }, 120_000);
+
+  test('finalize checks every stored shard: a damaged or lost one sends its part back to --resume', async () => {
+    const one = join(dir, 'parts', 'one.zarr');
+    if (!existsSync(one)) await convert(synthetic, one, SMALL); // made by the test above
+    const reference = files(one);
+    // obsm/zeros is all fill value: no shard of it is stored, and that is not a loss
+    expect(Object.keys(reference).filter((k) => k.startsWith('obsm/zeros/c'))).toEqual([]);
+    const out = join(dir, 'parts', 'damaged.zarr');
+    for (const index of [0, 1]) await convert(synthetic, out, { ...SMALL, part: { index, count: 2 } });
+    const shards = Object.keys(reference)
+      .filter((k) => k.startsWith('layers/dense/c/'))
+      .sort();
+    const [flipped, gone] = [shards[1], shards[shards.length - 2]];
+    const bytes = readFileSync(join(out, flipped));
+    bytes[bytes.length - 9] ^= 0xff; // inside the index: its crc32c no longer holds
+    writeFileSync(join(out, flipped), bytes);
+    rmSync(join(out, gone));
+    const e = await finalize(out).catch((x) => x);
+    expect(e).toBeInstanceOf(IncompleteError);
+    expect(e.message).toContain(`${flipped} (damaged: `);
+    expect(e.message).toContain(`${gone} (missing, part `);
+    const parts = [...new Set([...e.message.matchAll(/part (\d)\/2\)/g)].map((m) => Number(m[1])))];
+    expect(e.message).toMatch(/Rerun parts? .* with --resume/);
+    // those parts are unfinished now, and still unopenable
+    await expect(finalize(out)).rejects.toThrow(/ha(s|ve) not finished/);
+    await expect(readZarr(out)).rejects.toBeInstanceOf(IncompleteError);
+    for (const p of parts) {
+      const r = await convert(synthetic, out, { ...SMALL, part: { index: p - 1, count: 2 }, resume: true });
+      expect(r.written).toBeGreaterThan(0);
+      expect(r.skipped).toBeGreaterThan(0);
+    }
+    await finalize(out);
+    expect(files(out)).toEqual(reference);
   }, 120_000);
 
   test('a conversion killed with SIGKILL half-way, then resumed, equals an uninterrupted one', async () => {
@@ -252,6 +296,24 @@ describe('bad input and existing outputs', () => {
       expect(r.stderr).toMatch(/^zarrs-node: (InvalidMetadata|Codec|NotFound|Storage): /);
       expect(r.stderr).not.toMatch(/Internal|panicked/);
     }
+  });
+
+  test('an unfinished AnnDataWriter store is refused by convert and finalize, by name', async () => {
+    const out = join(dir, 'writer-store.zarr');
+    const lib = { CsrMatrix, DataFrame, col };
+    // the writer tests' blocks (plain JS, typed there)
+    const w = await AnnDataWriter.create(
+      out,
+      writerBlocks.createOptions(lib, 'csr') as unknown as AnnDataWriterOptions,
+    );
+    await w.append(writerBlocks.toBlock(writerBlocks.makeBlocks(1, 7)[0], lib, 'csr') as unknown as AnnDataBlock);
+    const message = /unfinished AnnDataWriter store, not a conversion: finish it with AnnDataWriter\.resume/;
+    await expect(finalize(out)).rejects.toThrow(message);
+    await expect(convert(h5ad('ad0.13.4-none.h5ad.gz'), out)).rejects.toThrow(message);
+    await expect(convert(h5ad('ad0.13.4-none.h5ad.gz'), out, { resume: true })).rejects.toThrow(message);
+    // and the writer's store is untouched: it still resumes and closes
+    await (await AnnDataWriter.resume(out)).close();
+    expect((await readZarr(out)).nVars).toBe(writerBlocks.N_VARS);
   });
 
   test('an existing output is refused without --overwrite and replaced with it', async () => {

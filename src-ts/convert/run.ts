@@ -4,7 +4,7 @@
 // part, so an unfinished output opens as `Incomplete`, never as silently truncated data.
 
 import type { CallOptions } from '../zarr/abort.js';
-import type { ZArray } from '../zarr/array.js';
+import { arrayHandle, type ZArray } from '../zarr/array.js';
 import { isZarrsError, zarrsError } from '../zarr/errors.js';
 import { consolidateMetadata, createArray, createGroup, openArray, openGroup, UNFINISHED_KEY } from '../zarr/group.js';
 import { type NativeProgress, native } from '../zarr/native.js';
@@ -79,9 +79,42 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const json = (v: unknown) => encoder.encode(`${JSON.stringify(v, null, 1)}\n`);
 
+/** What a part leaves when it finishes (`zarrs-node-convert/part-I-of-N.json`). */
+interface PartMarker {
+  part: number;
+  of: number;
+  blocks: number;
+  written: number;
+  skipped: number;
+  /** Keys of the objects it did not store because they held only the fill value. */
+  absent: string[];
+}
+
+/** The stored objects rows `[start, stop)` of `array` cover: absent and damaged ones. */
+function checkRows(array: ZArray, [start, stop]: [number, number]) {
+  return native.checkObjects(arrayHandle(array), start, stop);
+}
+
 async function readJson<T>(store: Store, key: string): Promise<T | null> {
   const b = await store.get(key);
   return b === null ? null : (JSON.parse(decoder.decode(b)) as T);
+}
+
+/**
+ * The conversion plan an unfinished output holds (null: none). The key is the one every
+ * unfinished store of this package uses; an AnnDataWriter's store is refused by name.
+ */
+async function readPlan(store: Store): Promise<Plan | null> {
+  const stored = await readJson<Plan | { writer: string }>(store, PLAN_KEY);
+  if (stored !== null && 'writer' in stored) {
+    throw zarrsError(
+      'InvalidInput',
+      `'${store.location}' is an unfinished ${stored.writer} store, not a conversion: finish it with ` +
+        `${stored.writer}.resume(store) and close() (convert --overwrite replaces it)`,
+      store.location,
+    );
+  }
+  return stored;
 }
 
 /** Whether the store holds a root group (v3 zarr.json or v2 .zgroup). */
@@ -101,7 +134,7 @@ async function prepareOutput(store: Store, plan: Plan, opts: ConvertOptions, par
     }
     await store.deletePrefix('');
   }
-  const stored = await readJson<Plan>(store, PLAN_KEY);
+  const stored = await readPlan(store);
   if (stored === null) {
     if ((await store.list('')).length > 0) {
       const what = (await hasRoot(store)) ? 'a zarr store' : 'data';
@@ -280,10 +313,24 @@ export async function convert(input: string, output: string, opts: ConvertOption
     if (timer) clearInterval(timer);
   }
   opts.onProgress?.(snapshot());
-  await store.set(
-    partKey(part.index, part.count),
-    json({ part: part.index + 1, of: part.count, blocks: totalBlocks, written, skipped }),
-  );
+  // Prove this part's objects sound before saying it finished, and name the ones it left out
+  // (all fill value: zarrs stores none), so finalize can tell those from lost ones.
+  const absent: string[] = [];
+  for (const [ai, blocks] of mine) {
+    if (plan.arrays[ai].elementWise) continue;
+    const check = await checkRows(arrays.get(ai) as ZArray, [blocks[0], blocks[blocks.length - 1]]);
+    if (check.damaged.length > 0) {
+      const d = check.damaged[0];
+      throw zarrsError(
+        'Incomplete',
+        `'${output}': ${d.key}, just written by this run, is damaged (${d.reason}); rerun with --resume`,
+        d.key,
+      );
+    }
+    absent.push(...check.absent);
+  }
+  const marker: PartMarker = { part: part.index + 1, of: part.count, blocks: totalBlocks, written, skipped, absent };
+  await store.set(partKey(part.index, part.count), json(marker));
   const finalized = part.count === 1;
   if (finalized) await finalizeStore(store, plan);
   return {
@@ -310,6 +357,33 @@ export interface FinalizeReport {
   swept: number;
 }
 
+/** An object finalize cannot accept, and the part (1-based) that writes it. */
+interface LostObject {
+  key: string;
+  why: string;
+  part: number;
+}
+
+/**
+ * Check every stored object of the plan's arrays, part by part: absent ones that no part
+ * declared all-fill, and damaged ones (an index that does not decode or points outside it).
+ */
+async function lostObjects(store: Store, plan: Plan, count: number, declared: Set<string>): Promise<LostObject[]> {
+  const lost: LostObject[] = [];
+  for (const [ai, a] of plan.arrays.entries()) {
+    if (a.elementWise) continue;
+    const array = await openArray(store, a.path, { zarrFormat: a.create.zarrFormat });
+    for (let p = 0; p < count; p++) {
+      const rows = rowsOfPart(a, ai, p, count);
+      if (rows === null) continue;
+      const check = await checkRows(array, rows);
+      for (const key of check.absent) if (!declared.has(key)) lost.push({ key, why: 'missing', part: p + 1 });
+      for (const d of check.damaged) lost.push({ key: d.key, why: `damaged: ${d.reason}`, part: p + 1 });
+    }
+  }
+  return lost;
+}
+
 async function finalizeStore(store: Store, plan: Plan): Promise<number> {
   const swept = await storeHandle(store).sweepTemporaries();
   const root = plan.groups[0];
@@ -329,7 +403,7 @@ async function finalizeStore(store: Store, plan: Plan): Promise<number> {
  */
 export async function finalize(output: string): Promise<FinalizeReport> {
   const store = await openStore(output);
-  const plan = await readJson<Plan>(store, PLAN_KEY);
+  const plan = await readPlan(store);
   if (plan === null) {
     if (await hasRoot(store)) {
       throw zarrsError('InvalidInput', `'${output}' is already complete (no conversion in progress there)`, output);
@@ -353,6 +427,28 @@ export async function finalize(output: string): Promise<FinalizeReport> {
     throw zarrsError(
       'Incomplete',
       `'${output}': part${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'have' : 'has'} not finished`,
+      output,
+    );
+  }
+  const markerKeys = new Map<number, string>(markers.map((k) => [Number(/part-(\d+)-of/.exec(k)?.[1]), k]));
+  const declared = new Set<string>();
+  for (const k of markerKeys.values())
+    for (const key of (await readJson<PartMarker>(store, k))?.absent ?? []) declared.add(key);
+  const lost = await lostObjects(store, plan, count, declared);
+  if (lost.length > 0) {
+    // Those parts have not finished after all: their markers go, so a rerun of each with
+    // --resume (which rewrites exactly the lost objects) and a new finalize complete the store.
+    const parts = [...new Set(lost.map((l) => l.part))].sort((a, b) => a - b);
+    for (const p of parts) await store.delete(markerKeys.get(p) as string);
+    const shown = lost
+      .slice(0, 5)
+      .map((l) => `${l.key} (${l.why}, part ${l.part}/${count})`)
+      .join('; ');
+    throw zarrsError(
+      'Incomplete',
+      `'${output}': ${lost.length} stored object${lost.length > 1 ? 's are' : ' is'} missing or damaged: ${shown}` +
+        `${lost.length > 5 ? '; ...' : ''}. Rerun part${parts.length > 1 ? 's' : ''} ${parts.map((p) => `${p}/${count}`).join(', ')} ` +
+        'with --resume, then finalize again',
       output,
     );
   }
