@@ -1,17 +1,17 @@
-// The benchmark harness runs in smoke mode (tiny data, every peer) so it never rots. Timings are
-// never asserted: these machines are noisy, and bench/ reports ratios instead.
+// The one benchmark driver runs every suite in smoke mode (tiny data, every peer) so no harness
+// rots. Timings are never asserted: these machines are noisy, and bench/ reports ratios instead.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { rawBinary } from '../bench/raw-bin.mjs';
-import { PYTHON_013, ROOT, skipWithoutPython, tmp } from './helpers.js';
+import { PYTHON, PYTHON_013, ROOT, skipWithoutPython, tmp } from './helpers.js';
 
 // scripts/test.sh builds it before vitest starts; building it here would blow the timeout.
 const RAW_BIN = rawBinary(ROOT, 'ci');
 const PYTHON_PEERS = ['zarr-python', 'zarrs-python', 'tensorstore'];
 
-interface BenchRow {
+interface ArrayRow {
   variant: string;
   peer: string;
   op: string;
@@ -19,84 +19,161 @@ interface BenchRow {
   checksumOk?: boolean;
   medianMs?: number;
 }
+/** A row of the one report: every suite's measurements in one shape. */
+interface Row {
+  suite: string;
+  panel: string;
+  op: string;
+  peer: string;
+  ms?: number;
+  ratio?: number;
+  ok?: boolean;
+  peakRssMiB?: number;
+  error?: string;
+}
+interface Suite {
+  name: string;
+  title: string;
+  skipped?: string;
+  error?: string;
+  rows?: Row[];
+  raw?: Record<string, unknown>;
+}
 
-test('bench/run.mjs --smoke runs every peer on every variant, checks what they read and writes a report', () => {
+const ARRAY_OPS = ['write', 'read_all', 'chunks_1', 'chunks_2', 'inner_1', 'inner_2', 'round_trip', 'random', 'single'];
+// the writer suite's harness may be absent (it lands separately); the driver then skips it by name
+const WRITER = existsSync(join(ROOT, 'bench', 'anndata', 'writer.mjs'));
+
+test('bench/all.mjs --smoke runs every suite once at tiny sizes and writes one JSON, one report and one chart', () => {
   if (!RAW_BIN) {
     throw new Error(
       `the raw-zarrs peer is missing: run 'cargo build --profile ci -p zarrs-node-bench-raw' (npm test does)`,
     );
   }
-  // Python peers run when the venv exists; without it they are skipped with a reason, except in CI.
-  const withPython = !skipWithoutPython(PYTHON_013);
+  // Without the python venvs (outside CI) only the suites without python peers run.
+  const withPython = !skipWithoutPython(PYTHON_013) && !skipWithoutPython(PYTHON);
+  const suites = withPython ? 'arrays,anndata,lazy,convert,objstore,writer' : 'arrays,objstore,writer';
   const out = tmp('zn-bench-');
-  execFileSync(process.execPath, ['--expose-gc', join(ROOT, 'bench', 'run.mjs'), '--smoke', '--out', out], {
+  execFileSync(process.execPath, [join(ROOT, 'bench', 'all.mjs'), '--smoke', '--suites', suites, '--out', out], {
     cwd: ROOT,
     stdio: 'pipe',
   });
-  const [json] = readdirSync(out).filter((f) => f.endsWith('.json'));
-  const { rows, whole, limits, meta } = JSON.parse(readFileSync(join(out, json), 'utf8')) as {
-    rows: BenchRow[];
-    whole: BenchRow[];
-    limits: { zstd?: { decode1: number; decodeN: number } };
-    meta: { skipped: { peer: string; reason: string }[] };
+  const report = JSON.parse(readFileSync(join(out, 'smoke.json'), 'utf8')) as {
+    rows: Row[];
+    suites: Suite[];
+    targets: { suite: string; target: string; measured: string; met: boolean }[];
+  };
+  const suite = (name: string) => report.suites.find((s) => s.name === name) as Suite;
+  expect(report.suites.map((s) => s.name)).toEqual(suites.split(','));
+  for (const s of report.suites) expect(s.error, s.name).toBeUndefined();
+  const rowsOf = (name: string) => report.rows.filter((r) => r.suite === name);
+  // every row of every suite is a measurement, or an error the suite names
+  for (const r of report.rows) {
+    if (!r.error) expect(r.ms, `${r.suite} ${r.panel} ${r.op} ${r.peer}`).toBeGreaterThan(0);
+    expect(r.ok, `${r.suite} ${r.panel} ${r.op} ${r.peer}`).not.toBe(false);
+  }
+
+  // arrays: every peer; ours and raw zarrs on every variant, the others on the sharded one; checksums
+  const arrays = suite('arrays').raw as {
+    rows: ArrayRow[];
+    whole: ArrayRow[];
+    limits: { zstd?: { decodeN: number } };
+    meta: { skipped: { peer: string }[] };
   };
   const peers = ['zarrs-node', 'raw-zarrs', 'zarrita', ...(withPython ? PYTHON_PEERS : [])];
-  expect(new Set(rows.map((r) => r.peer))).toEqual(new Set(peers));
-  if (!withPython) expect(meta.skipped.map((s) => s.peer)).toEqual(PYTHON_PEERS);
-  expect(new Set(rows.map((r) => r.variant))).toEqual(
-    new Set(['uncompressed', 'zstd0', 'sharded', 'sharded32', 'blosc']),
-  );
+  expect(new Set(arrays.rows.map((r) => r.peer))).toEqual(new Set(peers));
+  if (!withPython) expect(arrays.meta.skipped.map((s) => s.peer)).toEqual(PYTHON_PEERS);
+  const variants = ['uncompressed', 'zstd0', 'sharded', 'sharded32', 'blosc'];
+  for (const peer of ['zarrs-node', 'raw-zarrs'])
+    expect(new Set(arrays.rows.filter((r) => r.peer === peer).map((r) => r.variant))).toEqual(new Set(variants));
+  for (const peer of ['zarrita', ...(withPython ? PYTHON_PEERS : [])])
+    expect(new Set(arrays.rows.filter((r) => r.peer === peer).map((r) => r.variant))).toEqual(new Set(['sharded']));
   // Every measured operation read (or wrote) the generated values; only zarrita's sharded
   // writes may be missing, as zarrita cannot write sharded arrays.
-  for (const r of rows) {
-    if (r.error)
-      expect(`${r.peer} ${r.variant} ${r.op}: ${r.error}`).toMatch(/^zarrita sharded(32)? (write|round_trip)/);
+  for (const r of arrays.rows) {
+    if (r.error) expect(`${r.peer} ${r.variant} ${r.op}: ${r.error}`).toMatch(/^zarrita sharded (write|round_trip)/);
     else expect(r.checksumOk, `${r.peer} ${r.variant} ${r.op}`).toBe(true);
   }
-  for (const peer of ['zarrs-node', 'raw-zarrs']) {
-    expect(rows.filter((r) => r.peer === peer && r.variant === 'sharded').map((r) => r.op)).toEqual([
-      'write',
-      'read_all',
-      'chunks_1',
-      'chunks_2',
-      'inner_1',
-      'inner_2',
-      'round_trip',
-      'random',
-      'single',
-    ]);
+  for (const peer of [...peers]) {
+    const ops = arrays.rows.filter((r) => r.peer === peer && r.variant === 'sharded').map((r) => r.op);
+    expect(ops, peer).toEqual(ARRAY_OPS);
   }
-  expect(whole.filter((w) => !w.error).map((w) => w.peer)).toEqual(peers);
-  expect(limits.zstd?.decodeN).toBeGreaterThan(0);
+  expect(arrays.whole.filter((w) => !w.error).map((w) => w.peer)).toEqual(peers);
+  expect(arrays.limits.zstd?.decodeN).toBeGreaterThan(0);
+  expect(
+    rowsOf('arrays')
+      .filter((r) => r.panel === 'sharded' && r.op === 'read_all')
+      .map((r) => r.peer),
+  ).toEqual([
+    'zarrs-node',
+    'raw zarrs (Rust)',
+    'zarrita.js',
+    ...(withPython ? ['zarr-python', 'zarr-python + zarrs-python', 'tensorstore'] : []),
+  ]);
+  expect(report.targets.filter((t) => t.suite === 'arrays').map((t) => t.target)).toContain(
+    'full read >= 5x zarrita.js (whole process)',
+  );
+
+  // objstore: each peer through the latency proxy, both reads
+  const obj = rowsOf('objstore').map((r) => `${r.op} / ${r.peer}`);
+  expect(obj).toEqual(
+    ['scattered rows', 'whole array'].flatMap((op) =>
+      ['zarrs-node', 'zarrs-node (coalesce: false)', 'zarrita.js FetchStore'].map((p) => `${op} / ${p}`),
+    ),
+  );
+
+  if (WRITER) {
+    const writer = rowsOf('writer');
+    expect(writer.map((r) => r.peer)).toEqual(['zarrs-node AnnDataWriter', 'zarrs-node AnnDataWriter']);
+    expect(writer.every((r) => (r.peakRssMiB ?? 0) > 0)).toBe(true);
+  } else {
+    expect(suite('writer').skipped).toBe('bench/anndata/writer.mjs is missing');
+  }
+
+  if (withPython) {
+    // anndata: ours and python anndata, write and full read, and each reading the other's store
+    expect(rowsOf('anndata').map((r) => `${r.op} / ${r.peer.replace(/\d+$/, 'N')}`)).toEqual([
+      'write / zarrs-node',
+      'full read / zarrs-node',
+      'write / anndata 0.12.N',
+      'full read / anndata 0.12.N',
+    ]);
+    // lazy: every operation through the latency proxy read what zarrs-node read (ok: the same values)
+    const lazy = rowsOf('lazy');
+    for (const op of ['open', 'column', 'rows', 'view', 'iterate'])
+      expect(lazy.filter((r) => r.panel === 'proxy' && r.op === op).map((r) => [r.peer, r.ok])).toEqual([
+        ['zarrs-node', true],
+        ['anndata 0.13.4 + zarrs', true],
+      ]);
+    expect(report.targets.map((t) => t.target)).toContain(
+      'proxy open: exactly one metadata request (consolidated store)',
+    );
+    expect(lazy.filter((r) => r.op === 'iterate').every((r) => (r.peakRssMiB ?? 0) > 0)).toBe(true);
+    // convert: every input with every peer, each output checked, and the 4x input's peak RSS
+    const convert = suite('convert').raw as { failures: string[]; large: { cells: number; peakRssMiB: number } };
+    expect(convert.failures).toEqual([]);
+    expect(rowsOf('convert').map((r) => r.peer)).toEqual(
+      Array(2).fill(['zarrs-node convert', 'zarrs-node convert, 2 parts', 'anndata + zarrs write_zarr']).flat(),
+    );
+    expect(rowsOf('convert').every((r) => (r.peakRssMiB ?? 0) > 0)).toBe(true);
+    expect(convert.large.cells).toBe(8000);
+    expect(report.targets.map((t) => t.suite)).toEqual(expect.arrayContaining(['anndata', 'lazy', 'convert']));
+  }
+
+  // the one report: a section per suite, every target, the chart with a panel per suite
   const md = readFileSync(join(out, 'smoke.md'), 'utf8');
+  for (const s of report.suites) expect(md).toContain(`## ${s.title}`);
+  expect(md).toMatch(/\| suite \| target \| measured \| met \|/);
   expect(md).toContain('| operation | zarrs-node | raw zarrs (Rust) | zarrita.js |');
   expect(md).toMatch(/decode [\d.]+ GB\/s on one core/);
-  expect(readFileSync(join(out, 'smoke.svg'), 'utf8')).toMatch(/^<svg [^>]*>[\s\S]*<rect [\s\S]*<\/svg>\n$/);
+  if (withPython) expect(md).toContain('reads the zarrs-node store');
+  const svg = readFileSync(join(out, 'smoke.svg'), 'utf8');
+  expect(svg).toMatch(/^<svg [^>]*>[\s\S]*<rect [\s\S]*<\/svg>\n$/);
+  expect(svg).toContain('arrays, sharded: in process');
+  expect(svg).toContain('object store via');
+  if (withPython)
+    for (const t of ['AnnData: write', 'lazy reads, proxy', 'conversion to sharded v3']) expect(svg).toContain(t);
 }, 600_000);
-
-test('bench/anndata/run.mjs --smoke runs zarrs-node and python anndata and writes a report', () => {
-  const out = tmp('zn-bench-anndata-');
-  execFileSync(process.execPath, [join(ROOT, 'bench', 'anndata', 'run.mjs'), '--smoke', '--out', out], {
-    cwd: ROOT,
-    stdio: 'pipe',
-  });
-  const md = readFileSync(join(out, 'anndata-latest.md'), 'utf8');
-  expect(md).toMatch(/\| zarrs-node \| \d+ \| \d+ \| 1\.00x \| 1\.00x \|/);
-  expect(md).toMatch(/\| anndata 0\.12\.\d+ \|/);
-  expect(md).toContain('reads the zarrs-node store');
-}, 120_000);
-
-test('bench/objstore.mjs --smoke measures every peer through the latency proxy', () => {
-  const out = tmp('zn-objbench-');
-  execFileSync(process.execPath, [join(ROOT, 'bench', 'objstore.mjs'), '--smoke', '--out', out, '--latency', '2'], {
-    cwd: ROOT,
-    stdio: 'pipe',
-  });
-  const md = readFileSync(join(out, 'objstore-smoke.md'), 'utf8');
-  for (const peer of ['zarrs-node (coalescing, default)', 'zarrs-node (coalesce: false)', 'zarrita.js FetchStore'])
-    expect(md).toContain(peer);
-  expect(md).toMatch(/fewer/);
-});
 
 test('bench/anndata/codecs.mjs measures every candidate codec and the default on pbmc68k', () => {
   const json = join(tmp('zn-codecs-'), 'codecs.json');
@@ -113,58 +190,3 @@ test('bench/anndata/codecs.mjs measures every candidate codec and the default on
   expect(result.rows.map((r) => r.path)).toEqual(['X', 'raw/X/indices']);
   for (const r of result.rows) expect(Object.keys(r.codecs)).toContain('writeZarr default');
 });
-
-test.skipIf(skipWithoutPython(PYTHON_013))(
-  'bench/anndata/lazy.mjs --quick measures readLazy and python read_lazy (both pipelines), local and proxied, with the same results',
-  () => {
-    const out = tmp('zn-bench-lazy-');
-    execFileSync(
-      process.execPath,
-      [join(ROOT, 'bench', 'anndata', 'lazy.mjs'), '--quick', '--out', out, '--latency', '2'],
-      { cwd: ROOT, stdio: 'pipe' },
-    );
-    const { summary } = JSON.parse(readFileSync(join(out, 'lazy-quick.json'), 'utf8')) as {
-      summary: { where: string; op: string; peer: string; check: string; hwmKiB?: number }[];
-    };
-    const peers = ['zarrs-node', 'anndata 0.13.4', 'anndata 0.13.4 + zarrs'];
-    for (const where of ['local', 'proxy']) {
-      for (const op of ['open', 'column', 'rows', 'view', 'iterate']) {
-        // every peer measured (an error leaves no row) and read what zarrs-node read
-        const rows = summary.filter((s) => s.where === where && s.op === op);
-        expect(rows.map((r) => [r.peer, r.check])).toEqual(peers.map((p) => [p, 'same']));
-      }
-    }
-    expect(summary.filter((s) => s.op === 'iterate').every((s) => (s.hwmKiB ?? 0) > 0)).toBe(true);
-    expect(readFileSync(join(out, 'lazy-quick.md'), 'utf8')).toContain('Peak RSS of iterate');
-  },
-  300_000,
-);
-test('bench/convert.mjs --quick converts with ours, 2 parts and python anndata, checks every output and reports RSS', () => {
-  const out = tmp('zn-bench-convert-');
-  const argv = ['--quick', '--peers', 'ours,parts,anndata', '--data', tmp('zn-bench-convert-data-')];
-  execFileSync(process.execPath, [join(ROOT, 'bench', 'convert.mjs'), ...argv, '--out', out], {
-    cwd: ROOT,
-    stdio: 'pipe',
-  });
-  const json = readdirSync(out).find((f) => /^convert-quick-.*\.json$/.test(f));
-  const report = JSON.parse(readFileSync(join(out, json ?? 'missing'), 'utf8')) as {
-    failures: string[];
-    summary: { peer: string; seconds?: number; peakRssMiB?: number; error?: string }[];
-    large: { cells: number; peakRssMiB: number };
-  };
-  expect(report.failures).toEqual([]);
-  // every input (h5ad, h5ad gzip, zarr v2) with every peer
-  expect(report.summary.map((s) => s.peer)).toEqual(Array(3).fill(['ours', 'parts', 'anndata']).flat());
-  for (const s of report.summary) {
-    expect(s.error).toBeUndefined();
-    expect(s.seconds).toBeGreaterThan(0);
-    expect(s.peakRssMiB).toBeGreaterThan(0);
-  }
-  expect(report.large.cells).toBe(8000);
-  const md = readFileSync(join(out, 'convert-quick-latest.md'), 'utf8');
-  expect(md).toMatch(
-    /\| zarr v2 \(unsharded\), [\d.]+ MB \| zarrs-node convert \| [\d.]+ \| [\d.]+ \| 1\.00x \| 1\.00x \| \d+ \|/,
-  );
-  expect(md).toMatch(/peak RSS of ours: \d+ MiB/);
-  expect(md).toMatch(/4x larger input \(8000 cells/);
-}, 180_000);

@@ -8,34 +8,49 @@ import { rawBinary } from './raw-bin.mjs';
 /** The Python 3.12 venv with zarr-python 3.4.2, zarrs-python 0.2.3 and tensorstore 0.1.86. */
 export const pythonOf = (root) => join(root, '.venv-anndata-0.13', 'bin', 'python');
 
-function pythonPeer(name, label, modules) {
-  const probe = new Map();
-  const check = (root) => {
-    if (!probe.has(root)) {
-      const py = pythonOf(root);
-      if (!existsSync(py)) {
-        probe.set(root, { reason: `${py} is missing (scripts/fixtures/requirements-013.txt)` });
-      } else {
-        // Importing proves the peer works; the versions come from the installed distributions.
-        const code = `import json, importlib.metadata as m; import ${modules.join(', ')}; print(json.dumps([m.version(d) for d in ${JSON.stringify(modules)}]))`;
-        const r = spawnSync(py, ['-c', code], { encoding: 'utf8' });
-        probe.set(
-          root,
-          r.status === 0
-            ? {
-                version: JSON.parse(r.stdout)
-                  .map((v, i) => `${modules[i]} ${v}`)
-                  .join(' + '),
-              }
-            : { reason: `cannot import ${modules.join(', ')}: ${r.stderr.trim().split('\n').at(-1)}` },
-        );
-      }
+/** Every python module a peer needs; one probe process imports them all (python start-up is slow). */
+const PYTHON_MODULES = ['zarr', 'zarrs', 'tensorstore'];
+const probes = new Map();
+
+/** Per module of the venv at `root`: `{ version }` when it imports, else `{ reason }`. */
+function probePython(root) {
+  if (!probes.has(root)) {
+    const py = pythonOf(root);
+    let found;
+    if (!existsSync(py)) {
+      const reason = `${py} is missing (scripts/fixtures/requirements-013.txt)`;
+      found = Object.fromEntries(PYTHON_MODULES.map((m) => [m, { reason }]));
+    } else {
+      // Importing proves the peer works; the versions come from the installed distributions.
+      const code = [
+        'import importlib, importlib.metadata as m, json',
+        'out = {}',
+        `for d in ${JSON.stringify(PYTHON_MODULES)}:`,
+        '    try:',
+        '        importlib.import_module(d); out[d] = {"version": m.version(d)}',
+        '    except Exception as e:',
+        '        out[d] = {"reason": f"cannot import {d}: {e}"}',
+        'print(json.dumps(out))',
+      ].join('\n');
+      const r = spawnSync(py, ['-c', code], { encoding: 'utf8' });
+      const reason = `${py} does not run: ${(r.stderr || r.error?.message || '').trim().split('\n').at(-1)}`;
+      found = r.status === 0 ? JSON.parse(r.stdout) : Object.fromEntries(PYTHON_MODULES.map((m) => [m, { reason }]));
     }
-    return probe.get(root);
+    probes.set(root, found);
+  }
+  return probes.get(root);
+}
+
+function pythonPeer(name, label, modules) {
+  const check = (root) => {
+    const found = modules.map((m) => probePython(root)[m]);
+    const missing = found.find((f) => f.reason);
+    return missing ?? { version: found.map((f, i) => `${modules[i]} ${f.version}`).join(' + ') };
   };
   return {
     name,
     label,
+    python: true,
     unavailable: ({ root }) => check(root).reason,
     version: (root) => check(root).version,
     command: ({ root, specPath }) => [pythonOf(root), [join(root, 'bench', 'peers', 'python.py'), name, specPath]],

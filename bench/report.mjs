@@ -117,8 +117,8 @@ function wholeTable(whole, peers) {
   return lines.join('\n');
 }
 
-/** The targets of the protocol, each as a measured ratio on the sharded variant. */
-function targets({ meta, rows, whole, limits }) {
+/** The protocol's array-level targets, each measured on the sharded variant: `{ target, measured, met }`. */
+export function arrayTargets({ meta, rows, whole, limits }) {
   const get = (set, peer, op, variant = 'sharded') =>
     set.find((r) => r.variant === variant && r.peer === peer && r.op === op && r.medianMs);
   const ratio = (set, peer, op, k = 'medianMs') => {
@@ -126,12 +126,10 @@ function targets({ meta, rows, whole, limits }) {
     const theirs = get(set, peer, op);
     return ours && theirs ? theirs[k] / ours[k] : undefined;
   };
-  const lines = ['| target | measured | met |', '|---|---:|:---:|'];
-  const add = (name, value, ok, unit = 'x') => {
+  const out = [];
+  const add = (target, value, met, unit = 'x') => {
     if (value === undefined || Number.isNaN(value)) return;
-    lines.push(
-      `| ${name} | ${unit === '%' ? `${value.toFixed(0)}%` : `${value.toFixed(2)}x`} | ${ok ? 'yes' : 'no'} |`,
-    );
+    out.push({ target, measured: unit === '%' ? `${value.toFixed(0)}%` : `${value.toFixed(2)}x`, met });
   };
   const fullZarrita = ratio(whole, 'zarrita', 'read_all');
   add('full read >= 5x zarrita.js (whole process)', fullZarrita, fullZarrita >= 5);
@@ -159,77 +157,128 @@ function targets({ meta, rows, whole, limits }) {
   }
   const single = get(rows, 'zarrs-node', 'single');
   if (single?.p50Us !== undefined)
-    lines.push(
-      `| single-element read <= 20 us (p50) | ${single.p50Us.toFixed(1)} us | ${single.p50Us <= 20 ? 'yes' : 'no'} |`,
-    );
-  return lines.join('\n');
+    out.push({
+      target: 'single-element read <= 20 us (p50)',
+      measured: `${single.p50Us.toFixed(1)} us`,
+      met: single.p50Us <= 20,
+    });
+  return out;
+}
+
+/** Targets as a Markdown table; `withSuite` adds the suite each one belongs to. */
+export function targetTable(targets, withSuite = false) {
+  const head = withSuite
+    ? '| suite | target | measured | met |\n|---|---|---:|:---:|'
+    : '| target | measured | met |\n|---|---:|:---:|';
+  const line = (t) => `| ${withSuite ? `${t.suite} | ` : ''}${t.target} | ${t.measured} | ${t.met ? 'yes' : 'no'} |`;
+  return [head, ...targets.map(line)].join('\n');
 }
 
 const COLORS = ['#d62728', '#7f7f7f', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#17becf'];
 
-/** Grouped bars per operation (one bar per peer), one panel per variant, log-scale time. */
-export function svgChart({ meta, rows }) {
-  const peers = [...new Set(rows.map((r) => r.peer))];
-  const variants = [...new Set(rows.map((r) => r.variant))];
-  const ok = rows.filter((r) => r.medianMs > 0 && r.checksumOk);
-  if (!ok.length) return '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>';
-  const lo = 10 ** Math.floor(Math.log10(Math.min(...ok.map((r) => r.medianMs))));
-  const hi = 10 ** Math.ceil(Math.log10(Math.max(...ok.map((r) => r.medianMs))));
+const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+
+/**
+ * Grouped bars (one group per operation, one bar per peer) in stacked panels, each panel with its
+ * own legend and log-scale time axis (suites differ by orders of magnitude).
+ * panels: [{ title, groups: [{ label, bars: [{ peer, ms, note? }] }] }]; peers keep their colour
+ * within a panel, the first peer (zarrs-node) is always red.
+ */
+export function barChart(title, panels) {
+  const shown = panels
+    .map((p) => ({ ...p, groups: p.groups.filter((g) => g.bars.some((b) => b.ms > 0)) }))
+    .filter((p) => p.groups.length);
+  if (!shown.length) return '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>\n';
   const bar = 9;
   const gap = 18;
   const left = 60;
-  const panelH = 210;
   const plotH = 140;
-  const opsOf = (v) => [...new Set(rows.filter((r) => r.variant === v).map((r) => r.op))];
-  const maxOps = Math.max(...variants.map((v) => opsOf(v).length));
+  const legendH = 16;
+  const panelH = plotH + legendH + 56;
+  const peersOf = (p) => [...new Set(p.groups.flatMap((g) => g.bars.map((b) => b.peer)))];
   // Legend entries sized by their text (about 6 px per character at this font size).
-  const legendX = [];
-  let lx = left;
-  for (const p of peers) {
-    legendX.push(lx);
-    lx += 30 + label(p).length * 6;
-  }
-  const width = Math.max(left + maxOps * (peers.length * bar + gap) + 20, lx);
-  const top = 60;
-  const height = top + variants.length * panelH;
-  const y = (ms) => plotH - (plotH * Math.log10(ms / lo)) / Math.log10(hi / lo);
-  const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const legendWidth = (p) => peersOf(p).reduce((w, peer) => w + 30 + peer.length * 6, left);
+  const groupsWidth = (p) => left + p.groups.length * (peersOf(p).length * bar + gap) + 20;
+  const width = Math.max(...shown.map((p) => Math.max(groupsWidth(p), legendWidth(p))), 8 * title.length);
+  const top = 30;
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="10">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${top + shown.length * panelH}" font-family="sans-serif" font-size="10">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${left}" y="16" font-size="13">${esc(`uint16 ${meta.side}^3 (${meta.bytes / 2 ** 20} MiB), ${meta.threads} threads, median in-process ms (log scale, lower is better)`)}</text>`,
+    `<text x="${left}" y="16" font-size="13">${esc(title)}</text>`,
   ];
-  peers.forEach((p, i) => {
-    const x = legendX[i];
-    parts.push(`<rect x="${x}" y="28" width="10" height="10" fill="${COLORS[i % COLORS.length]}"/>`);
-    parts.push(`<text x="${x + 14}" y="37">${esc(label(p))}</text>`);
-  });
-  variants.forEach((v, vi) => {
-    const oy = top + vi * panelH;
-    parts.push(`<g transform="translate(0 ${oy})">`);
-    parts.push(`<text x="${left}" y="4" font-size="12" font-weight="bold">${esc(v)}</text>`);
+  shown.forEach((panel, pi) => {
+    const peers = peersOf(panel);
+    const values = panel.groups.flatMap((g) => g.bars.map((b) => b.ms)).filter((ms) => ms > 0);
+    const lo = 10 ** Math.floor(Math.log10(Math.min(...values)));
+    const hi = Math.max(lo * 10, 10 ** Math.ceil(Math.log10(Math.max(...values))));
+    const y = (ms) => plotH - (plotH * Math.log10(ms / lo)) / Math.log10(hi / lo);
+    const plotTop = 12 + legendH;
+    parts.push(`<g transform="translate(0 ${top + pi * panelH})">`);
+    parts.push(`<text x="${left}" y="4" font-size="12" font-weight="bold">${esc(panel.title)}</text>`);
+    let lx = left;
+    peers.forEach((peer, i) => {
+      parts.push(`<rect x="${lx}" y="10" width="10" height="10" fill="${COLORS[i % COLORS.length]}"/>`);
+      parts.push(`<text x="${lx + 14}" y="19">${esc(peer)}</text>`);
+      lx += 30 + peer.length * 6;
+    });
     for (let t = lo; t <= hi; t *= 10) {
-      const ty = 12 + y(t);
+      const ty = plotTop + y(t);
       parts.push(`<line x1="${left}" x2="${width - 10}" y1="${ty}" y2="${ty}" stroke="#ddd"/>`);
       parts.push(`<text x="${left - 4}" y="${ty + 3}" text-anchor="end">${t >= 1 ? t : t.toPrecision(1)} ms</text>`);
     }
-    opsOf(v).forEach((op, oi) => {
-      const gx = left + 6 + oi * (peers.length * bar + gap);
-      peers.forEach((p, pi) => {
-        const r = ok.find((x) => x.variant === v && x.op === op && x.peer === p);
-        if (!r) return;
-        const by = 12 + y(r.medianMs);
+    panel.groups.forEach((g, gi) => {
+      const gx = left + 6 + gi * (peers.length * bar + gap);
+      for (const b of g.bars.filter((x) => x.ms > 0)) {
+        const i = peers.indexOf(b.peer);
+        const by = plotTop + y(b.ms);
         parts.push(
-          `<rect x="${gx + pi * bar}" y="${by.toFixed(1)}" width="${bar - 1}" height="${(12 + plotH - by).toFixed(1)}" fill="${COLORS[pi % COLORS.length]}"><title>${esc(`${label(p)} ${OP_LABEL[op]}: ${fmtMs(r.medianMs)} ms`)}</title></rect>`,
+          `<rect x="${gx + i * bar}" y="${by.toFixed(1)}" width="${bar - 1}" height="${(plotTop + plotH - by).toFixed(1)}" fill="${COLORS[i % COLORS.length]}"><title>${esc(`${b.peer} ${g.label}: ${fmtMs(b.ms)} ms`)}</title></rect>`,
         );
-      });
-      const lx = gx + (peers.length * bar) / 2;
-      parts.push(`<text x="${lx}" y="${12 + plotH + 12}" text-anchor="middle">${OP_SHORT[op]}</text>`);
+      }
+      const tx = gx + (peers.length * bar) / 2;
+      parts.push(`<text x="${tx}" y="${plotTop + plotH + 12}" text-anchor="middle">${esc(g.label)}</text>`);
     });
     parts.push('</g>');
   });
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
+}
+
+/** The array suite's panels: one per variant (in-process medians), one for the whole-process runs. */
+export function arrayPanels({ rows, whole }) {
+  const ok = rows.filter((r) => r.medianMs > 0 && r.checksumOk);
+  const peers = [...new Set(rows.map((r) => r.peer))];
+  const panel = (title, set, groupOf, keys) => ({
+    title,
+    groups: keys.map((k) => ({
+      label: groupOf(k),
+      bars: peers.flatMap((p) => {
+        const r = set.find((x) => x.key === k && x.peer === p);
+        return r ? [{ peer: label(p), ms: r.medianMs }] : [];
+      }),
+    })),
+  });
+  const panels = [...new Set(rows.map((r) => r.variant))].map((v) => {
+    const set = ok.filter((r) => r.variant === v).map((r) => ({ ...r, key: r.op }));
+    return panel(`${v}: in process`, set, (op) => OP_SHORT[op], [...new Set(set.map((r) => r.key))]);
+  });
+  const w = (whole ?? []).filter((r) => r.medianMs > 0).map((r) => ({ ...r, key: `${r.variant}/${r.op}` }));
+  if (w.length)
+    panels.push(
+      panel('whole process (start-up included)', w, (k) => k.replace('/', ' ').replace('read_all', 'read all'), [
+        ...new Set(w.map((r) => r.key)),
+      ]),
+    );
+  return panels;
+}
+
+/** The array suite's chart: its panels under one title. */
+export function svgChart(result) {
+  const { meta } = result;
+  return barChart(
+    `uint16 ${meta.side}^3 (${meta.bytes / 2 ** 20} MiB), ${meta.threads} threads, median ms (log scale, lower is better)`,
+    arrayPanels(result),
+  );
 }
 
 /** One footnote line per peer and reason, naming where it applied. */
@@ -248,7 +297,8 @@ export function writeReport(outDir, result) {
   mkdirSync(outDir, { recursive: true });
   const { meta, rows, whole, limits } = result;
   const stamp = `${meta.date.slice(0, 10)}-${meta.host}`;
-  const name = meta.smoke ? 'smoke' : 'latest';
+  // `arrays-`: the one driver (bench/all.mjs) owns latest.md / latest.svg / <date>-<host>.json.
+  const name = meta.smoke ? 'arrays-smoke' : 'arrays-latest';
   const { peers, text } = table(result);
   const errors = [...rows, ...whole].filter((r) => r.error);
   const z = limits.zstd;
@@ -282,13 +332,79 @@ export function writeReport(outDir, result) {
     '',
     '## Targets (sharded variant)',
     '',
-    targets(result),
+    targetTable(arrayTargets(result)),
     '',
     notAvailable(errors),
   ].join('\n');
-  const files = [`${stamp}.json`, `${name}.md`, `${name}.svg`];
+  const files = [`arrays-${stamp}.json`, `${name}.md`, `${name}.svg`];
   writeFileSync(join(outDir, files[0]), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(join(outDir, files[1]), `${md}\n`);
   writeFileSync(join(outDir, files[2]), svgChart(result));
+  return files;
+}
+
+/** A suite's own Markdown under the combined report's suite heading: its headings two levels down. */
+const demote = (md) => md.replace(/^(#+) /gm, '$1## ').trim();
+
+/**
+ * The one report of bench/all.mjs: `<date>-<host>.json` (every suite's rows, targets and raw
+ * output), `latest.md` (machine, versions, every target, then a section per suite) and
+ * `latest.svg` (every suite's panels); `smoke.*` in smoke mode. Returns the file names.
+ */
+export function writeCombinedReport(outDir, { meta, suites }) {
+  mkdirSync(outDir, { recursive: true });
+  const name = meta.smoke ? 'smoke' : 'latest';
+  const files = [
+    meta.smoke ? 'smoke.json' : `${meta.date.slice(0, 10)}-${meta.host}.json`,
+    `${name}.md`,
+    `${name}.svg`,
+  ];
+  const targets = suites.flatMap((s) => (s.targets ?? []).map((t) => ({ suite: s.name, ...t })));
+  const load = (l) => l.map((x) => x.toFixed(1)).join(' / ');
+  const python = Object.entries(meta.python)
+    .map(
+      ([venv, v]) =>
+        `${venv}: ${Object.entries(v)
+          .map(([k, x]) => `${k} ${x}`)
+          .join(', ')}`,
+    )
+    .join('; ');
+  const arrayVersions = suites.find((s) => s.versions)?.versions ?? {};
+  const md = [
+    `# Benchmarks: zarrs-node against every peer${meta.smoke ? ' (smoke: tiny sizes, timings mean nothing)' : ''}`,
+    '',
+    `${meta.date} on ${meta.host} (${meta.cpu}; load average ${load(meta.loadavg.before)} before, ${load(meta.loadavg.after)} after), Node ${meta.node}.`,
+    `Versions: ${[...Object.entries(arrayVersions).map(([p, v]) => `${label(p)}: ${v}`), ...(python ? [`python ${python}`] : [])].join('; ')}.`,
+    '',
+    `Suites: ${suites.map((s) => `${s.name} (${s.skipped ? `skipped: ${s.skipped}` : s.error ? `FAILED: ${s.error}` : `${s.seconds.toFixed(0)} s`})`).join(', ')}.`,
+    ...suites.filter((s) => s.skippedPeers?.length).map((s) => `Skipped by ${s.name}: ${s.skippedPeers.join('; ')}.`),
+    '',
+    `![time per operation and peer, log scale](${name}.svg)`,
+    '',
+    '## Targets (the benchmark protocol, issues 9-11)',
+    '',
+    targets.length ? targetTable(targets, true) : 'none measured',
+    '',
+    ...suites.flatMap((s) => [
+      `## ${s.title}`,
+      '',
+      s.skipped ? `Skipped: ${s.skipped}.` : s.error ? `FAILED: ${s.error}` : '',
+      s.md ? demote(s.md) : '',
+      '',
+    ]),
+  ].join('\n');
+  const panels = suites.flatMap((s) => s.panels ?? []);
+  const result = {
+    meta,
+    targets,
+    rows: suites.flatMap((s) => s.rows ?? []),
+    suites: suites.map(({ panels: _, md: __, ...s }) => s),
+  };
+  writeFileSync(join(outDir, files[0]), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(outDir, files[1]), `${md.replace(/\n{3,}/g, '\n\n')}\n`);
+  writeFileSync(
+    join(outDir, files[2]),
+    barChart('median ms per operation and peer (log scale per panel, lower is better)', panels),
+  );
   return files;
 }

@@ -43,6 +43,8 @@ function pythons() {
   // .venv: anndata 0.12 (+ zarrs-python); .venv-anndata-0.13 (setup-python.sh): anndata 0.13.4;
   // anndata 0.13 switches to the zarrs pipeline by itself when zarrs is importable, hence two.
   for (const venv of ['.venv', '.venv-anndata-0.13', '.venv-anndata-0.13-zarrs']) {
+    // smoke runs one python peer: probing (importing anndata) the others costs seconds each
+    if (smoke && found.length) break;
     const py = join(root, venv, 'bin', 'python');
     if (!existsSync(py)) {
       console.log(`skip ${venv}: not installed`);
