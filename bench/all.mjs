@@ -4,7 +4,7 @@
 //
 //   npm run bench                                   # release builds, then every suite, full size
 //   node bench/all.mjs --smoke --out DIR            # every suite at tiny sizes; the test suite runs this
-//   node bench/all.mjs --suites arrays,lazy --arrays '--side 256 --peers zarrs-node,tensorstore'
+//   node bench/all.mjs --suites arrays,lazy --arrays='--side 256 --peers zarrs-node,tensorstore'
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, hostname, loadavg, tmpdir } from 'node:os';
@@ -25,7 +25,7 @@ const { values: args } = parseArgs({
     // suites run at once (default 1; --smoke: 2)
     jobs: { type: 'string' },
     out: { type: 'string' },
-    // extra arguments for one suite's harness, e.g. --arrays '--side 256 --ops read_all'
+    // extra arguments for one suite's harness, e.g. --arrays='--side 256 --ops read_all'
     ...Object.fromEntries(names.map((n) => [n, { type: 'string' }])),
   },
 });
@@ -39,14 +39,14 @@ const work = mkdtempSync(join(tmpdir(), 'zn-bench-all-'));
 function runHarness(argv) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const keep = (stream) => (b) => {
-      out += b;
+    const got = { out: '', err: '' };
+    const keep = (stream, k) => (b) => {
+      got[k] += b;
       stream.write(b);
     };
-    child.stdout.on('data', keep(process.stdout));
-    child.stderr.on('data', keep(process.stderr));
-    child.on('close', (code) => resolve({ code, out }));
+    child.stdout.on('data', keep(process.stdout, 'out'));
+    child.stderr.on('data', keep(process.stderr, 'err'));
+    child.on('close', (code) => resolve({ code, ...got }));
   });
 }
 
@@ -94,7 +94,7 @@ async function runSuite(suite) {
   ];
   console.log(`\n== suite ${suite.name}: node ${argv.map((a) => a.replace(root, '.')).join(' ')}`);
   const t = performance.now();
-  const { code, out } = await runHarness(argv);
+  const { code, out, err } = await runHarness(argv);
   const seconds = (performance.now() - t) / 1000;
   // what the harness skipped, with its reason, in its own words ("skip ...", "skipping ...")
   const skippedPeers = out.split('\n').filter((l) => /^skip(ping)? /.test(l));
@@ -105,7 +105,12 @@ async function runSuite(suite) {
   } catch (e) {
     error = `no report: ${e.message}`;
   }
-  if (code !== 0) error = `${join('bench', suite.script)} exited with ${code}${error ? `; ${error}` : ''}`;
+  if (code !== 0) {
+    // why, in the harness's words: an uncaught error's message, else its last line on stderr
+    const lines = err.trim().split('\n').filter(Boolean);
+    const why = lines.findLast((l) => /^\w*Error\b/.test(l.trim())) ?? lines.at(-1) ?? 'no output';
+    error = `${join('bench', suite.script)} exited with ${code}: ${why}`;
+  }
   if (error) console.log(`suite ${suite.name} failed: ${error}`);
   const rows = (collected?.rows ?? []).map((r) => ({ suite: suite.name, ...r }));
   return {
