@@ -292,7 +292,7 @@ function notAvailable(errors) {
   return `¹ not available: ${[...byReason].map(([k, where]) => `${k} (${where.join(', ')})`).join('; ')}`;
 }
 
-/** Write `<date>-<host>.json`, the Markdown report and the SVG chart; returns the file names. */
+/** The array suite alone: `arrays-<date>-<host>.json`, its Markdown report and SVG chart; returns the file names. */
 export function writeReport(outDir, result) {
   mkdirSync(outDir, { recursive: true });
   const { meta, rows, whole, limits } = result;
@@ -343,6 +343,31 @@ export function writeReport(outDir, result) {
   return files;
 }
 
+/**
+ * A suite's common rows as one table: a line per panel and operation, a column per peer, each
+ * cell `ms (peer / ours)`; the same shape for every suite, whatever its harness reports.
+ */
+export function pivotTable(rows) {
+  const peers = [...new Set(rows.map((r) => r.peer))];
+  const keys = [...new Set(rows.map((r) => `${r.panel}\u0000${r.op}`))];
+  const cell = (r) => {
+    if (!r) return '';
+    if (r.error) return 'n/a';
+    if (r.ok === false) return 'MISMATCH';
+    return `${fmtMs(r.ms)}${r.ratio !== undefined ? ` (${r.ratio.toFixed(2)}x)` : ''}`;
+  };
+  const lines = keys.map((k) => {
+    const [panel, op] = k.split('\u0000');
+    const get = (p) => rows.find((r) => r.panel === panel && r.op === op && r.peer === p);
+    return `| ${panel} | ${op} | ${peers.map((p) => cell(get(p))).join(' | ')} |`;
+  });
+  return [
+    `| where | operation | ${peers.join(' | ')} |`,
+    `|---|---|${peers.map(() => '---:').join('|')}|`,
+    ...lines,
+  ].join('\n');
+}
+
 /** A suite's own Markdown under the combined report's suite heading: its headings two levels down. */
 const demote = (md) => md.replace(/^(#+) /gm, '$1## ').trim();
 
@@ -389,6 +414,10 @@ export function writeCombinedReport(outDir, { meta, suites }) {
       `## ${s.title}`,
       '',
       s.skipped ? `Skipped: ${s.skipped}.` : s.error ? `FAILED: ${s.error}` : '',
+      // the array harness's own tables already have this shape, per layout
+      s.rows?.length && s.name !== 'arrays'
+        ? `Median ms (peer time / zarrs-node's: > 1 means zarrs-node is faster):\n\n${pivotTable(s.rows)}\n\nThe harness's own report:\n\n`
+        : '',
       s.md ? demote(s.md) : '',
       '',
     ]),
