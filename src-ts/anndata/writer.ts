@@ -3,7 +3,7 @@
 // (opens as `Incomplete`) until close(), and a killed writer resumes from its last durable rows.
 
 import type { ZArray } from '../zarr/array.js';
-import { inferDType, type NumericDType, type NumericTypedArray } from '../zarr/dtype.js';
+import { type DataType, inferDType, type NumericDType, type NumericTypedArray } from '../zarr/dtype.js';
 import { InvalidInputError, zarrsError } from '../zarr/errors.js';
 import { consolidateMetadata, createArray, createGroup, openArray, openGroup, UNFINISHED_KEY } from '../zarr/group.js';
 import { slice } from '../zarr/selection.js';
@@ -13,7 +13,7 @@ import { type CategoricalColumn, type Column, codesArray, DataFrame } from './da
 import { CsrMatrix, type Dense, isDense, type Matrix, validateCompressed } from './elems.js';
 import { writePlainColumn } from './encodings/dense.js';
 import type { WriteZarrOptions } from './io.js';
-import { type ArrayRole, arrayCompressors, layoutFor } from './layout.js';
+import { type ArrayRole, arrayCompressors, type Layout, layoutFor } from './layout.js';
 import type { WriteOptions } from './options.js';
 import { encodingAttrs, WriteCtx } from './registry.js';
 
@@ -53,6 +53,11 @@ export interface AnnDataWriterOptions extends Pick<WriteZarrOptions, 'zarrFormat
   obsm?: Record<string, MatrixSpec & { width: number }>;
   /** Replace whatever the store holds (default: refuse a non-empty store). */
   overwrite?: boolean;
+  /**
+   * The most rows a killed writer loses (plus the block being appended, and see the CSR note in
+   * the README): row-indexed arrays get shards of at most this many rows. Default 65,536.
+   */
+  checkpointRows?: number;
 }
 
 export interface AnnDataBlock {
@@ -69,6 +74,8 @@ interface WriterState {
   zarrFormat: 2 | 3;
   shards: WriteOptions['shards'];
   compressor?: WriteOptions['compressor'];
+  /** Absent in markers of writers before the option: no cap. */
+  checkpointRows?: number;
   nVars: number;
   /** Matrices by store path ('X', 'layers/<name>', 'obsm/<name>'), with their width. */
   matrices: Record<string, MatrixSpec & { width: number }>;
@@ -90,6 +97,31 @@ interface Cut {
 
 /** Shapes far beyond any dataset: the sharding policy then sizes shards as for a huge array. */
 const NOMINAL_ROWS = 2 ** 40;
+/**
+ * Default `checkpointRows`. X's CSR shards (16M values by default) hold 16k rows at 1,000
+ * non-zeros per row and 160k at 100: a cap of that order keeps the obs arrays from dominating what
+ * a kill loses (and what the writer buffers) without cutting them into many small files.
+ */
+const DEFAULT_CHECKPOINT_ROWS = 65_536;
+
+/**
+ * The layout of a streamed array: the policy's (layout.ts / layout.rs, for an array of unbounded
+ * length), with axis 0 capped at `cap` rows for row-indexed arrays. A stream is durable only up
+ * to its last whole shard, so its shard rows are both what a kill loses and what it buffers.
+ * Sparse `data`/`indices` are indexed by non-zeros, not rows, and keep the policy's shards. This
+ * is the one place the writer departs from the policy, by explicit `chunks`/`shards`.
+ */
+function streamLayout(role: ArrayRole, rowShape: number[], dtype: DataType, opts: WriteOptions, cap?: number): Layout {
+  const l = layoutFor(role, [NOMINAL_ROWS, ...rowShape], dtype, opts);
+  const rows = (l.shards ?? l.chunks)[0];
+  if (role === 'sparse' || cap === undefined || rows <= cap) return l;
+  const inner = l.chunks[0];
+  // whole inner chunks per shard; a shard of one chunk would only add an index: unsharded
+  if (l.shards !== undefined && inner * 2 <= cap) {
+    return { chunks: l.chunks, shards: [Math.floor(cap / inner) * inner, ...l.shards.slice(1)] };
+  }
+  return { chunks: [Math.min(inner, cap), ...l.chunks.slice(1)] };
+}
 
 /**
  * One growing array fed in pieces: whole shards (along axis 0) are appended as soon as they are
@@ -302,6 +334,14 @@ export class AnnDataWriter {
       }
       matrices[`obsm/${k}`] = { ...checkSpec(s, `obsm/${k}`), width: s.width };
     }
+    const checkpointRows = opts.checkpointRows ?? DEFAULT_CHECKPOINT_ROWS;
+    if (!Number.isSafeInteger(checkpointRows) || checkpointRows < 1) {
+      throw new InvalidInputError(
+        'InvalidInput',
+        `AnnDataWriter.create: 'checkpointRows' must be a positive integer, not ${opts.checkpointRows}`,
+        { key: 'checkpointRows' },
+      );
+    }
     if (opts.overwrite) await store.deletePrefix('');
     else if ((await store.list('')).length > 0) {
       const what = (await store.get(UNFINISHED_KEY)) === null ? 'data' : 'an unfinished write (use resume)';
@@ -313,6 +353,7 @@ export class AnnDataWriter {
       zarrFormat: opts.zarrFormat ?? 3,
       shards: opts.shards ?? 'auto',
       compressor: opts.compressor,
+      checkpointRows,
       nVars,
       matrices,
       obs: null,
@@ -738,7 +779,7 @@ export class AnnDataWriter {
     at: (c: Cut) => number,
     create: boolean,
   ): Promise<Stream> {
-    const layout = layoutFor(role, [NOMINAL_ROWS, ...rowShape], dtype as NumericDType, this.#wopts);
+    const layout = streamLayout(role, rowShape, dtype as DataType, this.#wopts, this.#state.checkpointRows);
     const array = create
       ? await createArray(this.#store, path, {
           shape: [0, ...rowShape],
@@ -750,7 +791,8 @@ export class AnnDataWriter {
           zarrFormat: this.#wopts.zarrFormat,
         })
       : await openArray(this.#store, path, { zarrFormat: this.#wopts.zarrFormat });
-    const s = new Stream(array, rowShape, (layout.shards ?? layout.chunks)[0], 0, at);
+    // from the array, not the layout: a resumed writer keeps the shards its store was made with
+    const s = new Stream(array, rowShape, (array.shards ?? array.chunks)[0], 0, at);
     this.#streams.set(path, s);
     return s;
   }
