@@ -124,12 +124,30 @@ function streamLayout(role: ArrayRole, rowShape: number[], dtype: DataType, opts
 }
 
 /**
- * One growing array fed in pieces: whole shards (along axis 0) are appended as soon as they are
- * buffered, the rest waits. `at(cut)` is the axis-0 length that corresponds to a cut.
+ * The writer's shard appends, one at a time: the native side copies and encodes a shard (in
+ * parallel over its inner chunks, on every thread), so two at once would only add a shard's
+ * worth of memory (X's data and indices fill their shards at the same row), not speed.
+ */
+class Lane {
+  #tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(f: () => Promise<T>): Promise<T> {
+    const r = this.#tail.then(f);
+    this.#tail = r.catch(() => {});
+    return r;
+  }
+}
+
+/**
+ * One growing array fed in pieces: values are copied into one shard-sized buffer (allocated at the
+ * first write and reused), which is appended whenever it is full; the rest waits for the next
+ * write or `finish()`. So a stream holds at most one shard, and copies each value once before the
+ * native encode. `at(cut)` is the axis-0 length that corresponds to a cut.
  */
 class Stream {
-  #pending: Values[] = [];
-  #pendingLen = 0;
+  #buf: Values | null = null;
+  /** Rows in the buffer. */
+  #len = 0;
 
   constructor(
     readonly array: ZArray,
@@ -137,58 +155,57 @@ class Stream {
     readonly extent: number,
     public flushed: number,
     readonly at: (cut: Cut) => number,
+    readonly lane: Lane,
   ) {}
 
   get #rowElems(): number {
     return this.rowShape.reduce((a, b) => a * b, 1);
   }
 
-  /** Buffer `v` (a copy: the caller may reuse its buffers). */
-  push(v: Values): void {
-    if (v.length === 0) return;
-    this.#pending.push(v.slice());
-    this.#pendingLen += v.length / this.#rowElems;
-  }
-
-  /** Append every whole shard buffered (and, when `final`, the rest). */
-  async flush(final: boolean): Promise<void> {
-    for (;;) {
-      const toBoundary = this.extent - (this.flushed % this.extent);
-      const n = this.#pendingLen >= toBoundary ? toBoundary : final ? this.#pendingLen : 0;
-      if (n === 0) return;
-      const data = this.#take(n * this.#rowElems);
-      await this.array.append({ data, shape: [n, ...this.rowShape] } as never, 0);
-      this.flushed += n;
-      this.#pendingLen -= n;
-    }
-  }
-
-  /** The first `count` buffered values as one array. */
-  #take(count: number): Values {
-    const parts: Values[] = [];
-    let got = 0;
-    while (got < count) {
-      const head = this.#pending[0];
-      const want = count - got;
-      if (head.length <= want) {
-        parts.push(head);
-        this.#pending.shift();
-        got += head.length;
+  /** Buffer `v` (copied: the caller may reuse its buffers), appending every shard it completes. */
+  async write(v: Values): Promise<void> {
+    const e = this.#rowElems;
+    let from = 0;
+    while (from < v.length) {
+      // a resumed stream may start mid-shard: fill only up to the next shard boundary
+      const room = this.extent - (this.flushed % this.extent) - this.#len;
+      const rows = Math.min(room, (v.length - from) / e);
+      const buf = this.#buffer(v);
+      if (Array.isArray(buf)) {
+        for (let i = 0; i < rows * e; i++) buf[this.#len * e + i] = (v as string[])[from + i];
       } else {
-        parts.push(head.slice(0, want));
-        this.#pending[0] = head.slice(want) as Values;
-        got += want;
+        buf.set((v as NumericTypedArray).subarray(from, from + rows * e) as never, this.#len * e);
       }
+      this.#len += rows;
+      from += rows * e;
+      if (rows === room) await this.#append();
     }
-    if (parts.length === 1) return parts[0];
-    if (Array.isArray(parts[0])) return (parts as string[][]).flat();
-    const out = new (parts[0].constructor as new (n: number) => NumericTypedArray)(count);
-    let o = 0;
-    for (const p of parts as NumericTypedArray[]) {
-      out.set(p as never, o);
-      o += p.length;
+  }
+
+  /** Append what the buffer holds (the last, partial shard). */
+  async finish(): Promise<void> {
+    if (this.#len > 0) await this.#append();
+    this.#buf = null;
+  }
+
+  #buffer(like: Values): Values {
+    if (this.#buf === null) {
+      const n = this.extent * this.#rowElems;
+      this.#buf = Array.isArray(like)
+        ? new Array<string>(n)
+        : new (like.constructor as new (n: number) => NumericTypedArray)(n);
     }
-    return out;
+    return this.#buf;
+  }
+
+  async #append(): Promise<void> {
+    const n = this.#len * this.#rowElems;
+    const buf = this.#buf as Values;
+    // the native call reads the values before it resolves: the buffer is reused after it
+    const data = n === buf.length ? buf : Array.isArray(buf) ? buf.slice(0, n) : buf.subarray(0, n);
+    await this.lane.run(() => this.array.append({ data, shape: [this.#len, ...this.rowShape] } as never, 0));
+    this.flushed += this.#len;
+    this.#len = 0;
   }
 }
 
@@ -293,6 +310,7 @@ export class AnnDataWriter {
   /** Streams by store path. */
   readonly #streams = new Map<string, Stream>();
   readonly #dicts = new Map<string, Dictionary>();
+  readonly #lane = new Lane();
   /** Block ends not yet durable in every stream, oldest first. */
   readonly #cuts: Cut[] = [];
   #rows = 0;
@@ -441,11 +459,11 @@ export class AnnDataWriter {
     const { pieces, nnz } = await this.#check(block, n, call);
     if (n === 0) return;
     try {
-      for (const [path, v] of pieces) (this.#streams.get(path) as Stream).push(v);
       this.#rows += n;
       this.#nnz = nnz;
       this.#cuts.push({ rows: this.#rows, nnz: { ...nnz } });
-      await this.#flush(false);
+      await Promise.all(pieces.map(([path, v]) => (this.#streams.get(path) as Stream).write(v)));
+      await this.#checkpoint();
     } catch (e) {
       this.#failed = e;
       throw e;
@@ -492,7 +510,7 @@ export class AnnDataWriter {
         });
         const base = BigInt(nnz[path]);
         const ptr = BigInt64Array.from(m.indptr.subarray(1) as ArrayLike<number | bigint>, (v) => BigInt(v) + base);
-        out.push([`${path}/data`, m.data], [`${path}/indices`, Int32Array.from(m.indices as never, Number)]);
+        out.push([`${path}/data`, m.data], [`${path}/indices`, toInt32(m.indices)]);
         out.push([`${path}/indptr`, ptr]);
         nnz[path] += m.data.length;
       } else {
@@ -572,9 +590,8 @@ export class AnnDataWriter {
     });
   }
 
-  /** Flush every stream; advance the durable cut and save it when it moved. */
-  async #flush(final: boolean): Promise<void> {
-    await Promise.all([...this.#streams.values()].map((s) => s.flush(final)));
+  /** Advance the durable cut as far as every stream has appended; save it when it moved. */
+  async #checkpoint(): Promise<void> {
     let moved: Cut | null = null;
     const streams = [...this.#streams.values()];
     while (this.#cuts.length > 0 && streams.every((s) => s.flushed >= s.at(this.#cuts[0]))) {
@@ -613,7 +630,8 @@ export class AnnDataWriter {
   }
 
   async #finish(): Promise<void> {
-    await this.#flush(true);
+    await Promise.all([...this.#streams.values()].map((s) => s.finish()));
+    await this.#checkpoint();
     const n = this.#rows;
     if (this.#state.obs === null) await this.#openObs({ columns: [] }, true);
     const ctx = new WriteCtx(this.#wopts);
@@ -700,7 +718,7 @@ export class AnnDataWriter {
       await this.#stream(`${path}/data`, 'sparse', spec.dtype, [], {}, nnzAt, create);
       await this.#stream(`${path}/indices`, 'sparse', 'int32', [], {}, nnzAt, create);
       const ptr = await this.#stream(`${path}/indptr`, 'indptr', 'int64', [], {}, (c) => c.rows + 1, create);
-      if (create) ptr.push(new BigInt64Array(1));
+      if (create) await ptr.write(new BigInt64Array(1));
     }
   }
 
@@ -792,7 +810,7 @@ export class AnnDataWriter {
         })
       : await openArray(this.#store, path, { zarrFormat: this.#wopts.zarrFormat });
     // from the array, not the layout: a resumed writer keeps the shards its store was made with
-    const s = new Stream(array, rowShape, (array.shards ?? array.chunks)[0], 0, at);
+    const s = new Stream(array, rowShape, (array.shards ?? array.chunks)[0], 0, at, this.#lane);
     this.#streams.set(path, s);
     return s;
   }
@@ -815,6 +833,14 @@ function codesDtype(nCategories: number): NumericDType {
       : a instanceof Int32Array
         ? 'int32'
         : 'int64';
+}
+
+/** Validated sparse indices as int32 (the stream copies them, so an Int32Array is passed as is). */
+function toInt32(a: ArrayLike<number | bigint>): Int32Array {
+  if (a instanceof Int32Array) return a;
+  const out = new Int32Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = Number(a[i]);
+  return out;
 }
 
 function checkSpec(s: MatrixSpec, path: string): MatrixSpec {
