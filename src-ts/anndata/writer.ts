@@ -3,7 +3,7 @@
 // (opens as `Incomplete`) until close(), and a killed writer resumes from its last durable rows.
 
 import type { ZArray } from '../zarr/array.js';
-import { type DataType, inferDType, type NumericDType, type NumericTypedArray } from '../zarr/dtype.js';
+import { type DataType, inferDType, type NumericDType, type NumericTypedArray, typedArray } from '../zarr/dtype.js';
 import { InvalidInputError, zarrsError } from '../zarr/errors.js';
 import { consolidateMetadata, createArray, createGroup, openArray, openGroup, UNFINISHED_KEY } from '../zarr/group.js';
 import { slice } from '../zarr/selection.js';
@@ -170,7 +170,7 @@ class Stream {
       // a resumed stream may start mid-shard: fill only up to the next shard boundary
       const room = this.extent - (this.flushed % this.extent) - this.#len;
       const rows = Math.min(room, (v.length - from) / e);
-      const buf = this.#buffer(v);
+      const buf = this.#buffer();
       if (Array.isArray(buf)) {
         for (let i = 0; i < rows * e; i++) buf[this.#len * e + i] = (v as string[])[from + i];
       } else {
@@ -188,12 +188,12 @@ class Stream {
     this.#buf = null;
   }
 
-  #buffer(like: Values): Values {
+  /** The buffer, of the array's dtype (so a block's values are converted, if at all, here). */
+  #buffer(): Values {
     if (this.#buf === null) {
       const n = this.extent * this.#rowElems;
-      this.#buf = Array.isArray(like)
-        ? new Array<string>(n)
-        : new (like.constructor as new (n: number) => NumericTypedArray)(n);
+      const dtype = this.array.dtype;
+      this.#buf = dtype === 'string' ? new Array<string>(n) : typedArray(dtype as NumericDType, n);
     }
     return this.#buf;
   }
