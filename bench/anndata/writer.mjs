@@ -64,7 +64,8 @@ function makeBlock(lib, r, start, n) {
     }
     indptr[i + 1] = k;
   }
-  indices = indices.slice(0, k);
+  // a view, not a copy: the writer copies what it keeps, so the block makes no second array
+  indices = indices.subarray(0, k);
   const data = new Float32Array(k);
   for (let i = 0; i < k; i++) data[i] = 1 + Math.floor(r() * 20);
   const X = new CsrMatrix({ data, indices, indptr, shape: [n, genes] });
