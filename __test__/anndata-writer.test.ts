@@ -18,7 +18,7 @@ import {
   readZarr,
   writeZarr,
 } from '../src-ts/anndata/index.js';
-import { IncompleteError, InvalidInputError } from '../src-ts/index.js';
+import { IncompleteError, InvalidInputError, openArray } from '../src-ts/index.js';
 import { dumpAnnData } from './anndata-dump.js';
 import { PYTHON_013, ROOT, skipWithoutPython, tmp } from './helpers.js';
 import * as shared from './writer-blocks.mjs';
@@ -296,6 +296,28 @@ test('a writer abandoned before its first durable row resumes at 0 (obs schema f
   const w = await AnnDataWriter.resume(path);
   expect(w.nObs).toBe(0);
   for (const b of sub) await w.append(toBlock(b, lib, 'csr'));
+  await w.close();
+  const want = convertStringsToCategoricals(expected('csr', sub));
+  expect(dumpAnnData(await readZarr(path))).toEqual(dumpAnnData(want));
+});
+
+test('default policy: row-indexed arrays hold at most 65,536 rows per shard, CSR data keeps its shards', async () => {
+  const path = join(dir, 'default-layout.zarr');
+  const { shards: _, ...opts } = createOptions(lib, 'csr');
+  const w = await AnnDataWriter.create(path, opts);
+  const sub = blocks.slice(0, 30);
+  for (const b of sub) await w.append(toBlock(b, lib, 'csr'));
+  // what resume would keep and what the writer buffers: one shard (or chunk) of rows per array
+  const rowsPerShard = async (key: string) => {
+    const a = await openArray(path, key);
+    return (a.shards ?? a.chunks)[0];
+  };
+  const rowIndexed = ['obs/_index', 'obs/score', 'obs/barcode', 'obs/n_genes/values', 'obs/n_genes/mask'];
+  for (const key of [...rowIndexed, 'X/indptr', 'layers/counts', 'obsm/X_pca']) {
+    expect(await rowsPerShard(key), key).toBeLessThanOrEqual(65_536);
+  }
+  // non-zeros: 64 MiB of float32, the policy's
+  expect(await rowsPerShard('X/data')).toBe(16 * 2 ** 20);
   await w.close();
   const want = convertStringsToCategoricals(expected('csr', sub));
   expect(dumpAnnData(await readZarr(path))).toEqual(dumpAnnData(want));
