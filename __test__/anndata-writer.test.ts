@@ -1,7 +1,7 @@
 // AnnDataWriter: 1,000 random blocks equal writeZarr of the concatenated object (our dump and
 // python anndata 0.13.4's assert_equal); an unfinished store opens as Incomplete; a SIGKILLed
 // writer resumed and finished equals an uninterrupted one; bad blocks are typed errors that lose
-// nothing; concurrent appenders lose no rows.
+// nothing; concurrent appenders lose no rows; checkpointRows bounds the rows a kill loses.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import {
   readZarr,
   writeZarr,
 } from '../src-ts/anndata/index.js';
-import { IncompleteError, InvalidInputError } from '../src-ts/index.js';
+import { IncompleteError, InvalidInputError, openArray } from '../src-ts/index.js';
 import { dumpAnnData } from './anndata-dump.js';
 import { PYTHON_013, ROOT, skipWithoutPython, tmp } from './helpers.js';
 import * as shared from './writer-blocks.mjs';
@@ -177,32 +177,37 @@ test('a store opens as Incomplete until close()', async () => {
   expect((await readZarr(path)).nObs).toBe(blocks.slice(0, 200).reduce((a, b) => a + b.n, 0));
 });
 
-test('a writer killed mid-way, resumed and finished equals an uninterrupted run', async () => {
-  const path = join(dir, 'killed.zarr');
-  const child = spawn(process.execPath, [join(ROOT, '__test__', 'writer-child.mjs'), path, String(SEED)], {
+/**
+ * Run the child writer on `path` until `stop(blocks, rows)` says so after some append, SIGKILL it,
+ * and return the rows it had appended by then.
+ */
+async function killChild(path: string, stop: (blocks: number, rows: number) => boolean, args: string[] = []) {
+  const child = spawn(process.execPath, [join(ROOT, '__test__', 'writer-child.mjs'), path, String(SEED), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  // the child says when it has appended 900 blocks (past the first shard of every array; the
-  // bool mask's 4096-row shards are the longest); it is killed while appending more
-  await new Promise<void>((resolve, reject) => {
+  const rows = await new Promise<number>((resolve, reject) => {
+    let out = '';
     child.stdout.on('data', (d: Buffer) => {
-      if (d.toString().includes('900')) {
-        child.kill('SIGKILL');
-        resolve();
+      out += d.toString();
+      const lines = out.split('\n');
+      out = lines.pop() as string;
+      for (const line of lines) {
+        const [b, r] = line.split(' ').map(Number);
+        if (stop(b, r)) {
+          child.kill('SIGKILL');
+          resolve(r);
+        }
       }
     });
     child.on('exit', (code) => reject(new Error(`the child exited (${code}) before it was killed`)));
   });
   await new Promise((r) => child.on('close', r));
-  await expect(readZarr(path)).rejects.toBeInstanceOf(IncompleteError);
-  const w = await AnnDataWriter.resume(path);
-  const resumedAt = w.nObs;
-  // rows up to the last block end every array holds durably; the rest was lost with the child
-  expect(resumedAt).toBeGreaterThan(0);
-  expect(resumedAt).toBeLessThanOrEqual(blocks.slice(0, 1000).reduce((a, b) => a + b.n, 0));
-  // re-append from the row the writer reports, in other block sizes than the first run
-  const whole = expected('csr');
-  const rest = blocks.flatMap((b) => Array.from({ length: b.n }, (_, i) => ({ b, i }))).slice(resumedAt);
+  return rows;
+}
+
+/** Re-append every row from `from` on, in other block sizes than the first run, and close. */
+async function finishFrom(w: AnnDataWriter, from: number): Promise<void> {
+  const rest = blocks.flatMap((b) => Array.from({ length: b.n }, (_, i) => ({ b, i }))).slice(from);
   for (let s = 0; s < rest.length; s += 37) {
     const rows = rest.slice(s, s + 37);
     const one = (b: RawBlock, i: number): RawBlock => ({
@@ -238,8 +243,47 @@ test('a writer killed mid-way, resumed and finished equals an uninterrupted run'
     await w.append(toBlock({ ...block, asCategorical: s % 2 === 0 }, lib, 'csr'));
   }
   await w.close();
+}
+
+const TOTAL_ROWS = blocks.reduce((a, b) => a + b.n, 0);
+const MAX_BLOCK = Math.max(...blocks.map((b) => b.n));
+
+test('a writer killed mid-way, resumed and finished equals an uninterrupted run', async () => {
+  const path = join(dir, 'killed.zarr');
+  // killed after 900 blocks: past the first shard of every array (the bool mask's 4096-row shards
+  // are the longest), while appending more
+  await killChild(path, (b) => b >= 900);
+  await expect(readZarr(path)).rejects.toBeInstanceOf(IncompleteError);
+  const w = await AnnDataWriter.resume(path);
+  const resumedAt = w.nObs;
+  // rows up to the last block end every array holds durably; the rest was lost with the child
+  expect(resumedAt).toBeGreaterThan(0);
+  expect(resumedAt).toBeLessThanOrEqual(TOTAL_ROWS);
+  await finishFrom(w, resumedAt);
   // what the uninterrupted writer (first test) and writeZarr store
-  expect(dumpAnnData(await readZarr(path))).toEqual(dumpAnnData(convertStringsToCategoricals(whole)));
+  const want = convertStringsToCategoricals(expected('csr'));
+  expect(dumpAnnData(await readZarr(path))).toEqual(dumpAnnData(want));
+});
+
+test('checkpointRows bounds what a kill loses: resumed past 3 checkpoints, finished equal', async () => {
+  const path = join(dir, 'checkpoints.zarr');
+  // the policy's shards here (SHARDS) hold up to 4096 rows (the bool mask) and CSR data shards
+  // about 170 rows; capped at 256 rows, a kill loses at most 256 rows plus the block in flight
+  const cap = 256;
+  const appended = await killChild(path, (_, r) => r >= 4 * cap + MAX_BLOCK, [String(cap)]);
+  expect(appended).toBeLessThan(4096);
+  const w = await AnnDataWriter.resume(path);
+  const resumedAt = w.nObs;
+  // 3 checkpoints at least (without the cap: 0, the mask's first shard was not full)
+  expect(resumedAt).toBeGreaterThanOrEqual(3 * cap);
+  expect(resumedAt).toBeGreaterThanOrEqual(appended - cap - MAX_BLOCK);
+  await finishFrom(w, resumedAt);
+  expect(dumpAnnData(await readZarr(path))).toEqual(dumpAnnData(convertStringsToCategoricals(expected('csr'))));
+  if (!skipWithoutPython(PYTHON_013)) {
+    // and python's assert_equal against the uninterrupted writer's store (the first test's)
+    const pair = { expected: join(dir, 'csr-writer.zarr'), actual: path };
+    expect(assertEqualInPython([pair])).toEqual([{ equal: true }]);
+  }
 });
 
 test('a writer abandoned before its first durable row resumes at 0 (obs schema from the first block)', async () => {
@@ -255,6 +299,37 @@ test('a writer abandoned before its first durable row resumes at 0 (obs schema f
   await w.close();
   const want = convertStringsToCategoricals(expected('csr', sub));
   expect(dumpAnnData(await readZarr(path))).toEqual(dumpAnnData(want));
+});
+
+test('default policy: row-indexed arrays hold at most 65,536 rows per shard, CSR data keeps its shards', async () => {
+  const path = join(dir, 'default-layout.zarr');
+  const { shards: _, ...opts } = createOptions(lib, 'csr');
+  const w = await AnnDataWriter.create(path, opts);
+  const sub = blocks.slice(0, 30);
+  for (const b of sub) await w.append(toBlock(b, lib, 'csr'));
+  // what resume would keep and what the writer buffers: one shard (or chunk) of rows per array
+  const rowsPerShard = async (key: string) => {
+    const a = await openArray(path, key);
+    return (a.shards ?? a.chunks)[0];
+  };
+  const rowIndexed = ['obs/_index', 'obs/score', 'obs/barcode', 'obs/n_genes/values', 'obs/n_genes/mask'];
+  for (const key of [...rowIndexed, 'X/indptr', 'layers/counts', 'obsm/X_pca']) {
+    expect(await rowsPerShard(key), key).toBeLessThanOrEqual(65_536);
+  }
+  // non-zeros: 64 MiB of float32, the policy's
+  expect(await rowsPerShard('X/data')).toBe(16 * 2 ** 20);
+  await w.close();
+  const want = convertStringsToCategoricals(expected('csr', sub));
+  expect(dumpAnnData(await readZarr(path))).toEqual(dumpAnnData(want));
+});
+
+test('checkpointRows must be a positive integer', async () => {
+  for (const checkpointRows of [0, 1.5, -3]) {
+    const opts = { ...createOptions(lib, 'csr'), checkpointRows };
+    const made = AnnDataWriter.create(join(dir, `bad-checkpoint-${checkpointRows}.zarr`), opts);
+    await expect(made).rejects.toThrow(/'checkpointRows' must be a positive integer/);
+    await expect(made).rejects.toBeInstanceOf(InvalidInputError);
+  }
 });
 
 describe('bad blocks are typed errors and lose nothing', () => {

@@ -1,12 +1,13 @@
-// `zarrs-node convert` / `finalize` on files written by others: h5ad files from anndata 0.11-0.13
-// (none/gzip/lzf) and scanpy's pbmc68k, zarr v2/v3 stores from anndata 0.12/0.13. Python anndata
-// 0.13.4 must read every output equal to its input (anndata.tests.helpers.assert_equal). Then the
+// `zarrs-node convert` / `finalize` on files written by others: h5ad files from anndata 0.7 and
+// 0.10-0.13 (none/gzip/lzf) and scanpy's pbmc68k, zarr v2/v3 stores from anndata 0.7 and 0.12/0.13.
+// Python anndata 0.13.4 must read every output equal to its input (anndata.tests.helpers.assert_equal),
+// and anndata 0.7's layouts come out as current AnnData. Then the
 // job's promises: N-part runs and killed-then-resumed runs are byte-identical to one run, an
 // unfinished output opens as Incomplete, bad input and existing outputs are refused, and an S3
 // output (moto on loopback) is byte-identical to a local one.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -21,7 +22,7 @@ import {
 } from '../src-ts/anndata/index.js';
 import { autoPart, parsePart } from '../src-ts/convert/part.js';
 import { convert, finalize } from '../src-ts/convert/run.js';
-import { IncompleteError, InvalidInputError, openStore } from '../src-ts/index.js';
+import { IncompleteError, InvalidInputError, openGroup, openStore } from '../src-ts/index.js';
 import { PYTHON, PYTHON_013, ROOT, skipWithoutPython, tmp } from './helpers.js';
 import { type S3Server, startS3 } from './servers.js';
 import * as writerBlocks from './writer-blocks.mjs';
@@ -29,6 +30,9 @@ import * as writerBlocks from './writer-blocks.mjs';
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const H5AD = join(ROOT, '__test__', 'fixtures', 'h5ad');
 const ANNDATA = join(ROOT, '__test__', 'fixtures', 'anndata');
+/** anndata's own archives: zarr stores as anndata 0.7.0 / 0.7.8 wrote them (unzipped) and the zips. */
+const ARCHIVES = join(ROOT, '__test__', 'fixtures', 'anndata-archives');
+const CORPUS = join(ROOT, '__test__', 'fixtures', 'corpus');
 const dir = tmp('zn-convert-');
 
 function cli(args: string[], env: Record<string, string> = {}) {
@@ -110,10 +114,12 @@ beforeAll(() => {
 describe.skipIf(skipWithoutPython(PYTHON_013) || skipWithoutPython(PYTHON))(
   'python anndata 0.13.4 reads every output equal to its input',
   () => {
-    test('h5ad (anndata 0.11.4, 0.12.19, 0.13.4; none, gzip, lzf; pbmc68k) and zarr v2/v3 stores', async () => {
+    test('h5ad (anndata 0.7.0, 0.7.8, 0.10.9, 0.11.4, 0.12.19, 0.13.4; none, gzip, lzf; pbmc68k) and zarr v2/v3 stores (anndata 0.7-0.13)', async () => {
       const pairs: Pair[] = [];
-      const h5ads = readdirSync(H5AD).filter((f) => f.endsWith('.h5ad.gz') && !/v0\.[57]\./.test(f));
-      expect(h5ads.length).toBeGreaterThanOrEqual(8);
+      // anndata 0.5.0's file stays refused (see 'bad input')
+      const h5ads = readdirSync(H5AD).filter((f) => f.endsWith('.h5ad.gz') && !f.includes('v0.5.'));
+      expect(h5ads.length).toBeGreaterThanOrEqual(13);
+      expect(h5ads).toEqual(expect.arrayContaining(['archive-v0.7.0.h5ad.gz', 'archive-v0.7.8.h5ad.gz']));
       for (const f of h5ads) {
         const input = h5ad(f);
         const output = join(dir, 'eq', `${basename(input)}.zarr`);
@@ -133,6 +139,16 @@ describe.skipIf(skipWithoutPython(PYTHON_013) || skipWithoutPython(PYTHON))(
             .map((s) => join(ANNDATA, d, s)),
         );
       expect(stores.length).toBeGreaterThanOrEqual(100);
+      // anndata 0.7's zarr stores, as a directory and as the zip anndata wrote (compared with the
+      // directory: python reads a zip path only through a ZipStore)
+      for (const v of ['0.7.0', '0.7.8']) {
+        const unzipped = join(ARCHIVES, `v${v}`, 'adata.zarr');
+        for (const [i, input] of [unzipped, join(CORPUS, `anndata-${v}.zarr.zip`)].entries()) {
+          const output = join(dir, 'eq', `archive-${v}-${i}.zarr`);
+          await convert(input, output);
+          pairs.push({ expected: unzipped, actual: output });
+        }
+      }
       for (const [i, input] of stores.entries()) {
         const output = join(dir, 'eq', `store-${i}-${basename(input)}`);
         await convert(input, output, i % 2 ? SMALL : {});
@@ -273,14 +289,125 @@ describe.skipIf(skipWithoutPython(PYTHON))('partitioned, resumed and remote runs
   });
 });
 
-describe('bad input and existing outputs', () => {
-  test('files written by anndata before 0.8 are refused, naming the file, with a way out', async () => {
-    for (const f of ['archive-v0.5.0.h5ad.gz', 'archive-v0.7.8.h5ad.gz']) {
-      const out = join(dir, 'bad', `${f}.zarr`);
-      await expect(convert(h5ad(f), out)).rejects.toThrow(/no AnnData encoding metadata.*upgrade it first/);
-      expect(existsSync(out)).toBe(false);
+describe('anndata 0.7 inputs come out as current AnnData', () => {
+  test('root anndata 0.1.0, dataframe 0.2.0 with categorical groups, encodings on every element', async () => {
+    for (const input of [h5ad('archive-v0.7.8.h5ad.gz'), join(ARCHIVES, 'v0.7.8', 'adata.zarr')]) {
+      const out = join(dir, 'legacy', `${basename(input)}.zarr`);
+      await convert(input, out);
+      const root = await openGroup(out, '');
+      expect(root.attrs).toEqual({ 'encoding-type': 'anndata', 'encoding-version': '0.1.0' });
+      const obs = await root.openGroup('obs');
+      expect(obs.attrs).toMatchObject({ 'encoding-type': 'dataframe', 'encoding-version': '0.2.0', _index: '_index' });
+      // no `__categories` group: each categorical holds its own codes and categories
+      const names = (await obs.members()).map((m) => `${m.name}:${m.kind}`).sort();
+      expect(names).toEqual([
+        '_index:array',
+        'cat_ordered:group',
+        'float64:array',
+        'int64:array',
+        'obs_cat:group',
+        'uint8:array',
+      ]);
+      for (const [col, ordered] of [
+        ['obs_cat', false],
+        ['cat_ordered', true],
+      ] as const) {
+        const cat = await obs.openGroup(col);
+        expect(cat.attrs).toEqual({ 'encoding-type': 'categorical', 'encoding-version': '0.2.0', ordered });
+        const codes = await cat.openArray('codes');
+        expect(codes.attrs).toEqual({ 'encoding-type': 'array', 'encoding-version': '0.2.0' });
+        expect(codes.dtype).toBe('int8');
+        const categories = await cat.openArray('categories');
+        expect(categories.attrs).toEqual({ 'encoding-type': 'string-array', 'encoding-version': '0.2.0' });
+        // the values are the input's `__categories/<column>`, unchanged
+        const { data } = await categories.get(null);
+        expect((data as string[]).length).toBe(categories.shape[0]);
+      }
+      const spec = (path: string) => {
+        const a = JSON.parse(readFileSync(join(out, path, 'zarr.json'), 'utf8')).attributes ?? {};
+        return a['encoding-type'] === undefined ? 'none' : `${a['encoding-type']} ${a['encoding-version']}`;
+      };
+      expect(spec('uns')).toBe('dict 0.1.0');
+      expect(spec('uns/O_recarray')).toBe('rec-array 0.2.0');
+      expect(spec('uns/nested/scalar_str')).toBe('string 0.2.0');
+      expect(spec('uns/nested/scalar_int')).toBe('numeric-scalar 0.2.0');
+      expect(spec('obsm/array')).toBe('array 0.2.0');
+      expect(spec('obsm/df')).toBe('dataframe 0.2.0');
+      expect(spec('raw/varm')).toBe('dict 0.1.0');
+      expect(spec('X')).toBe('csr_matrix 0.1.0');
+      expect(spec('X/data')).toBe('none'); // parts of an element carry no encoding
+      // our reader reads it as a current file, equal to the input (python's check: above)
+      const a = await readZarr(out);
+      expect(a.obs.get('cat_ordered')).toMatchObject({ kind: 'categorical', ordered: true });
     }
+    // --verify reads the legacy input and the current output with our reader: equal
+    const r = cli([
+      'convert',
+      join(ARCHIVES, 'v0.7.0', 'adata.zarr'),
+      join(dir, 'legacy', 'verified.zarr'),
+      '--verify',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
   });
+
+  test('the rewritten plan is the same in every part: 3 parts equal one run byte for byte', async () => {
+    const input = h5ad('archive-v0.7.0.h5ad.gz');
+    const one = join(dir, 'legacy', 'one.zarr');
+    await convert(input, one, SMALL);
+    const parts = join(dir, 'legacy', 'parts.zarr');
+    for (const index of [2, 0, 1]) await convert(input, parts, { ...SMALL, part: { index, count: 3 } });
+    await finalize(parts);
+    expect(files(parts)).toEqual(files(one));
+  });
+});
+
+describe('bad input and existing outputs', () => {
+  test('files written by anndata before 0.7 are refused, naming the file and the element, with a way out', async () => {
+    const input = h5ad('archive-v0.5.0.h5ad.gz');
+    const out = join(dir, 'bad', 'archive-v0.5.0.zarr');
+    const refused = convert(input, out);
+    await expect(refused).rejects.toMatchObject({ code: 'Unsupported', key: 'raw.X' });
+    await expect(refused).rejects.toThrow(
+      /v0\.5\.0\.h5ad: 'raw\.X' is raw data stored at the root \(anndata before 0\.7\).*anndata\.read_h5ad\(path\)\.write_h5ad\(new_path\)/,
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+
+  test('a 0.7 categorical whose categories are not where its reference says is refused, naming the column', async () => {
+    // zarr: the `categories` attribute is a path; point it at nothing
+    const store = join(dir, 'bad', 'v0.7.8-moved.zarr');
+    cpSync(join(ARCHIVES, 'v0.7.8', 'adata.zarr'), store, { recursive: true });
+    writeFileSync(join(store, 'obs', 'obs_cat', '.zattrs'), JSON.stringify({ categories: '__categories/nope' }));
+    const refused = convert(store, join(dir, 'bad', 'v0.7.8-moved.out.zarr'));
+    await expect(refused).rejects.toMatchObject({ code: 'InvalidMetadata', key: 'obs/obs_cat' });
+    await expect(refused).rejects.toThrow(/categorical column 'obs\/obs_cat'.*names '__categories\/nope'/);
+    expect(existsSync(join(dir, 'bad', 'v0.7.8-moved.out.zarr'))).toBe(false);
+  });
+
+  test.skipIf(skipWithoutPython(PYTHON_013))(
+    'an h5ad whose categorical references break anndata 0.7 convention is refused, naming the column',
+    async () => {
+      // The object reference still finds the moved dataset (python anndata reads the file), but
+      // the converter resolves references only by the convention `<df>/__categories/<column>`.
+      const moved = join(dir, 'bad', 'v0.7.8-moved.h5ad');
+      writeFileSync(moved, readFileSync(h5ad('archive-v0.7.8.h5ad.gz')));
+      const py = spawnSync(
+        PYTHON_013,
+        [
+          '-c',
+          'import h5py, sys; f = h5py.File(sys.argv[1], "r+"); f.move("var/__categories/var_cat", "var/__categories/elsewhere"); f.close()',
+          moved,
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(py.status, py.stderr).toBe(0);
+      const refused = convert(moved, join(dir, 'bad', 'v0.7.8-moved.h5ad.zarr'));
+      await expect(refused).rejects.toMatchObject({ code: 'InvalidMetadata', key: 'var/var_cat' });
+      await expect(refused).rejects.toThrow(
+        /categorical column 'var\/var_cat'.*HDF5 object reference.*convention, 'var\/__categories\/var_cat'/,
+      );
+    },
+  );
 
   test('a truncated or corrupt h5ad is a typed error and the CLI exits 1 with one line', () => {
     const clean = readFileSync(h5ad('ad0.13.4-gzip.h5ad.gz'));

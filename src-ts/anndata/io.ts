@@ -66,10 +66,21 @@ export async function annDataLayout(
   opts: CallOptions = {},
 ): Promise<{ layout: 'anndata' | 'legacy' } | { layout: null; why: string }> {
   const spec = specOfNode(g);
-  if (spec.encodingType === 'anndata') return { layout: 'anndata' };
-  if (spec.encodingType !== '') return { layout: null, why: `its encoding-type is '${spec.encodingType}'` };
-  const names = new Set((await g.members(opts)).map((m) => m.name));
-  if (['X', 'obs', 'var'].some((k) => names.has(k))) return { layout: 'legacy' };
+  if (spec.encodingType !== '') return layoutOf(spec.encodingType, []);
+  return layoutOf(
+    '',
+    (await g.members(opts)).map((m) => m.name),
+  );
+}
+
+/** `annDataLayout` of a group with encoding type `encodingType` ('' for none) and children `names`. */
+export function layoutOf(
+  encodingType: string,
+  names: readonly string[],
+): { layout: 'anndata' | 'legacy' } | { layout: null; why: string } {
+  if (encodingType === 'anndata') return { layout: 'anndata' };
+  if (encodingType !== '') return { layout: null, why: `its encoding-type is '${encodingType}'` };
+  if (['X', 'obs', 'var'].some((k) => names.includes(k))) return { layout: 'legacy' };
   return { layout: null, why: 'it has no encoding-type and no X, obs or var' };
 }
 

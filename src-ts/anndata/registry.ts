@@ -392,29 +392,43 @@ export function registerLegacy(kind: keyof typeof LEGACY, enc: Encoding): void {
   LEGACY[kind] = enc;
 }
 
+/** What `legacyEncodingOf` needs to know of a node: a group, or an array's dtype and rank. */
+export interface LegacyNodeInfo {
+  kind: 'group' | 'array';
+  dtype?: DataType | null;
+  shape?: readonly number[];
+}
+
+/**
+ * The encoding a node without encoding attributes has in a file from before them (anndata
+ * < 0.8), as python's legacy read infers it: groups are dicts, structured arrays rec-arrays,
+ * 0-d arrays scalars, the rest (string) arrays. Also what `zarrs-node convert` writes for them.
+ */
+export function legacyEncodingOf(node: LegacyNodeInfo): Encoding | undefined {
+  if (node.kind === 'group') return LEGACY.dict;
+  if (node.dtype === 'record') return LEGACY.recArray;
+  const string = node.dtype === 'string';
+  if ((node.shape?.length ?? 0) === 0) return string ? LEGACY.string : LEGACY.numericScalar;
+  return string ? LEGACY.stringArray : LEGACY.array;
+}
+
+/** The spec this package writes elements of encoding `type` with (its registered writer's). */
+export function writtenSpec(type: string): IOSpec {
+  const w = WRITERS.find((e) => e.type === type);
+  if (w === undefined) throw zarrsError('Internal', `no writer of encoding '${type}' is registered`);
+  return { encodingType: w.type, encodingVersion: w.version };
+}
+
 /** The encoding that reads `node` (or the raw fallback); throws InvalidMetadata naming it. */
 function pickEncoding(node: Node, ctx: ReadCtx): Encoding | 'raw' {
   const spec = specOfNode(node);
   const kind = isGroup(node) ? 'group' : 'array';
   if (spec.encodingType === '') {
-    if ((ctx.legacy || ctx.opts.fallback === 'raw') && !isGroup(node) && node.dtype === 'record' && LEGACY.recArray) {
-      return LEGACY.recArray;
-    }
-    if (ctx.legacy) {
-      const string = !isGroup(node) && node.dtype === 'string';
-      // 0-d arrays are scalars, as python's legacy read makes them
-      const scalar = !isGroup(node) && node.shape.length === 0;
-      const enc = isGroup(node)
-        ? LEGACY.dict
-        : scalar
-          ? string
-            ? LEGACY.string
-            : LEGACY.numericScalar
-          : string
-            ? LEGACY.stringArray
-            : LEGACY.array;
-      if (enc) return enc;
-    }
+    const info: LegacyNodeInfo = isGroup(node) ? { kind } : { kind, dtype: node.dtype, shape: node.shape };
+    // { fallback: 'raw' } still reads structured arrays as rec-arrays (anndata <= 0.7 wrote them bare)
+    const inferred = ctx.legacy || (ctx.opts.fallback === 'raw' && info.dtype === 'record');
+    const enc = inferred ? legacyEncodingOf(info) : undefined;
+    if (enc) return enc;
     if (ctx.opts.fallback === 'raw') return 'raw';
     throw new InvalidMetadataError(
       'InvalidMetadata',

@@ -3,7 +3,7 @@
 // (opens as `Incomplete`) until close(), and a killed writer resumes from its last durable rows.
 
 import type { ZArray } from '../zarr/array.js';
-import { inferDType, type NumericDType, type NumericTypedArray } from '../zarr/dtype.js';
+import { type DataType, inferDType, type NumericDType, type NumericTypedArray, typedArray } from '../zarr/dtype.js';
 import { InvalidInputError, zarrsError } from '../zarr/errors.js';
 import { consolidateMetadata, createArray, createGroup, openArray, openGroup, UNFINISHED_KEY } from '../zarr/group.js';
 import { slice } from '../zarr/selection.js';
@@ -13,7 +13,7 @@ import { type CategoricalColumn, type Column, codesArray, DataFrame } from './da
 import { CsrMatrix, type Dense, isDense, type Matrix, validateCompressed } from './elems.js';
 import { writePlainColumn } from './encodings/dense.js';
 import type { WriteZarrOptions } from './io.js';
-import { type ArrayRole, arrayCompressors, layoutFor } from './layout.js';
+import { type ArrayRole, arrayCompressors, type Layout, layoutFor } from './layout.js';
 import type { WriteOptions } from './options.js';
 import { encodingAttrs, WriteCtx } from './registry.js';
 
@@ -53,6 +53,11 @@ export interface AnnDataWriterOptions extends Pick<WriteZarrOptions, 'zarrFormat
   obsm?: Record<string, MatrixSpec & { width: number }>;
   /** Replace whatever the store holds (default: refuse a non-empty store). */
   overwrite?: boolean;
+  /**
+   * The most rows a killed writer loses (plus the block being appended, and see the CSR note in
+   * the README): row-indexed arrays get shards of at most this many rows. Default 65,536.
+   */
+  checkpointRows?: number;
 }
 
 export interface AnnDataBlock {
@@ -69,6 +74,8 @@ interface WriterState {
   zarrFormat: 2 | 3;
   shards: WriteOptions['shards'];
   compressor?: WriteOptions['compressor'];
+  /** Absent in markers of writers before the option: no cap. */
+  checkpointRows?: number;
   nVars: number;
   /** Matrices by store path ('X', 'layers/<name>', 'obsm/<name>'), with their width. */
   matrices: Record<string, MatrixSpec & { width: number }>;
@@ -90,14 +97,57 @@ interface Cut {
 
 /** Shapes far beyond any dataset: the sharding policy then sizes shards as for a huge array. */
 const NOMINAL_ROWS = 2 ** 40;
+/**
+ * Default `checkpointRows`. X's CSR shards (16M values by default) hold 16k rows at 1,000
+ * non-zeros per row and 160k at 100: a cap of that order keeps the obs arrays from dominating what
+ * a kill loses (and what the writer buffers) without cutting them into many small files.
+ */
+const DEFAULT_CHECKPOINT_ROWS = 65_536;
 
 /**
- * One growing array fed in pieces: whole shards (along axis 0) are appended as soon as they are
- * buffered, the rest waits. `at(cut)` is the axis-0 length that corresponds to a cut.
+ * The layout of a streamed array: the policy's (layout.ts / layout.rs, for an array of unbounded
+ * length), with axis 0 capped at `cap` rows for row-indexed arrays. A stream is durable only up
+ * to its last whole shard, so its shard rows are both what a kill loses and what it buffers.
+ * Sparse `data`/`indices` are indexed by non-zeros, not rows, and keep the policy's shards. This
+ * is the one place the writer departs from the policy, by explicit `chunks`/`shards`.
+ */
+function streamLayout(role: ArrayRole, rowShape: number[], dtype: DataType, opts: WriteOptions, cap?: number): Layout {
+  const l = layoutFor(role, [NOMINAL_ROWS, ...rowShape], dtype, opts);
+  const rows = (l.shards ?? l.chunks)[0];
+  if (role === 'sparse' || cap === undefined || rows <= cap) return l;
+  const inner = l.chunks[0];
+  // whole inner chunks per shard; a shard of one chunk would only add an index: unsharded
+  if (l.shards !== undefined && inner * 2 <= cap) {
+    return { chunks: l.chunks, shards: [Math.floor(cap / inner) * inner, ...l.shards.slice(1)] };
+  }
+  return { chunks: [Math.min(inner, cap), ...l.chunks.slice(1)] };
+}
+
+/**
+ * The writer's shard appends, one at a time: the native side copies and encodes a shard (in
+ * parallel over its inner chunks, on every thread), so two at once would only add a shard's
+ * worth of memory (X's data and indices fill their shards at the same row), not speed.
+ */
+class Lane {
+  #tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(f: () => Promise<T>): Promise<T> {
+    const r = this.#tail.then(f);
+    this.#tail = r.catch(() => {});
+    return r;
+  }
+}
+
+/**
+ * One growing array fed in pieces: values are copied into one shard-sized buffer (allocated at the
+ * first write and reused), which is appended whenever it is full; the rest waits for the next
+ * write or `finish()`. So a stream holds at most one shard, and copies each value once before the
+ * native encode. `at(cut)` is the axis-0 length that corresponds to a cut.
  */
 class Stream {
-  #pending: Values[] = [];
-  #pendingLen = 0;
+  #buf: Values | null = null;
+  /** Rows in the buffer. */
+  #len = 0;
 
   constructor(
     readonly array: ZArray,
@@ -105,58 +155,57 @@ class Stream {
     readonly extent: number,
     public flushed: number,
     readonly at: (cut: Cut) => number,
+    readonly lane: Lane,
   ) {}
 
   get #rowElems(): number {
     return this.rowShape.reduce((a, b) => a * b, 1);
   }
 
-  /** Buffer `v` (a copy: the caller may reuse its buffers). */
-  push(v: Values): void {
-    if (v.length === 0) return;
-    this.#pending.push(v.slice());
-    this.#pendingLen += v.length / this.#rowElems;
-  }
-
-  /** Append every whole shard buffered (and, when `final`, the rest). */
-  async flush(final: boolean): Promise<void> {
-    for (;;) {
-      const toBoundary = this.extent - (this.flushed % this.extent);
-      const n = this.#pendingLen >= toBoundary ? toBoundary : final ? this.#pendingLen : 0;
-      if (n === 0) return;
-      const data = this.#take(n * this.#rowElems);
-      await this.array.append({ data, shape: [n, ...this.rowShape] } as never, 0);
-      this.flushed += n;
-      this.#pendingLen -= n;
-    }
-  }
-
-  /** The first `count` buffered values as one array. */
-  #take(count: number): Values {
-    const parts: Values[] = [];
-    let got = 0;
-    while (got < count) {
-      const head = this.#pending[0];
-      const want = count - got;
-      if (head.length <= want) {
-        parts.push(head);
-        this.#pending.shift();
-        got += head.length;
+  /** Buffer `v` (copied: the caller may reuse its buffers), appending every shard it completes. */
+  async write(v: Values): Promise<void> {
+    const e = this.#rowElems;
+    let from = 0;
+    while (from < v.length) {
+      // a resumed stream may start mid-shard: fill only up to the next shard boundary
+      const room = this.extent - (this.flushed % this.extent) - this.#len;
+      const rows = Math.min(room, (v.length - from) / e);
+      const buf = this.#buffer();
+      if (Array.isArray(buf)) {
+        for (let i = 0; i < rows * e; i++) buf[this.#len * e + i] = (v as string[])[from + i];
       } else {
-        parts.push(head.slice(0, want));
-        this.#pending[0] = head.slice(want) as Values;
-        got += want;
+        buf.set((v as NumericTypedArray).subarray(from, from + rows * e) as never, this.#len * e);
       }
+      this.#len += rows;
+      from += rows * e;
+      if (rows === room) await this.#append();
     }
-    if (parts.length === 1) return parts[0];
-    if (Array.isArray(parts[0])) return (parts as string[][]).flat();
-    const out = new (parts[0].constructor as new (n: number) => NumericTypedArray)(count);
-    let o = 0;
-    for (const p of parts as NumericTypedArray[]) {
-      out.set(p as never, o);
-      o += p.length;
+  }
+
+  /** Append what the buffer holds (the last, partial shard). */
+  async finish(): Promise<void> {
+    if (this.#len > 0) await this.#append();
+    this.#buf = null;
+  }
+
+  /** The buffer, of the array's dtype (so a block's values are converted, if at all, here). */
+  #buffer(): Values {
+    if (this.#buf === null) {
+      const n = this.extent * this.#rowElems;
+      const dtype = this.array.dtype;
+      this.#buf = dtype === 'string' ? new Array<string>(n) : typedArray(dtype as NumericDType, n);
     }
-    return out;
+    return this.#buf;
+  }
+
+  async #append(): Promise<void> {
+    const n = this.#len * this.#rowElems;
+    const buf = this.#buf as Values;
+    // the native call reads the values before it resolves: the buffer is reused after it
+    const data = n === buf.length ? buf : Array.isArray(buf) ? buf.slice(0, n) : buf.subarray(0, n);
+    await this.lane.run(() => this.array.append({ data, shape: [this.#len, ...this.rowShape] } as never, 0));
+    this.flushed += this.#len;
+    this.#len = 0;
   }
 }
 
@@ -261,6 +310,7 @@ export class AnnDataWriter {
   /** Streams by store path. */
   readonly #streams = new Map<string, Stream>();
   readonly #dicts = new Map<string, Dictionary>();
+  readonly #lane = new Lane();
   /** Block ends not yet durable in every stream, oldest first. */
   readonly #cuts: Cut[] = [];
   #rows = 0;
@@ -302,6 +352,14 @@ export class AnnDataWriter {
       }
       matrices[`obsm/${k}`] = { ...checkSpec(s, `obsm/${k}`), width: s.width };
     }
+    const checkpointRows = opts.checkpointRows ?? DEFAULT_CHECKPOINT_ROWS;
+    if (!Number.isSafeInteger(checkpointRows) || checkpointRows < 1) {
+      throw new InvalidInputError(
+        'InvalidInput',
+        `AnnDataWriter.create: 'checkpointRows' must be a positive integer, not ${opts.checkpointRows}`,
+        { key: 'checkpointRows' },
+      );
+    }
     if (opts.overwrite) await store.deletePrefix('');
     else if ((await store.list('')).length > 0) {
       const what = (await store.get(UNFINISHED_KEY)) === null ? 'data' : 'an unfinished write (use resume)';
@@ -313,6 +371,7 @@ export class AnnDataWriter {
       zarrFormat: opts.zarrFormat ?? 3,
       shards: opts.shards ?? 'auto',
       compressor: opts.compressor,
+      checkpointRows,
       nVars,
       matrices,
       obs: null,
@@ -400,11 +459,11 @@ export class AnnDataWriter {
     const { pieces, nnz } = await this.#check(block, n, call);
     if (n === 0) return;
     try {
-      for (const [path, v] of pieces) (this.#streams.get(path) as Stream).push(v);
       this.#rows += n;
       this.#nnz = nnz;
       this.#cuts.push({ rows: this.#rows, nnz: { ...nnz } });
-      await this.#flush(false);
+      await Promise.all(pieces.map(([path, v]) => (this.#streams.get(path) as Stream).write(v)));
+      await this.#checkpoint();
     } catch (e) {
       this.#failed = e;
       throw e;
@@ -451,7 +510,7 @@ export class AnnDataWriter {
         });
         const base = BigInt(nnz[path]);
         const ptr = BigInt64Array.from(m.indptr.subarray(1) as ArrayLike<number | bigint>, (v) => BigInt(v) + base);
-        out.push([`${path}/data`, m.data], [`${path}/indices`, Int32Array.from(m.indices as never, Number)]);
+        out.push([`${path}/data`, m.data], [`${path}/indices`, toInt32(m.indices)]);
         out.push([`${path}/indptr`, ptr]);
         nnz[path] += m.data.length;
       } else {
@@ -531,9 +590,8 @@ export class AnnDataWriter {
     });
   }
 
-  /** Flush every stream; advance the durable cut and save it when it moved. */
-  async #flush(final: boolean): Promise<void> {
-    await Promise.all([...this.#streams.values()].map((s) => s.flush(final)));
+  /** Advance the durable cut as far as every stream has appended; save it when it moved. */
+  async #checkpoint(): Promise<void> {
     let moved: Cut | null = null;
     const streams = [...this.#streams.values()];
     while (this.#cuts.length > 0 && streams.every((s) => s.flushed >= s.at(this.#cuts[0]))) {
@@ -572,7 +630,8 @@ export class AnnDataWriter {
   }
 
   async #finish(): Promise<void> {
-    await this.#flush(true);
+    await Promise.all([...this.#streams.values()].map((s) => s.finish()));
+    await this.#checkpoint();
     const n = this.#rows;
     if (this.#state.obs === null) await this.#openObs({ columns: [] }, true);
     const ctx = new WriteCtx(this.#wopts);
@@ -659,7 +718,7 @@ export class AnnDataWriter {
       await this.#stream(`${path}/data`, 'sparse', spec.dtype, [], {}, nnzAt, create);
       await this.#stream(`${path}/indices`, 'sparse', 'int32', [], {}, nnzAt, create);
       const ptr = await this.#stream(`${path}/indptr`, 'indptr', 'int64', [], {}, (c) => c.rows + 1, create);
-      if (create) ptr.push(new BigInt64Array(1));
+      if (create) await ptr.write(new BigInt64Array(1));
     }
   }
 
@@ -738,7 +797,7 @@ export class AnnDataWriter {
     at: (c: Cut) => number,
     create: boolean,
   ): Promise<Stream> {
-    const layout = layoutFor(role, [NOMINAL_ROWS, ...rowShape], dtype as NumericDType, this.#wopts);
+    const layout = streamLayout(role, rowShape, dtype as DataType, this.#wopts, this.#state.checkpointRows);
     const array = create
       ? await createArray(this.#store, path, {
           shape: [0, ...rowShape],
@@ -750,7 +809,8 @@ export class AnnDataWriter {
           zarrFormat: this.#wopts.zarrFormat,
         })
       : await openArray(this.#store, path, { zarrFormat: this.#wopts.zarrFormat });
-    const s = new Stream(array, rowShape, (layout.shards ?? layout.chunks)[0], 0, at);
+    // from the array, not the layout: a resumed writer keeps the shards its store was made with
+    const s = new Stream(array, rowShape, (array.shards ?? array.chunks)[0], 0, at, this.#lane);
     this.#streams.set(path, s);
     return s;
   }
@@ -773,6 +833,14 @@ function codesDtype(nCategories: number): NumericDType {
       : a instanceof Int32Array
         ? 'int32'
         : 'int64';
+}
+
+/** Validated sparse indices as int32 (the stream copies them, so an Int32Array is passed as is). */
+function toInt32(a: ArrayLike<number | bigint>): Int32Array {
+  if (a instanceof Int32Array) return a;
+  const out = new Int32Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = Number(a[i]);
+  return out;
 }
 
 function checkSpec(s: MatrixSpec, path: string): MatrixSpec {

@@ -8,7 +8,8 @@ import { type ArrayRole, defaultCompressor, layoutFor } from '../anndata/layout.
 import type { CodecSpec, CreateArrayOptions } from '../zarr/array.js';
 import { itemSize } from '../zarr/dtype.js';
 import { zarrsError } from '../zarr/errors.js';
-import { isH5adLocation, type SourceNode } from './source.js';
+import { isLegacyTree, upgradeHint, upgradeLegacyTree } from './legacy.js';
+import type { SourceNode } from './source.js';
 
 const MiB = 1024 * 1024;
 /** The default uncompressed shard size (the writer's). */
@@ -32,6 +33,8 @@ export interface LayoutOptions {
 /** One output array. */
 export interface PlannedArray {
   path: string;
+  /** The input array it is copied from, when that is not `path` (rewritten legacy layouts). */
+  source?: string;
   create: CreateArrayOptions;
   /** Rows (first dimension; 1 for a scalar). */
   rows: number;
@@ -75,7 +78,9 @@ function excluded(path: string, exclude: readonly string[]): boolean {
 }
 
 /** Plan the conversion of `nodes` (the input's tree, root first) with `opts`. */
-export function planConversion(input: string, nodes: SourceNode[], opts: LayoutOptions): Plan {
+export function planConversion(input: string, inputNodes: SourceNode[], opts: LayoutOptions): Plan {
+  // anndata < 0.8 layouts are planned as the tree current anndata writes for the same data
+  const nodes = isLegacyTree(inputNodes) ? upgradeLegacyTree(input, inputNodes) : inputNodes;
   const zarrFormat = opts.zarrFormat ?? 3;
   const shardBytes = opts.shardBytes ?? DEFAULT_SHARD_BYTES;
   const chunkBytes = opts.chunkBytes ?? MiB;
@@ -99,12 +104,10 @@ export function planConversion(input: string, nodes: SourceNode[], opts: LayoutO
   }
   const root = byPath.get('');
   if (root?.attributes['encoding-type'] !== 'anndata') {
-    const reader = isH5adLocation(input) ? 'read_h5ad(path).write_h5ad' : 'read_zarr(path).write_zarr';
     throw zarrsError(
       'Unsupported',
-      `${input}: no AnnData encoding metadata at the root (written by anndata before 0.8, or not AnnData); ` +
-        `the converter carries the encodings anndata 0.8 and later write: upgrade it first with python anndata ` +
-        `(anndata.${reader}(new_path))`,
+      `${input}: no AnnData encoding metadata at the root and no X, obs or var (not AnnData?); ` +
+        `if python anndata reads it, ${upgradeHint(input)}`,
       input,
     );
   }
@@ -113,7 +116,7 @@ export function planConversion(input: string, nodes: SourceNode[], opts: LayoutO
     throw zarrsError(
       'Unsupported',
       `${input}: '${unreadable.path}' has attributes the converter cannot read (${unreadable.unreadable}); ` +
-        `leave it out with --exclude, or rewrite the file with python anndata first`,
+        `leave it out with --exclude, or ${upgradeHint(input)}`,
       unreadable.path,
     );
   }
@@ -155,7 +158,8 @@ export function planConversion(input: string, nodes: SourceNode[], opts: LayoutO
     const whole = shape.length === 0 || elementWise || dtype === 'string';
     const unitRows = Math.max(1, whole ? rows : (layout.shards ?? layout.chunks)[0]);
     const units = rows === 0 || isNull ? 0 : Math.ceil(rows / unitRows);
-    plan.arrays.push({ path: node.path, create, rows, unitRows, units, elementWise, bytes: rows * rowBytes });
+    const from = node.source === undefined ? {} : { source: node.source };
+    plan.arrays.push({ path: node.path, ...from, create, rows, unitRows, units, elementWise, bytes: rows * rowBytes });
   }
   if (plan.groups[0]?.path !== '') throw zarrsError('InvalidInput', `${input}: the input has no root group`);
   return plan;

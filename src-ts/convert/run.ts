@@ -190,7 +190,7 @@ async function ensureGroups(store: Store, plan: Plan): Promise<void> {
 
 /** Copy a record array element-wise (records are small: uns tables). */
 async function copyRecords(source: ConversionSource, store: Store, a: PlannedArray, opts: CallOptions): Promise<void> {
-  const rec = await source.records({ path: a.path, kind: 'array', attributes: {} }, opts);
+  const rec = await source.records({ path: a.source ?? a.path, kind: 'array', attributes: {} }, opts);
   // v3 stores every field little-endian (the values arrive decoded, in host order).
   const numpyDtype = rec.numpyDtype.map(([n, d]) => [n, d.replace(/^>/, '<')] as [string, string]);
   const dst = await ensureArray(store, { ...a, create: { ...a.create, numpyDtype } });
@@ -286,7 +286,7 @@ export async function convert(input: string, output: string, opts: ConvertOption
         return;
       }
       const stats = await source.copy(
-        { path: a.path, kind: 'array', attributes: {} },
+        { path: a.source ?? a.path, kind: 'array', attributes: {} },
         arrays.get(ai) as ZArray,
         blocks,
         {

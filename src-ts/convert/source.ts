@@ -25,6 +25,9 @@ export interface SourceNode {
   unreadable?: string;
   /** Arrays of numpy-only types (fixed-length strings, times, records) from zarr inputs. */
   numpyDtype?: NumpyDtypeSpec;
+  /** Arrays: where the input holds it, when that is not `path` (a legacy layout rewritten by
+   * `upgradeLegacyTree`, e.g. `obs/__categories/cell_type` -> `obs/cell_type/categories`). */
+  source?: string;
 }
 
 /** Counts of one copy call. */

@@ -75,6 +75,16 @@ async function describeColumn(g: Group, name: string, legacy: boolean, ctx: Read
 }
 
 /**
+ * Where dataframe 0.1.0 keeps the categories of column `column`, relative to the dataframe: the
+ * codes' `categories` attribute (a path; h5ad files hold an object reference instead, passed
+ * as undefined), else the convention `__categories/<column>`.
+ */
+export function legacyCategoriesPath(categories: string | undefined, column: string): string[] {
+  const rel = (categories ?? '').split('/').filter((s) => s !== '' && s !== '.');
+  return rel.length > 1 ? rel : ['__categories', column];
+}
+
+/**
  * dataframe 0.1.0's categorical: the codes array, whose `categories` attribute names the
  * categories array (`__categories/<column>`, relative to the dataframe).
  */
@@ -86,10 +96,10 @@ const LEGACY_CATEGORICAL: Encoding = {
     const codes = node as ZArray;
     if (df === undefined)
       throw zarrsError('Internal', `'${elemPath(codes)}': a legacy categorical needs its dataframe`);
-    const rel = String(codes.attrs.categories)
-      .split('/')
-      .filter((s) => s !== '' && s !== '.');
-    const catPath = rel.length > 1 ? rel : ['__categories', codes.path.slice(codes.path.lastIndexOf('/') + 1)];
+    const catPath = legacyCategoriesPath(
+      String(codes.attrs.categories),
+      codes.path.slice(codes.path.lastIndexOf('/') + 1),
+    );
     checkCodesArray(codes, codes.path);
     let parent = df;
     for (const seg of catPath.slice(0, -1)) parent = await ctx.group(parent, seg);
