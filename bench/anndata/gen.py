@@ -4,8 +4,9 @@ obs with 10 columns, var with gene ids, obsm X_pca 100k x 50, a nested uns dict.
 
 Written once as a zarr v2 unsharded store (what most existing data looks like); every peer loads
 it untimed and then times its own write and read. Each OUT is written from the same AnnData, its
-format taken from the name: NAME.zarr zarr v2 unsharded, NAME.h5ad h5ad uncompressed,
-NAME.gzip.h5ad h5ad with gzip (bench/convert.mjs uses all three).
+format taken from the name: NAME.zarr zarr v2 unsharded, NAME.v3.zarr zarr v3 as anndata 0.13
+writes it by default (auto-sharded, consolidated; bench/anndata/lazy.mjs reads it), NAME.h5ad h5ad
+uncompressed, NAME.gzip.h5ad h5ad with gzip (bench/convert.mjs uses the v2 and h5ad ones).
 
     python bench/anndata/gen.py OUT [OUT ...] [--cells N] [--genes M] [--density D] [--seed S]
 """
@@ -80,8 +81,9 @@ def main() -> None:
     a = p.parse_args()
     t = time.perf_counter()
     adata = build(a.cells, a.genes, a.density, a.seed)
-    ad.settings.zarr_write_format = 2
     for out in a.out:
+        # anndata 0.13's own defaults for v3: auto_shard_zarr_v3 (shards up to ~1 GB decoded)
+        ad.settings.zarr_write_format = 3 if out.endswith(".v3.zarr") else 2
         if out.endswith(".gzip.h5ad"):
             adata.write_h5ad(out, compression="gzip")
         elif out.endswith(".h5ad"):

@@ -3,7 +3,8 @@ bench/anndata/lazy.mjs): per op, a fresh ``anndata.experimental.read_lazy`` (unt
 op is ``open``), the op once; prints JSON {op: {ms, check, hwmKiB, rssBeforeKiB}}.
 
     python bench/anndata/lazy_peer.py '<spec json>'
-    spec: {stores: {op: store}, ops: [open|column|rows|view|iterate], rows, genes, viewRows, batch, threads, zarrs}
+    spec: {stores: {op: store}, ops: [open|column|rows|slice|single|view|iterate], rows, sliceRows,
+           singleRows, genes, viewRows, batch, threads, zarrs}
 """
 
 from __future__ import annotations
@@ -56,6 +57,17 @@ def measure(op: str, open_, spec: dict) -> dict:
         check = float(np.asarray(lazy.obs["n_counts"].to_numpy(), dtype=np.float64).sum())
     elif op == "rows":
         check = float(lazy.X[np.asarray(spec["rows"])].compute().sum())
+    elif op == "slice":
+        check = float(lazy.X[slice(*spec["sliceRows"])].compute().sum())
+    elif op == "single":
+        # each row its own compute; the op's time is the median row's
+        times, check = [], 0.0
+        for r in spec["singleRows"]:
+            t0 = time.perf_counter()
+            check += float(lazy.X[r : r + 1].compute().sum())
+            times.append((time.perf_counter() - t0) * 1000)
+        times.sort()
+        return {"ms": times[len(times) // 2], "p90": times[int(len(times) * 0.9)], "check": check}
     elif op == "view":
         check = int(lazy[slice(*spec["viewRows"]), np.asarray(spec["genes"])].to_memory().X.nnz)
     elif op == "iterate":

@@ -310,3 +310,25 @@ fn a_small_take_reads_only_the_covering_inner_chunks() {
         "{st:?} of {stored} stored bytes"
     );
 }
+
+#[test]
+fn a_damaged_inner_chunk_is_a_codec_error_naming_the_array() {
+    // v3 sharded arrays are bytes + zstd: a take decodes only the inner chunks it needs, so a
+    // damaged one fails the rows it holds (a codec error naming the matrix), not the others
+    let (s, d, i, indptr) = store_arrays("damaged", true);
+    assert!(take(&d, &i, &indptr, &[1], &MinorSelection::All).is_ok());
+    let mut shard = s.get("X/data/c/0").unwrap().unwrap();
+    // the first inner chunk's zstd frame header follows its 4-byte magic number
+    for b in &mut shard[4..10] {
+        *b ^= 0xff;
+    }
+    s.set("X/data/c/0", shard).unwrap();
+    let d = ZArray::open(&s, "X/data").unwrap();
+    let e = take(&d, &i, &indptr, &[1], &MinorSelection::All).unwrap_err();
+    assert_eq!(e.code, ErrorCode::Codec, "{e:?}");
+    assert!(e.message.contains("X/data"), "{e:?}");
+    // rows whose inner chunks are intact still read
+    let last = (indptr.len() - 2) as i64;
+    let want = take(&d, &i, &indptr, &[last], &MinorSelection::All);
+    assert!(want.is_ok(), "{want:?}");
+}
