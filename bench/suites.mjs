@@ -117,7 +117,10 @@ const anndata = {
   },
 };
 
-// Issue 9: >= 5x on random and single rows, >= 2x on the other lazy reads; open: one request.
+// Issue 9: >= 5x on random and single rows, >= 2x on the other lazy reads. (Its other open target,
+// exactly one metadata request on a consolidated store, is asserted by lazy-requests.test.ts; the
+// benchmark's open also loads the obs/var indexes, as readLazy does by default, so its request
+// count is not that number.)
 const LAZY_MIN = { rows: 5, single: 5 };
 const lazy = {
   name: 'lazy',
@@ -142,20 +145,12 @@ const lazy = {
     }));
     const targets = [];
     for (const panel of new Set(rows.map((r) => r.panel))) {
-      for (const op of new Set(rows.filter((r) => r.panel === panel && r.op !== 'open').map((r) => r.op))) {
+      for (const op of new Set(rows.filter((r) => r.panel === panel).map((r) => r.op))) {
         const min = LAZY_MIN[op] ?? 2;
         targets.push(
           ...speedupTargets(rows, { suite: 'lazy', ours: 'zarrs-node', panel, op, min, what: `${panel} ${op}` }),
         );
       }
-      const open = rows.find((r) => r.panel === panel && r.op === 'open' && r.peer === 'zarrs-node');
-      if (open?.requests !== undefined)
-        targets.push({
-          suite: 'lazy',
-          target: `${panel} open: exactly one metadata request (consolidated store)`,
-          measured: `${open.requests} requests`,
-          met: open.requests === 1,
-        });
     }
     return {
       raw,
