@@ -420,9 +420,10 @@ export async function finalize(output: string): Promise<FinalizeReport> {
     );
   }
   const count = counts.size === 1 ? [...counts][0] : 0;
-  const done = new Set(markers.map((k) => Number(/part-(\d+)-of/.exec(k)?.[1])));
+  // finished parts (1-based) -> their marker key
+  const markerKeys = new Map<number, string>(markers.map((k) => [Number(/part-(\d+)-of/.exec(k)?.[1]), k]));
   const missing: string[] = [];
-  for (let i = 1; i <= Math.max(count, 1); i++) if (!done.has(i)) missing.push(`${i}/${Math.max(count, 1)}`);
+  for (let i = 1; i <= Math.max(count, 1); i++) if (!markerKeys.has(i)) missing.push(`${i}/${Math.max(count, 1)}`);
   if (missing.length > 0) {
     throw zarrsError(
       'Incomplete',
@@ -430,7 +431,6 @@ export async function finalize(output: string): Promise<FinalizeReport> {
       output,
     );
   }
-  const markerKeys = new Map<number, string>(markers.map((k) => [Number(/part-(\d+)-of/.exec(k)?.[1]), k]));
   const declared = new Set<string>();
   for (const k of markerKeys.values())
     for (const key of (await readJson<PartMarker>(store, k))?.absent ?? []) declared.add(key);
