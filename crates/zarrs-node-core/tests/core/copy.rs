@@ -1,24 +1,15 @@
-#![allow(clippy::unwrap_used, clippy::single_range_in_vec_init, missing_docs)]
 //! The streaming row copy: blocks must tile whole destination shards, source and destination
 //! must agree on shape and type, a copy in any block order gives the same stored bytes, and a
 //! resumed copy skips exactly the blocks whose shards are stored and sound (a damaged shard is
 //! reported by `check_objects` and rewritten).
 
-use serde_json::{json, Value};
+use crate::common::{self, create};
+use serde_json::json;
 use zarrs_node_core::copy::{copy_rows, Progress, ZarrRows};
-use zarrs_node_core::{
-    CancelToken, CreateArrayOptions, DimSpec, ErrorCode, Store, StoreOptions, WriteValue, ZArray,
-};
+use zarrs_node_core::{CancelToken, DimSpec, ErrorCode, Store, WriteValue, ZArray};
 
 fn store(name: &str) -> Store {
-    let d = std::env::temp_dir().join(format!("zn-copy-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    Store::open(&d.display().to_string(), &StoreOptions::default()).unwrap()
-}
-
-fn create(store: &Store, path: &str, opts: Value) -> ZArray {
-    let opts: CreateArrayOptions = serde_json::from_value(opts).unwrap();
-    ZArray::create(store, path, &opts).unwrap()
+    common::store("copy", name)
 }
 
 /// A 100 x 7 float32 source (values = index) and an empty sharded destination of 10-row shards.

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, missing_docs)]
 //! Round trips of every dtype through v2, v3 and sharded v3 arrays, checked element by element
 //! against a reference computed here from the same formula, for every selection kind.
 

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, missing_docs)]
 //! The sparse take against a dense reference computed here: random CSR matrices (empty rows,
 //! unsorted indices within rows) stored v2 unsharded and v3 sharded, taken with unsorted rows
 //! and duplicates and every kind of minor selection; bad input; and the requests a small take

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, missing_docs)]
 //! v2 layouts of older writers, written byte by byte here as they laid them out: nodes named
 //! `__categories` (anndata <= 0.7; zarrs refuses such names, so these arrays are opened through
 //! a view below their path), and arrays this build cannot decode (errors name the array, raw

@@ -1,29 +1,22 @@
-#![allow(clippy::unwrap_used, missing_docs)]
 //! Corrupt stores where zarrs 0.23 would panic or wrap: each must fail with a coded error
 //! naming the key, never `Internal` (a caught panic). Stores are written by our own code, then
 //! corrupted byte by byte the way a damaged file would be.
 
 use std::num::NonZeroU64;
 
+use crate::common::{self, create};
 use serde_json::{json, Value};
 use zarrs::array::codec::CodecChain;
 use zarrs::array::{ArrayBytes, ArrayToBytesCodecTraits, CodecOptions, FillValue};
 use zarrs::metadata::v3::MetadataV3;
 use zarrs_node_core::error::catch_panic;
 use zarrs_node_core::{
-    CancelToken, Consolidated, CreateArrayOptions, DimSpec, Error, ErrorCode, Mode, Store,
-    StoreOptions, WriteValue, ZArray, ZGroup,
+    CancelToken, Consolidated, DimSpec, Error, ErrorCode, Mode, Store, StoreOptions, WriteValue,
+    ZArray, ZGroup,
 };
 
 fn store(name: &str) -> Store {
-    let d = std::env::temp_dir().join(format!("zn-corrupt-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    Store::open(&d.display().to_string(), &StoreOptions::default()).unwrap()
-}
-
-fn create(store: &Store, path: &str, opts: Value) -> ZArray {
-    let opts: CreateArrayOptions = serde_json::from_value(opts).unwrap();
-    ZArray::create(store, path, &opts).unwrap()
+    common::store("corrupt", name)
 }
 
 fn slice(start: i64, stop: i64) -> DimSpec {

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, missing_docs)]
 //! Stores written by others, read through the core: a zarrita.js zip archive (zarr-python
 //! wrote its arrays) exercising the codec plugins this crate registers with zarrs (numcodecs
 //! lz4, delta, the v2 bitround id) and the zip store; writes of lz4/bz2 round-trip.
