@@ -6,6 +6,9 @@ Usage:
     numpy_read.py zarr <store>                 # one array, read by zarr-python
     numpy_read.py anndata <store> <uns path>   # an element of adata.uns, read by anndata
                                                # (path like rank_genes_groups/names)
+    numpy_read.py batch < requests.json        # many: a JSON list of argument lists like the
+                                               # two above; prints a list, each entry the read
+                                               # or {"error": message} (one interpreter start)
 """
 
 from __future__ import annotations
@@ -23,8 +26,7 @@ from numpy_dtypes import describe  # noqa: E402
 warnings.filterwarnings("ignore")
 
 
-def main() -> None:
-    kind, store = sys.argv[1], sys.argv[2]
+def read(kind: str, store: str, path: str | None = None) -> dict:
     if kind == "zarr":
         import zarr
 
@@ -33,10 +35,23 @@ def main() -> None:
         import anndata as ad
 
         elem = ad.read_zarr(store).uns
-        for part in sys.argv[3].split("/"):
+        for part in (path or "").split("/"):
             elem = elem[part]
         arr = np.asarray(elem)
-    print(json.dumps(describe(arr), ensure_ascii=False))
+    return describe(arr)
+
+
+def main() -> None:
+    if sys.argv[1] == "batch":
+        out = []
+        for req in json.load(sys.stdin):
+            try:
+                out.append(read(*req))
+            except Exception as e:  # one bad store must not hide the others' reads
+                out.append({"error": f"{type(e).__name__}: {e}"})
+        print(json.dumps(out, ensure_ascii=False))
+        return
+    print(json.dumps(read(*sys.argv[1:4]), ensure_ascii=False))
 
 
 if __name__ == "__main__":
