@@ -10,7 +10,7 @@ const run = promisify(execFile);
 export const ZSTD = '/usr/bin/zstd';
 
 /** One `zstd -b<level> -B<block>` run: compress and decompress speed in bytes per second. */
-async function zstdBench(file, level, block, seconds) {
+export async function zstdBench(file, level, block, seconds) {
   const { stdout, stderr } = await run(ZSTD, [`-b${level}`, `-B${block}`, `-i${seconds}`, file]);
   const lines = `${stdout}${stderr}`.split(/[\r\n]/);
   const m = lines

@@ -16,7 +16,7 @@
 // 1,000-row blocks. Peak RSS: VmHWM of the iterate process, next to its RSS before iterating and
 // one block's decoded size. Every peer's result is checked against ours.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +60,7 @@ async function measure(op, spec) {
     for (let i = 0; i < xs.length; i++) s += Number(xs[i]);
     return s;
   };
+  if (op === 'floor-rows' || op === 'floor-single') return floor(op, spec);
   if (op === 'open') {
     const t = performance.now();
     const a = await readLazy(spec.stores[op]);
@@ -102,6 +103,53 @@ async function measure(op, spec) {
     throw new Error(`unknown op ${op}`);
   }
   return { ms: performance.now() - t, check, hwmKiB: statusKiB('VmHWM'), rssBeforeKiB, blockBytes };
+}
+
+/**
+ * The decode floor of a row read: the zstd decode of exactly the inner chunks of X/data and
+ * X/indices the rows' values lie in, which any reader of this store must decode. Measured as
+ * `zstd -b` of those chunks' decoded bytes (one block per chunk, zarrs' zstd:0 = level 3), one
+ * process per thread at once; floor = bytes / their summed decode speed. A python peer's time
+ * over the floor is the largest ratio any reader can reach on this store and machine.
+ */
+async function floor(op, spec) {
+  const { openArray, slice } = await import(join(root, 'dist', 'index.js'));
+  const { zstdBench } = await import(join(root, 'bench', 'limits.mjs'));
+  const [indptr, data, indices] = await Promise.all(
+    ['X/indptr', 'X/data', 'X/indices'].map((p) => openArray(spec.stores[op], p)),
+  );
+  const ptr = (await indptr.get()).data;
+  const [c] = data.chunks;
+  const total = Math.ceil(data.shape[0] / c);
+  const rows = op === 'floor-rows' ? spec.rows : spec.singleRows.slice(0, 1);
+  const ids = new Set();
+  for (const r of rows) {
+    const [a, b] = [Number(ptr[r]), Number(ptr[r + 1])];
+    for (let k = Math.floor(a / c); k * c < b; k++) ids.add(k);
+  }
+  const file = join(tmpdir(), `zn-lazy-floor-${process.pid}.raw`);
+  let bytes = 0;
+  let chunkBytes = 0;
+  writeFileSync(file, '');
+  for (const arr of [data, indices]) {
+    for (const k of [...ids].sort((x, y) => x - y)) {
+      const v = (await arr.get([slice(k * c, Math.min(arr.shape[0], (k + 1) * c))])).data;
+      appendFileSync(file, new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+      bytes += v.byteLength;
+      chunkBytes = Math.max(chunkBytes, v.byteLength);
+    }
+  }
+  const runs = await Promise.all(Array.from({ length: spec.threads }, () => zstdBench(file, 3, chunkBytes, 1)));
+  rmSync(file, { force: true });
+  const decodeBytesPerS = runs.reduce((s, r) => s + r.decode, 0);
+  return {
+    ms: (bytes / decodeBytesPerS) * 1e3,
+    chunks: ids.size,
+    totalChunks: total,
+    chunkValues: c,
+    bytes,
+    decodeBytesPerS,
+  };
 }
 
 if (args.child) {
@@ -241,6 +289,25 @@ for (const where of args.locations.split(',')) {
   await Promise.all(Object.values(locs).map((l) => l.stop()));
 }
 
+// the decode floors (local only: through the proxy the floor is the requests' latency; they
+// need the zstd CLI, as the arrays suite's limits do)
+const FLOORS = ['floor-rows', 'floor-single'];
+const { ZSTD } = await import(join(root, 'bench', 'limits.mjs'));
+if (args.locations.split(',').includes('local') && existsSync(ZSTD)) {
+  for (let r = 0; r < rounds; r++) {
+    const spec = JSON.stringify({ ...base, stores: { 'floor-rows': store, 'floor-single': store }, ops: FLOORS });
+    const { stdout } = await run(process.execPath, [fileURLToPath(import.meta.url), '--child', spec], {
+      env,
+      cwd: root,
+    });
+    const got = JSON.parse(stdout.trim().split('\n').pop());
+    for (const op of FLOORS) {
+      results[`local/${op}/zarrs-node`] = [...(results[`local/${op}/zarrs-node`] ?? []), got[op]];
+      console.error(`local round ${r + 1} ${op}: ${got[op].ms.toFixed(1)} ms`);
+    }
+  }
+}
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const close = (a, b) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a), Math.abs(b));
 const LABEL = {
@@ -296,6 +363,32 @@ for (const s of summary.filter((x) => x.op === 'iterate')) {
   const growth = (s.hwmKiB - s.rssBeforeKiB) * 1024;
   md += `| ${s.where} | ${s.peer} | ${mib(s.hwmKiB)} | ${mib(s.rssBeforeKiB)} | ${mib(s.hwmKiB - s.rssBeforeKiB)} | ${block ? (block / 2 ** 20).toFixed(1) : ''} | ${block ? (growth / block).toFixed(1) : ''} |\n`;
 }
+const floors = [];
+if (results['local/floor-rows/zarrs-node']) {
+  md += `\nDecode floor (local): the zstd decode of only the inner chunks of X/data and X/indices the rows lie in, which every reader must decode: their decoded bytes over \`zstd -b3\` decode speed on them (one block per chunk, ${threads} processes at once). A python peer's time over the floor is the largest ratio any reader can reach on this store and machine.\n\n`;
+  md +=
+    '| operation | chunks decoded (of each array) | decoded MB, zstd decode GB/s | floor ms | zarrs-node ms | zarrs-node / floor | largest ratio possible vs each python peer |\n| --- | ---: | ---: | ---: | ---: | ---: | --- |\n';
+  for (const [op, fop] of [
+    ['rows', 'floor-rows'],
+    ['single', 'floor-single'],
+  ]) {
+    const fl = results[`local/${fop}/zarrs-node`];
+    const floorMs = median(fl.map((x) => x.ms));
+    const ours = summary.find((s) => s.where === 'local' && s.op === op && s.peer === 'zarrs-node');
+    const best = summary
+      .filter((s) => s.where === 'local' && s.op === op && s.peer !== 'zarrs-node')
+      .map((s) => `${s.peer}: ${(s.ms / floorMs).toFixed(2)}x`)
+      .join(', ');
+    floors.push({
+      op: fop,
+      peer: 'zarrs-node',
+      ms: floorMs,
+      chunks: fl[0].chunks,
+      totalChunks: fl[0].totalChunks,
+    });
+    md += `| ${LABEL[op]} | ${fl[0].chunks} of ${fl[0].totalChunks} (${fl[0].chunkValues.toLocaleString('en')} values each) | ${(fl[0].bytes / 1e6).toFixed(1)}, ${(median(fl.map((x) => x.decodeBytesPerS)) / 1e9).toFixed(2)} | ${floorMs.toFixed(1)} | ${ours ? ours.ms.toFixed(1) : ''} | ${ours ? (ours.ms / floorMs).toFixed(2) : ''} | ${best} |\n`;
+  }
+}
 const outDir = args.out ?? join(root, 'bench', 'results');
 mkdirSync(outDir, { recursive: true });
 const meta = {
@@ -311,7 +404,7 @@ const meta = {
 };
 writeFileSync(
   join(outDir, quick ? 'lazy-quick.json' : `lazy-${meta.date.slice(0, 10)}-${meta.host}.json`),
-  `${JSON.stringify({ meta, base: { ...base, rows: base.rows.length, singleRows: base.singleRows.length }, results, summary }, null, 2)}\n`,
+  `${JSON.stringify({ meta, base: { ...base, rows: base.rows.length, singleRows: base.singleRows.length }, results, summary, floors }, null, 2)}\n`,
 );
 writeFileSync(join(outDir, quick ? 'lazy-quick.md' : 'lazy-latest.md'), md);
 console.log(md);
