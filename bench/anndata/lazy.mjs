@@ -21,6 +21,7 @@ import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { ZSTD, zstdBench } from '../limits.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { values: args } = parseArgs({
@@ -114,7 +115,6 @@ async function measure(op, spec) {
  */
 async function floor(op, spec) {
   const { openArray, slice } = await import(join(root, 'dist', 'index.js'));
-  const { zstdBench } = await import(join(root, 'bench', 'limits.mjs'));
   const [indptr, data, indices] = await Promise.all(
     ['X/indptr', 'X/data', 'X/indices'].map((p) => openArray(spec.stores[op], p)),
   );
@@ -292,7 +292,6 @@ for (const where of args.locations.split(',')) {
 // the decode floors (local only: through the proxy the floor is the requests' latency; they
 // need the zstd CLI, as the arrays suite's limits do)
 const FLOORS = ['floor-rows', 'floor-single'];
-const { ZSTD } = await import(join(root, 'bench', 'limits.mjs'));
 if (args.locations.split(',').includes('local') && existsSync(ZSTD)) {
   for (let r = 0; r < rounds; r++) {
     const spec = JSON.stringify({ ...base, stores: { 'floor-rows': store, 'floor-single': store }, ops: FLOORS });
@@ -381,7 +380,6 @@ if (results['local/floor-rows/zarrs-node']) {
       .join(', ');
     floors.push({
       op: fop,
-      peer: 'zarrs-node',
       ms: floorMs,
       chunks: fl[0].chunks,
       totalChunks: fl[0].totalChunks,
