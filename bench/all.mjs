@@ -6,12 +6,13 @@
 //   node bench/all.mjs --smoke --out DIR            # every suite at tiny sizes; the test suite runs this
 //   node bench/all.mjs --suites arrays,lazy --arrays='--side 256 --peers zarrs-node,tensorstore'
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, hostname, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pythonOf } from './peers.mjs';
+import { readmeSection, updateReadme } from './readme.mjs';
 import { writeCombinedReport } from './report.mjs';
 import { SUITES } from './suites.mjs';
 
@@ -154,6 +155,12 @@ const meta = {
 };
 const files = writeCombinedReport(outDir, { meta, suites });
 console.log(`\nwrote ${files.map((f) => join(outDir, f)).join(', ')}`);
+// A full run into the committed results also rewrites the README's section (its chart and targets).
+if (!args.smoke && args.out === undefined) {
+  const result = JSON.parse(readFileSync(join(outDir, files[0]), 'utf8'));
+  updateReadme(join(root, 'README.md'), readmeSection(result, { resultsDir: outDir }));
+  console.log('rewrote the benchmark section of README.md');
+}
 rmSync(work, { recursive: true, force: true });
 const failed = suites.filter((s) => s.error);
 const wrong = suites.flatMap((s) => s.rows ?? []).filter((r) => r.ok === false);
