@@ -18,6 +18,11 @@ def main() -> None:
     p.add_argument("store")
     p.add_argument("out", nargs="?")
     p.add_argument("--zarrs", action="store_true", help="use the zarrs-python codec pipeline")
+    p.add_argument(
+        "--no-zarrs",
+        action="store_true",
+        help="zarr's own pipeline, as anndata >= 0.13 picks it when zarrs is not installed",
+    )
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
 
@@ -30,6 +35,10 @@ def main() -> None:
 
         cfg["codec_pipeline.path"] = "zarrs.ZarrsCodecPipeline"
         cfg["codec_pipeline.direct_io"] = False
+    elif a.no_zarrs:
+        # anndata >= 0.13 switches to zarrs by itself when it is importable and the pipeline is
+        # zarr's default; naming zarr's fused pipeline (its choice without zarrs) keeps it off
+        cfg["codec_pipeline.path"] = "zarr.core.codec_pipeline.FusedCodecPipeline"
     zarr.config.set(cfg)
 
     if a.op == "write":

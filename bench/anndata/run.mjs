@@ -40,9 +40,9 @@ function run(cmd, argv) {
 /** Python interpreters with anndata, and whether zarrs-python is importable in each. */
 function pythons() {
   const found = [];
-  // .venv: anndata 0.12 (+ zarrs-python); .venv-anndata-0.13 (setup-python.sh): anndata 0.13.4;
-  // anndata 0.13 switches to the zarrs pipeline by itself when zarrs is importable, hence two.
-  for (const venv of ['.venv', '.venv-anndata-0.13', '.venv-anndata-0.13-zarrs']) {
+  // .venv: anndata 0.12 (+ zarrs-python); .venv-anndata-0.13 (setup-python.sh): anndata 0.13.4
+  // (+ zarrs-python): each runs with and without zarrs.
+  for (const venv of ['.venv', '.venv-anndata-0.13']) {
     // smoke runs one python peer: probing (importing anndata) the others costs seconds each
     if (smoke && found.length) break;
     const py = join(root, venv, 'bin', 'python');
@@ -80,7 +80,8 @@ const peers = [{ name: 'zarrs-node', cmd: process.execPath, script: ours, flags:
 if (!smoke) peers.push({ name: 'zarrs-node (plain zstd)', cmd: process.execPath, script: ours, flags: ['--zstd'] });
 for (const p of smoke ? pys.slice(0, 1) : pys) {
   const script = join(root, 'bench', 'anndata', 'peer.py');
-  if (!p.autoZarrs) peers.push({ name: `anndata ${p.version}`, cmd: p.py, script, flags: [] });
+  // with zarrs importable, anndata >= 0.13 uses it unless told otherwise (peer.py --no-zarrs)
+  peers.push({ name: `anndata ${p.version}`, cmd: p.py, script, flags: p.autoZarrs ? ['--no-zarrs'] : [] });
   if (p.zarrs && !smoke) peers.push({ name: `anndata ${p.version} + zarrs`, cmd: p.py, script, flags: ['--zarrs'] });
 }
 
