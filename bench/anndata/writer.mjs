@@ -210,7 +210,7 @@ if (ours.length > 0) {
 }
 const report = [
   `AnnDataWriter: ${cells} (and ${largeFactor}x) cells x ${genes} genes, CSR float32 with ~${nnzPerRow} non-zeros per row, blocks of 1-${2 * blockRows} rows (uniform), obs: string index, a categorical and 2 float64 columns; ${threads} threads, ${shardBytes / MiB} MiB shards; ${hostname()}, ${new Date().toISOString().slice(0, 10)}.`,
-  `Addon: ${process.env.ZN_ADDON_NOTE ?? 'the ci-profile build (no release addon on this machine)'}. 1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after (${threads} threads asked). Wall time and peak RSS (ru_maxrss, self-reported) are of the whole child process; "generate" is the time spent making the blocks (ours) or the whole in-memory AnnData (python), excluded from "write" and rows/s.`,
+  `Addon: ${process.env.ZN_ADDON_NOTE ?? 'the one in dist/ (`npm run bench:writer` and `npm run bench` build the release addon first)'}. 1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after (${threads} threads asked). Wall time and peak RSS (ru_maxrss, self-reported) are of the whole child process; "generate" is the time spent making the blocks (ours) or the whole in-memory AnnData (python), excluded from "write" and rows/s.`,
   '',
   '| rows | non-zeros | writer | wall (s) | generate (s) | write (s) | rows/s (write) | peak RSS (MiB) | store (MiB) |',
   '|---:|---:|---|---:|---:|---:|---:|---:|---:|',
