@@ -204,6 +204,14 @@ export class ReadCtx {
     return desc.encoding.materialize(desc, this, sel);
   }
 
+  /**
+   * The context lives longer than one read (a lazy object's does), so a small whole array read
+   * once (see `once`) serves the reads after it.
+   */
+  get outlivesRead(): boolean {
+    return false;
+  }
+
   /** Whether `once(key, ...)` has run (its read may still be in flight). */
   hasOnce(key: object): boolean {
     return this.cache.has(key);

@@ -69,6 +69,14 @@ function axesOf(desc: ElemDesc, format: 'csr' | 'csc', sel?: ElemSelection): { m
 /** Rows (CSC: columns) up to which a contiguous range is taken when indptr is cached. */
 const SHORT_RANGE = 256;
 
+/**
+ * Major-axis lengths up to which a context that outlives one read (a lazy matrix's) reads the
+ * whole indptr on its first short read (at most 8 MB of int64) and keeps it: each later short
+ * read is then a take, without first fetching its own indptr slice. Through 20 ms of latency
+ * that slice was one of a single row's two sequential round trips.
+ */
+const CACHED_INDPTR_MAX = 1_000_000;
+
 /** A contiguous major range read directly (one indptr range, one data/indices range), or null. */
 function majorRange(major: AxisSel, minor: AxisSel, n: number): [number, number] | null {
   if (minor.kind !== 'all') return null;
@@ -140,7 +148,8 @@ function registerSparse(format: 'csr' | 'csc') {
       // a contiguous range reads its own indptr slice, unless it is short and the whole indptr
       // is at hand (a lazy matrix read before): then a take saves a round trip, which is what
       // short reads pay for; long ones are bound by bandwidth, and a plain range read is leaner
-      const short = major.length <= SHORT_RANGE && ctx.hasOnce(part(desc, 'indptr'));
+      const cacheable = ctx.outlivesRead && shape[majorAxis] <= CACHED_INDPTR_MAX;
+      const short = major.length <= SHORT_RANGE && (cacheable || ctx.hasOnce(part(desc, 'indptr')));
       const range = whole || short ? null : majorRange(major, minor, shape[majorAxis]);
       const readWhole = async () => {
         const [data, indices, indptr] = await Promise.all(

@@ -38,6 +38,10 @@ export class LazyCtx extends ReadCtx {
     super(opts, undefined, legacy);
   }
 
+  override get outlivesRead(): boolean {
+    return true;
+  }
+
   /** The same context (and its cached reads) with another abort signal. */
   withSignal(signal: AbortSignal | undefined): LazyCtx {
     if (signal === undefined || signal === this.opts.signal) return this;
