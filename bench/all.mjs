@@ -6,7 +6,7 @@
 //   node bench/all.mjs --smoke --out DIR            # every suite at tiny sizes; the test suite runs this
 //   node bench/all.mjs --suites arrays,lazy --arrays='--side 256 --peers zarrs-node,tensorstore'
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, hostname, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -153,12 +153,11 @@ const meta = {
   smoke: args.smoke,
   python: pythonVersions(),
 };
-const files = writeCombinedReport(outDir, { meta, suites });
+const { files, result } = writeCombinedReport(outDir, { meta, suites });
 console.log(`\nwrote ${files.map((f) => join(outDir, f)).join(', ')}`);
 // A full run into the committed results also rewrites the README's section (its chart and targets).
 if (!args.smoke && args.out === undefined) {
-  const result = JSON.parse(readFileSync(join(outDir, files[0]), 'utf8'));
-  updateReadme(join(root, 'README.md'), readmeSection(result, { resultsDir: outDir }));
+  updateReadme(join(root, 'README.md'), readmeSection(result, { resultsDir: outDir, json: files[0] }));
   console.log('rewrote the benchmark section of README.md');
 }
 rmSync(work, { recursive: true, force: true });

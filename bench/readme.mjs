@@ -5,7 +5,7 @@
 //
 //   node bench/readme.mjs [bench/results/<date>-<host>.json]    # default: the newest full run
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { targetTable } from './report.mjs';
 
@@ -14,7 +14,7 @@ const START = '<!-- bench:start -->';
 const END = '<!-- bench:end -->';
 
 /** The newest full (not smoke) results JSON in `dir`: names start with the run's date. */
-export function newestResult(dir) {
+function newestResult(dir) {
   const runs = readdirSync(dir)
     .filter((f) => /^\d{4}-\d{2}-\d{2}-.*\.json$/.test(f))
     .map((f) => ({ path: join(dir, f), result: JSON.parse(readFileSync(join(dir, f), 'utf8')) }))
@@ -26,8 +26,11 @@ export function newestResult(dir) {
   return runs[runs.length - 1];
 }
 
-/** The section's Markdown for `result` (the driver's JSON); links relative to the README. */
-export function readmeSection(result, { resultsDir }) {
+/**
+ * The section's Markdown for `result` (the driver's JSON, written to `resultsDir/json`); links
+ * relative to the README.
+ */
+export function readmeSection(result, { resultsDir, json }) {
   const { meta, targets, suites } = result;
   const rel = (f) => relative(root, join(resultsDir, f)).split('\\').join('/');
   const load = (l) => l.map((x) => x.toFixed(1)).join(' / ');
@@ -42,7 +45,7 @@ export function readmeSection(result, { resultsDir }) {
   return [
     `![time per operation and peer, log scale](${rel('latest.svg')})`,
     '',
-    `Run of ${meta.date.slice(0, 16).replace('T', ' ')} UTC on ${meta.host} (${meta.cpu}), Node ${meta.node}, load average ${load(meta.loadavg.before)} before and ${load(meta.loadavg.after)} after; suites ${ran.join(', ')}. Every peer's versions, each suite's tables and the physical limits: [${rel('latest.md')}](${rel('latest.md')}); the raw numbers: [${rel(`${meta.date.slice(0, 10)}-${meta.host}.json`)}](${rel(`${meta.date.slice(0, 10)}-${meta.host}.json`)}).`,
+    `Run of ${meta.date.slice(0, 16).replace('T', ' ')} UTC on ${meta.host} (${meta.cpu}), Node ${meta.node}, load average ${load(meta.loadavg.before)} before and ${load(meta.loadavg.after)} after; suites ${ran.join(', ')}. Every peer's versions, each suite's tables and the physical limits: [${rel('latest.md')}](${rel('latest.md')}); the raw numbers: [${rel(json)}](${rel(json)}).`,
     '',
     `Targets of the benchmark protocol: ${met} of ${targets.length} met.`,
     '',
@@ -62,6 +65,7 @@ export function updateReadme(readmePath, section) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const resultsDir = join(root, 'bench', 'results');
   const path = process.argv[2] ?? newestResult(resultsDir);
-  updateReadme(join(root, 'README.md'), readmeSection(JSON.parse(readFileSync(path, 'utf8')), { resultsDir }));
+  const section = readmeSection(JSON.parse(readFileSync(path, 'utf8')), { resultsDir, json: basename(path) });
+  updateReadme(join(root, 'README.md'), section);
   console.log(`README.md: benchmark section from ${relative(root, path)}`);
 }

@@ -435,5 +435,5 @@ export function writeCombinedReport(outDir, { meta, suites }) {
     join(outDir, files[2]),
     barChart('median ms per operation and peer (log scale per panel, lower is better)', panels),
   );
-  return files;
+  return { files, result };
 }

@@ -146,8 +146,9 @@ function registerSparse(format: 'csr' | 'csc') {
       const shape = [...(desc.shape as [number, number])] as [number, number];
       const whole = major.kind === 'all' && minor.kind === 'all';
       // a contiguous range reads its own indptr slice, unless it is short and the whole indptr
-      // is at hand (a lazy matrix read before): then a take saves a round trip, which is what
-      // short reads pay for; long ones are bound by bandwidth, and a plain range read is leaner
+      // is at hand or worth keeping (a lazy matrix's, see CACHED_INDPTR_MAX): then a take saves a
+      // round trip, which is what short reads pay for; long ones are bound by bandwidth, and a
+      // plain range read is leaner
       const cacheable = ctx.outlivesRead && shape[majorAxis] <= CACHED_INDPTR_MAX;
       const short = major.length <= SHORT_RANGE && (cacheable || ctx.hasOnce(part(desc, 'indptr')));
       const range = whole || short ? null : majorRange(major, minor, shape[majorAxis]);
