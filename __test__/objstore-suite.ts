@@ -168,6 +168,38 @@ export function objectStoreSuite(get: () => Backend, getProxy: () => FaultProxy)
     expect(st.requests).toBe(2 * index + 2);
   });
 
+  test('whole-object reads: one plain GET per shard or chunk, no index request first', async () => {
+    const b = get();
+    const p = prefix('whole');
+    const data = await sharded64(b, p);
+    const s = await openStore(b.url(p), b.options());
+    const a = await openArray(s, 's');
+    s.resetStats();
+    expect(Array.from((await a.get()).data as Uint16Array)).toEqual(Array.from(data));
+    // Four 32x32 shards, covered whole: each shard's index is checked from its own bytes.
+    expect(s.stats().requests).toBe(4);
+    s.resetStats();
+    const corner = await a.get([slice(32, 64), slice(32, 64)]);
+    expect((corner.data as Uint16Array)[0]).toBe(data[32 * 64 + 32]);
+    expect(s.stats().requests).toBe(1);
+
+    // Unsharded and compressed (zstd), zarrs decodes whole chunks even for part of one: rows
+    // 5..40 touch chunk rows 0, 1 and 2 of four chunk columns, one GET each.
+    const c = await createArray(s, 'c', { shape: [64, 64], dtype: 'uint16', chunks: [16, 16] });
+    await c.set(null, data);
+    s.resetStats();
+    const part = await (await openArray(s, 'c')).get([slice(5, 40), null]);
+    expect(Array.from(part.data as Uint16Array)).toEqual(Array.from(data.subarray(5 * 64, 40 * 64)));
+    expect(s.stats().requests, 'its metadata, then 12 chunks').toBe(1 + 12);
+    // Uncompressed chunks are read in part (a ranged GET per chunk row touched), never whole.
+    const u = await createArray(s, 'u', { shape: [64, 64], dtype: 'uint16', chunks: [16, 16], compressors: null });
+    await u.set(null, data);
+    s.resetStats();
+    const one = await (await openArray(s, 'u')).get([5, 7]);
+    expect(one.data).toEqual(Uint16Array.from([data[5 * 64 + 7]]));
+    expect(s.stats().bytesRead).toBeLessThan(16 * 16 * 2);
+  });
+
   test('values above the multipart threshold are uploaded in parts', async () => {
     const b = get();
     const p = prefix('multipart');

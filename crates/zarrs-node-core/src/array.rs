@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use serde_json::Value;
 use zarrs::array::{
-    Array, ArrayMetadata, ArrayShardedExt, ArrayShardedReadableExtCache, CodecOptions,
+    Array, ArrayMetadata, ArrayShardedExt, ArrayShardedReadableExtCache, ArraySubset, CodecOptions,
 };
 use zarrs_storage::{ReadableWritableListableStorageTraits, StoreKey};
 
@@ -194,11 +194,29 @@ impl Inner {
         }
     }
 
+    /// Object stores, reads of whole chunks (or shards): every object `subset` touches in one
+    /// concurrent round of GETs, then the shard indexes checked from those bytes. Without it
+    /// each shard cost a ranged read of its index and then a GET of the whole, one after the
+    /// other, and the pool's threads bounded how many chunks were in flight.
+    fn prefetch_objects(&self, store: &Store, subset: &ArraySubset) -> Result<PrefetchGuard> {
+        let Some(chunks) = self.array.chunks_in_array_subset(subset)? else {
+            return Ok(PrefetchGuard::none());
+        };
+        let indices: Vec<Vec<u64>> = chunks.indices().into_iter().map(|c| c.to_vec()).collect();
+        let guard = remote_read::prefetch_objects(store, &self.array, &indices)?;
+        self.shard_checks.check_subset(store, &self.array, subset)?;
+        Ok(guard)
+    }
+
     /// Object stores: fetch what decoding these inner chunks needs, batched (see
     /// [`remote_read`]).
     /// The shard indexes are checked (see [`precheck::ShardChecks`]) after they are fetched, from
     /// the fetched bytes; an array this cannot prefetch for is checked on its own.
     fn prefetch(&self, store: &Store, subchunks: &[Vec<u64>]) -> Result<PrefetchGuard> {
+        // Unsharded, an inner chunk is a chunk: fetch the whole ones zarrs would read whole.
+        if !self.array.is_sharded() && remote_read::reads_whole_chunks(&self.array) {
+            return remote_read::prefetch_objects(store, &self.array, subchunks);
+        }
         let check = || {
             self.shard_checks
                 .check_subchunks(store, &self.array, subchunks)

@@ -1,4 +1,4 @@
-//! Batched reads of sharded arrays on object stores.
+//! Batched reads on object stores.
 //!
 //! zarrs reads inner chunks one at a time (one ranged GET each) and loads shard indexes
 //! one shard at a time. Before a read decodes, this module names every byte range the read
@@ -8,13 +8,20 @@
 //! concurrency limit. zarrs then decodes from those bytes without further requests. A read
 //! costs one index request per shard not seen before plus one GET per run of adjacent inner
 //! chunks, and about two round trips of latency instead of one per chunk.
+//!
+//! Reads that need whole objects (chunks a read covers, shards it covers whole, chunks of a
+//! compressed unsharded array) fetch them all concurrently in one round of plain GETs
+//! ([`prefetch_objects`]); a covered shard's index is then read from its bytes, not fetched
+//! on its own first.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 
 use rayon::prelude::*;
 use serde_json::Value;
-use zarrs::array::{Array, ArrayShardedExt, ArrayShardedReadableExt, ArrayShardedReadableExtCache};
+use zarrs::array::{
+    Array, ArrayShardedExt, ArrayShardedReadableExt, ArrayShardedReadableExtCache, CodecTraits,
+};
 use zarrs_storage::byte_range::ByteRange;
 use zarrs_storage::ReadableWritableListableStorageTraits;
 
@@ -130,6 +137,38 @@ pub fn prefetch_subchunks(
 
     // Round 2: every needed inner chunk, coalesced per shard.
     store.prefetch(wants.into_iter().filter(|(_, r)| !r.is_empty()).collect())
+}
+
+/// Objects a whole-object read prefetches at once: with the default 16 requests in flight,
+/// four rounds, so the barrier between slabs idles the connections for a fraction of a round.
+pub const SLAB_OBJECTS: u64 = 64;
+
+/// Prefetch the whole objects (chunks, or shards) at grid `indices`, all in flight together
+/// up to the store's concurrency limit. A no-op guard for local stores.
+///
+/// # Errors
+/// Failed requests (with their key).
+pub fn prefetch_objects(
+    store: &Store,
+    array: &ZArrayInner,
+    indices: &[Vec<u64>],
+) -> Result<PrefetchGuard> {
+    if !store.is_remote() {
+        return Ok(PrefetchGuard::none());
+    }
+    store.prefetch(
+        indices
+            .iter()
+            .map(|c| (array.chunk_key(c), vec![ByteRange::FromStart(0, None)]))
+            .collect(),
+    )
+}
+
+/// Whether zarrs reads a chunk of `array` whole even when a read needs part of it: the chain
+/// cannot read part of its input (a compressor, a checksum).
+#[must_use]
+pub fn reads_whole_chunks(array: &ZArrayInner) -> bool {
+    !array.codecs().partial_decoder_capability().partial_read
 }
 
 /// Inner-chunk grid indices of every inner chunk a region touches.

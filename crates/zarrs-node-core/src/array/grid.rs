@@ -19,18 +19,26 @@ use crate::selection::Selection;
 type Slab = (Vec<u64>, Vec<u64>, usize, usize);
 
 impl ZArray {
+    /// Chunks per slab for work that only needs to stop on cancellation: `16 x threads`, so
+    /// the token is checked often without starving the pool; `None` (one slab, no barriers at
+    /// all) without a cancellable token.
+    pub(super) fn cancel_slab_chunks(cancel: &CancelToken) -> Option<u64> {
+        cancel
+            .is_cancellable()
+            .then(|| runtime::threads() as u64 * 16)
+    }
+
     /// Split `start..start+len` along dimension 0 into slabs aligned to the chunk grid, each
-    /// holding about `16 x threads` chunks, so cancellation is checked often without starving
-    /// the pool. Without a cancellable token the region is one slab: no barriers at all.
+    /// holding about `chunks_per_slab` chunks; `None` is one slab.
     fn slabs(
         array: &ZArrayInner,
         start: &[u64],
         region: &[u64],
-        cancel: &CancelToken,
+        chunks_per_slab: Option<u64>,
     ) -> Result<Vec<(u64, u64)>> {
-        if region.is_empty() || region[0] == 0 || !cancel.is_cancellable() {
+        let Some(target) = chunks_per_slab.filter(|_| !region.is_empty() && region[0] > 0) else {
             return Ok(vec![(0, region.first().copied().unwrap_or(1))]);
-        }
+        };
         let zero = vec![0u64; array.dimensionality()];
         let chunk = array.chunk_shape(&zero)?;
         let c0 = chunk[0].get();
@@ -40,7 +48,7 @@ impl ZArray {
             .skip(1)
             .map(|(r, c)| r.div_ceil(c.get()).max(1))
             .product();
-        let rows_per_slab = ((runtime::threads() as u64 * 16).div_ceil(per_row.max(1))).max(1);
+        let rows_per_slab = target.div_ceil(per_row.max(1)).max(1);
         let mut out = Vec::new();
         let end = start[0] + region[0];
         let mut s = start[0];
@@ -61,7 +69,7 @@ impl ZArray {
         start: &[u64],
         region: &[u64],
         elem: usize,
-        cancel: &CancelToken,
+        chunks_per_slab: Option<u64>,
     ) -> Result<Vec<Slab>> {
         if start.is_empty() {
             return Ok(vec![(vec![], vec![], 0, elem)]);
@@ -69,7 +77,7 @@ impl ZArray {
         let row_bytes = usize::try_from(region.iter().skip(1).product::<u64>())
             .map_err(|_| Error::invalid_input("region too large"))?
             * elem;
-        Ok(Self::slabs(array, start, region, cancel)?
+        Ok(Self::slabs(array, start, region, chunks_per_slab)?
             .into_iter()
             .map(|(off, len)| {
                 let mut s = start.to_vec();

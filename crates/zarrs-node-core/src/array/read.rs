@@ -146,11 +146,24 @@ impl ZArray {
             .map_err(|e| Error::invalid_selection(e.to_string()))?;
         let whole = Self::covers_whole_chunks(array, &subset)?;
         let sharded_partial = inner.shard_cache.array_is_sharded() && !whole;
-        // Remote partial reads check the shard indexes inside the prefetch (from its bytes).
-        let _prefetched = if sharded_partial && self.store.is_remote() {
+        // Object stores fetch up front, concurrently, what zarrs would fetch one request at a
+        // time: the inner chunks of a partial shard read, or whole objects where zarrs reads
+        // whole objects (chunks the read covers; any chunk of a chain that cannot read part of
+        // its input, such as a compressed one). Shard indexes are then checked from the fetched
+        // bytes. Variable-length data is one decode of the whole subset, so fetched here;
+        // fixed-size data per slab below.
+        let remote = self.store.is_remote();
+        let whole_objects =
+            remote && !sharded_partial && (whole || remote_read::reads_whole_chunks(array));
+        let var_len = matches!(out, TypedVec::String(_) | TypedVec::Bytes(_));
+        let _prefetched = if remote && sharded_partial {
             let subchunks =
                 remote_read::subchunks_of_region(start, region, &Self::unit_shape(array)?);
             inner.prefetch(&self.store, &subchunks)?
+        } else if whole_objects && var_len {
+            inner.prefetch_objects(&self.store, &subset)?
+        } else if whole_objects {
+            PrefetchGuard::none()
         } else {
             inner
                 .shard_checks
@@ -183,11 +196,23 @@ impl ZArray {
             bytes.copy_from_slice(&decoded);
             return Ok(out);
         }
-        for (s, r, lo, hi) in Self::slab_parts(array, start, region, elem, cancel)? {
+        // Object stores: slabs bound what the prefetch holds at once (encoded bytes of a few
+        // concurrent rounds of GETs), not the whole region's.
+        let slab_chunks = if whole_objects {
+            Some(remote_read::SLAB_OBJECTS.max(Self::cancel_slab_chunks(cancel).unwrap_or(0)))
+        } else {
+            Self::cancel_slab_chunks(cancel)
+        };
+        for (s, r, lo, hi) in Self::slab_parts(array, start, region, elem, slab_chunks)? {
             cancel.check()?;
             let slab = &mut bytes[lo..hi];
             let slab_subset = ArraySubset::new_with_start_shape(s, r.clone())
                 .map_err(|e| Error::invalid_selection(e.to_string()))?;
+            let _held = if whole_objects {
+                inner.prefetch_objects(&self.store, &slab_subset)?
+            } else {
+                PrefetchGuard::none()
+            };
             let mut view = unsafe {
                 // SAFETY: one view over the whole slab buffer; nothing else aliases it.
                 ArrayBytesFixedDisjointView::new(

@@ -208,7 +208,9 @@ impl ZArray {
             }
             Materialized::Bytes(bytes) => {
                 let elem = self.elem_size();
-                for (s, r, lo, hi) in Self::slab_parts(array, start, region, elem, cancel)? {
+                for (s, r, lo, hi) in
+                    Self::slab_parts(array, start, region, elem, Self::cancel_slab_chunks(cancel))?
+                {
                     cancel.check()?;
                     let subset = ArraySubset::new_with_start_shape(s, r)
                         .map_err(|e| Error::invalid_selection(e.to_string()))?;
