@@ -4,14 +4,6 @@
 // napi-derive registers exports only in the real build; the test harness sees them unused.
 #![cfg_attr(test, allow(dead_code))]
 
-// Decoding allocates and frees a buffer per chunk (encoded bytes, decoded bytes) of up to a few
-// MiB. glibc's malloc hands such sizes back to the kernel on free, so every chunk faulted its
-// buffers in afresh: a quarter of a 10k-row sparse take was page faults (2.4M per 30 takes).
-// mimalloc keeps freed pages for the next chunk (16k faults): the take went from ~150 to ~57
-// ms. The Rust allocations of the addon only; Node's own allocations stay with the system's.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod copy;
 mod handles;
 mod job;
