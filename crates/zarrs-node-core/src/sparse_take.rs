@@ -285,31 +285,31 @@ fn plan(
     Ok((pieces, ptr))
 }
 
-/// Index values as i64 (stored indices of any integer dtype).
-fn index_values(v: &TypedVec, path: &str) -> Result<Vec<i64>> {
-    macro_rules! widen {
-        ($x:expr) => {
-            $x.iter().map(|&i| i64::from(i)).collect()
-        };
+/// A stored minor index, of any integer dtype, read as `i64` where the filter looks at it: the
+/// filter runs on the stored values as they are, with no widened copy of all of them (a 10k-row
+/// take holds ~10M).
+trait StoredIndex: Copy + Sync {
+    fn value(self) -> i64;
+}
+
+macro_rules! stored_index {
+    ($($t:ty),*) => {
+        $(impl StoredIndex for $t {
+            #[inline]
+            fn value(self) -> i64 {
+                i64::from(self)
+            }
+        })*
+    };
+}
+stored_index!(i8, i16, i32, i64, u8, u16, u32);
+
+impl StoredIndex for u64 {
+    #[inline]
+    fn value(self) -> i64 {
+        // past i64::MAX is past any minor axis: the range check refuses it
+        i64::try_from(self).unwrap_or(i64::MAX)
     }
-    Ok(match v {
-        TypedVec::Int8(x) => widen!(x),
-        TypedVec::Int16(x) => widen!(x),
-        TypedVec::Int32(x) => widen!(x),
-        TypedVec::Int64(x) => x.clone(),
-        TypedVec::UInt8(x) => widen!(x),
-        TypedVec::UInt16(x) => widen!(x),
-        TypedVec::UInt32(x) => widen!(x),
-        TypedVec::UInt64(x) => x
-            .iter()
-            .map(|&i| i64::try_from(i).unwrap_or(i64::MAX))
-            .collect(),
-        _ => {
-            return Err(
-                Error::invalid_metadata(format!("'{path}' must hold integers")).with_key(path),
-            )
-        }
-    })
 }
 
 fn bad_index(elem: &str, c: i64, len: u64) -> Error {
@@ -348,10 +348,10 @@ fn check_indices(v: &TypedVec, len: u64, elem: &str) -> Result<()> {
 /// A minor-axis filter, applied one major position (row) at a time.
 trait RowFilter: Sync {
     /// How many values `row` (its stored minor indices, all valid) keeps.
-    fn count(&self, row: &[i64]) -> usize;
+    fn count<T: StoredIndex>(&self, row: &[T]) -> usize;
     /// Fill `out` (exactly `count` long) with `(output index, position in row)` pairs, in the
     /// order the result keeps them.
-    fn fill(&self, row: &[i64], out: &mut [(i64, u32)]);
+    fn fill<T: StoredIndex>(&self, row: &[T], out: &mut [(i64, u32)]);
 }
 
 /// `start..stop`: kept in stored order, shifted by `start`.
@@ -361,18 +361,21 @@ struct RangeFilter {
 }
 
 impl RowFilter for RangeFilter {
-    fn count(&self, row: &[i64]) -> usize {
+    fn count<T: StoredIndex>(&self, row: &[T]) -> usize {
         let (lo, hi) = (self.start as i64, self.stop as i64);
-        row.iter().filter(|&&c| c >= lo && c < hi).count()
+        row.iter()
+            .filter(|&&c| (lo..hi).contains(&c.value()))
+            .count()
     }
 
-    fn fill(&self, row: &[i64], out: &mut [(i64, u32)]) {
+    fn fill<T: StoredIndex>(&self, row: &[T], out: &mut [(i64, u32)]) {
         let (lo, hi) = (self.start as i64, self.stop as i64);
         let kept = row
             .iter()
+            .map(|&c| c.value())
             .enumerate()
-            .filter(|(_, &c)| c >= lo && c < hi)
-            .map(|(k, &c)| (c - lo, k as u32));
+            .filter(|&(_, c)| c >= lo && c < hi)
+            .map(|(k, c)| (c - lo, k as u32));
         for (slot, pair) in out.iter_mut().zip(kept) {
             *slot = pair;
         }
@@ -442,13 +445,15 @@ impl ListMap {
 
 /// A list: every asked copy of a stored position, ascending by list position.
 impl RowFilter for ListMap {
-    fn count(&self, row: &[i64]) -> usize {
-        row.iter().map(|&c| self.positions(c as u64).len()).sum()
+    fn count<T: StoredIndex>(&self, row: &[T]) -> usize {
+        row.iter()
+            .map(|&c| self.positions(c.value() as u64).len())
+            .sum()
     }
 
-    fn fill(&self, row: &[i64], out: &mut [(i64, u32)]) {
+    fn fill<T: StoredIndex>(&self, row: &[T], out: &mut [(i64, u32)]) {
         let pairs = row.iter().enumerate().flat_map(|(k, &c)| {
-            self.positions(c as u64)
+            self.positions(c.value() as u64)
                 .iter()
                 .map(move |&p| (i64::from(p), k as u32))
         });
@@ -474,14 +479,50 @@ fn filtered(
     minor_len: u64,
     elem: &str,
 ) -> Result<(TypedVec, TypedVec, Vec<u64>)> {
+    macro_rules! on {
+        ($x:expr) => {
+            filtered_stored(m, data, $x, ptr, filter, bound, minor_len, elem)
+        };
+    }
+    match indices {
+        TypedVec::Int8(x) => on!(x),
+        TypedVec::Int16(x) => on!(x),
+        TypedVec::Int32(x) => on!(x),
+        TypedVec::Int64(x) => on!(x),
+        TypedVec::UInt8(x) => on!(x),
+        TypedVec::UInt16(x) => on!(x),
+        TypedVec::UInt32(x) => on!(x),
+        TypedVec::UInt64(x) => on!(x),
+        _ => {
+            let path = m.indices.path();
+            Err(Error::invalid_metadata(format!("'{path}' must hold integers")).with_key(path))
+        }
+    }
+}
+
+/// [`filtered`] on the stored indices in their own dtype.
+#[allow(clippy::too_many_arguments)]
+fn filtered_stored<T: StoredIndex>(
+    m: &Compressed<'_>,
+    data: TypedVec,
+    stored: &[T],
+    ptr: &[u64],
+    filter: &impl RowFilter,
+    bound: u64,
+    minor_len: u64,
+    elem: &str,
+) -> Result<(TypedVec, TypedVec, Vec<u64>)> {
     runtime::run(|| {
-        let stored = index_values(indices, m.indices.path())?;
         let row = |w: &[u64]| &stored[w[0] as usize..w[1] as usize];
         let counts: Vec<usize> = ptr
             .par_windows(2)
             .map(|w| {
                 let r = row(w);
-                if let Some(&c) = r.iter().find(|&&c| c < 0 || c as u64 >= minor_len) {
+                if let Some(c) = r
+                    .iter()
+                    .map(|&c| c.value())
+                    .find(|&c| c < 0 || c as u64 >= minor_len)
+                {
                     return Err(bad_index(elem, c, minor_len));
                 }
                 Ok(filter.count(r))
