@@ -319,29 +319,36 @@ fn bad_index(elem: &str, c: i64, len: u64) -> Error {
     .with_key(elem)
 }
 
+/// `$body` with `$x` bound to the values of `$v` as a typed slice when it holds integers (of
+/// any width), else `$other`.
+macro_rules! on_integers {
+    ($v:expr, $x:ident => $body:expr, _ => $other:expr) => {
+        match $v {
+            TypedVec::Int8($x) => $body,
+            TypedVec::Int16($x) => $body,
+            TypedVec::Int32($x) => $body,
+            TypedVec::Int64($x) => $body,
+            TypedVec::UInt8($x) => $body,
+            TypedVec::UInt16($x) => $body,
+            TypedVec::UInt32($x) => $body,
+            TypedVec::UInt64($x) => $body,
+            _ => $other,
+        }
+    };
+}
+
+/// The first stored index outside the minor axis `[0, len)`.
+fn first_outside<T: StoredIndex>(x: &[T], len: u64) -> Result<Option<i64>> {
+    runtime::run(|| {
+        Ok(x.par_iter()
+            .map(|&c| c.value())
+            .find_first(|&c| c < 0 || c as u64 >= len))
+    })
+}
+
 /// Every stored index lies on the minor axis `[0, len)`.
 fn check_indices(v: &TypedVec, len: u64, elem: &str) -> Result<()> {
-    macro_rules! outside {
-        ($x:expr) => {
-            runtime::run(|| {
-                Ok($x
-                    .par_iter()
-                    .map(|&c| i64::try_from(c).unwrap_or(i64::MAX))
-                    .find_first(|&c| c < 0 || c as u64 >= len))
-            })?
-        };
-    }
-    let bad = match v {
-        TypedVec::Int8(x) => outside!(x),
-        TypedVec::Int16(x) => outside!(x),
-        TypedVec::Int32(x) => outside!(x),
-        TypedVec::Int64(x) => outside!(x),
-        TypedVec::UInt8(x) => outside!(x),
-        TypedVec::UInt16(x) => outside!(x),
-        TypedVec::UInt32(x) => outside!(x),
-        TypedVec::UInt64(x) => outside!(x),
-        _ => None,
-    };
+    let bad = on_integers!(v, x => first_outside(x, len)?, _ => None);
     bad.map_or(Ok(()), |c| Err(bad_index(elem, c, len)))
 }
 
@@ -479,25 +486,12 @@ fn filtered(
     minor_len: u64,
     elem: &str,
 ) -> Result<(TypedVec, TypedVec, Vec<u64>)> {
-    macro_rules! on {
-        ($x:expr) => {
-            filtered_stored(m, data, $x, ptr, filter, bound, minor_len, elem)
-        };
-    }
-    match indices {
-        TypedVec::Int8(x) => on!(x),
-        TypedVec::Int16(x) => on!(x),
-        TypedVec::Int32(x) => on!(x),
-        TypedVec::Int64(x) => on!(x),
-        TypedVec::UInt8(x) => on!(x),
-        TypedVec::UInt16(x) => on!(x),
-        TypedVec::UInt32(x) => on!(x),
-        TypedVec::UInt64(x) => on!(x),
-        _ => {
-            let path = m.indices.path();
-            Err(Error::invalid_metadata(format!("'{path}' must hold integers")).with_key(path))
-        }
-    }
+    let path = m.indices.path();
+    on_integers!(
+        indices,
+        x => filtered_stored(m, data, x, ptr, filter, bound, minor_len, elem),
+        _ => Err(Error::invalid_metadata(format!("'{path}' must hold integers")).with_key(path))
+    )
 }
 
 /// [`filtered`] on the stored indices in their own dtype.
