@@ -213,9 +213,17 @@ impl Inner {
     /// The shard indexes are checked (see [`precheck::ShardChecks`]) after they are fetched, from
     /// the fetched bytes; an array this cannot prefetch for is checked on its own.
     fn prefetch(&self, store: &Store, subchunks: &[Vec<u64>]) -> Result<PrefetchGuard> {
-        // Unsharded, an inner chunk is a chunk: fetch the whole ones zarrs would read whole.
-        if !self.array.is_sharded() && remote_read::reads_whole_chunks(&self.array) {
-            return remote_read::prefetch_objects(store, &self.array, subchunks);
+        // Unsharded, an inner chunk is a chunk: fetch the whole ones zarrs would read whole, as
+        // many at once as a slab of a region read holds (more are left to zarrs, which fetches
+        // them a pool thread at a time, so a scattered gather never holds every chunk it touches).
+        if !self.array.is_sharded() {
+            let whole = remote_read::reads_whole_chunks(&self.array)
+                && subchunks.len() as u64 <= remote_read::SLAB_OBJECTS;
+            return if whole {
+                remote_read::prefetch_objects(store, &self.array, subchunks)
+            } else {
+                Ok(PrefetchGuard::none())
+            };
         }
         let check = || {
             self.shard_checks
