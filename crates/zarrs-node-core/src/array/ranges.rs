@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use unsafe_cell_slice::UnsafeCellSlice;
 use zarrs::array::{ArrayShardedExt, ArraySubset};
-use zarrs_storage::byte_range::ByteRange;
 
 use super::{codec_err, Inner, ZArray};
 use crate::dtype::TypedVec;
 use crate::error::{Error, ErrorCode, Result};
+use crate::remote_read;
 use crate::runtime::{self, CancelToken};
 use crate::store::PrefetchGuard;
 
@@ -80,21 +80,17 @@ impl ZArray {
         if units.is_empty() {
             return Ok(out);
         }
-        let _prefetched = if !self.store.is_remote() {
-            PrefetchGuard::none()
-        } else if inner.array.is_sharded() {
-            let subchunks: Vec<Vec<u64>> = units.keys().map(|&c| vec![c]).collect();
-            inner.prefetch(&self.store, &subchunks)?
+        let _prefetched = if self.store.is_remote() {
+            let touched: Vec<Vec<u64>> = units.keys().map(|&c| vec![c]).collect();
+            if inner.array.is_sharded() {
+                inner.prefetch(&self.store, &touched)?
+            } else {
+                // Unsharded: every touched chunk in one concurrent batch, not one GET per
+                // decode (the pool has only a few threads to wait on requests).
+                remote_read::prefetch_objects(&self.store, &inner.array, &touched)?
+            }
         } else {
-            // Unsharded: every touched chunk in one concurrent batch, not one GET per decode
-            // (the pool has only a few threads to wait on requests).
-            let whole = vec![ByteRange::FromStart(0, None)];
-            self.store.prefetch(
-                units
-                    .keys()
-                    .map(|&c| (inner.array.chunk_key(&[c]), whole.clone()))
-                    .collect(),
-            )?
+            PrefetchGuard::none()
         };
         let elem = self.elem_size();
         let bytes = out
