@@ -4,6 +4,10 @@
 // napi-derive registers exports only in the real build; the test harness sees them unused.
 #![cfg_attr(test, allow(dead_code))]
 
+#[global_allocator]
+static GLOBAL: alloc::HugePages = alloc::HugePages;
+
+mod alloc;
 mod copy;
 mod handles;
 mod job;
