@@ -99,6 +99,16 @@ pub fn run<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
     crate::error::catch_panic(|| p.install(f))
 }
 
+/// Run `f` on the calling thread (work too small to hand to the pool), converting panics into
+/// [`ErrorCode::Internal`] errors. `f` should not use rayon: outside the pool, its parallel
+/// loops would run on rayon's global pool instead of ours.
+///
+/// # Errors
+/// Whatever `f` returns, or an internal error on panic.
+pub fn run_here<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    crate::error::catch_panic(f)
+}
+
 /// Worker threads of the I/O runtime: object-store requests are network-bound, a couple of
 /// threads drive hundreds of them.
 const IO_THREADS: usize = 2;

@@ -10,11 +10,7 @@
 
 use std::collections::HashMap;
 
-use unsafe_cell_slice::UnsafeCellSlice;
-use zarrs::array::{
-    ArrayBytes, ArrayBytesFixedDisjointView, ArrayShardedReadableExt, ArraySubset, CodecOptions,
-    ElementOwned,
-};
+use zarrs::array::{ArrayBytes, ArrayShardedReadableExt, ArraySubset, CodecOptions, ElementOwned};
 
 use super::grid::{c_strides, fill_from_units, GridPlan};
 use super::{Inner, RecordColumn, ZArray};
@@ -98,10 +94,20 @@ impl ZArray {
             let n = sel.num_elements().unwrap_or(u64::MAX);
             let n = self.check_alloc(n)?;
             let out_shape = sel.output_shape();
-            let data = runtime::run(|| match sel.as_region() {
-                Some((start, region)) => self.read_region(inner, &start, &region, n, cancel),
-                None => self.gather_orthogonal(inner, &sel, n, cancel),
-            })
+            let region = sel.as_region();
+            let data = match region {
+                // Handing a small read to the pool and back costs more than the read itself.
+                Some((start, region)) if self.reads_inline(inner, &start, &region, n)? => {
+                    runtime::run_here(|| {
+                        let opts = Self::options_inline();
+                        self.read_region(inner, &start, &region, n, &opts, cancel)
+                    })
+                }
+                Some((start, region)) => runtime::run(|| {
+                    self.read_region(inner, &start, &region, n, &Self::options(), cancel)
+                }),
+                None => runtime::run(|| self.gather_orthogonal(inner, &sel, n, cancel)),
+            }
             .map_err(|e| e.with_key(self.path.clone()))?;
             Ok((data, out_shape))
         })
@@ -134,10 +140,10 @@ impl ZArray {
         start: &[u64],
         region: &[u64],
         n: usize,
+        opts: &CodecOptions,
         cancel: &CancelToken,
     ) -> Result<TypedVec> {
         let array = &inner.array;
-        let opts = Self::options();
         let mut out = self.alloc(n)?;
         if n == 0 {
             return Ok(out);
@@ -173,11 +179,11 @@ impl ZArray {
 
         match &mut out {
             TypedVec::String(v) => {
-                *v = Self::read_var(inner, &subset, sharded_partial, &opts)?;
+                *v = Self::read_var(inner, &subset, sharded_partial, opts)?;
                 return Ok(out);
             }
             TypedVec::Bytes(v) => {
-                *v = Self::read_var(inner, &subset, sharded_partial, &opts)?;
+                *v = Self::read_var(inner, &subset, sharded_partial, opts)?;
                 return Ok(out);
             }
             _ => {}
@@ -189,7 +195,7 @@ impl ZArray {
         if sharded_partial {
             // Partial shard reads: cached shard indexes, only the needed inner chunks decoded.
             let decoded: ArrayBytes =
-                array.retrieve_array_subset_sharded_opt(&inner.shard_cache, &subset, &opts)?;
+                array.retrieve_array_subset_sharded_opt(&inner.shard_cache, &subset, opts)?;
             let decoded = decoded
                 .into_fixed()
                 .map_err(|e| Error::new(ErrorCode::Codec, e.to_string()))?;
@@ -206,24 +212,14 @@ impl ZArray {
         for (s, r, lo, hi) in Self::slab_parts(array, start, region, elem, slab_chunks)? {
             cancel.check()?;
             let slab = &mut bytes[lo..hi];
-            let slab_subset = ArraySubset::new_with_start_shape(s, r.clone())
+            let slab_subset = ArraySubset::new_with_start_shape(s.clone(), r.clone())
                 .map_err(|e| Error::invalid_selection(e.to_string()))?;
             let _held = if whole_objects {
                 inner.prefetch_objects(&self.store, &slab_subset)?
             } else {
                 PrefetchGuard::none()
             };
-            let mut view = unsafe {
-                // SAFETY: one view over the whole slab buffer; nothing else aliases it.
-                ArrayBytesFixedDisjointView::new(
-                    UnsafeCellSlice::new(slab),
-                    elem,
-                    &r,
-                    ArraySubset::new_with_shape(r.clone()),
-                )
-            }
-            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
-            array.retrieve_array_subset_into_opt(&slab_subset, (&mut view).into(), &opts)?;
+            Self::read_chunks_into(inner, &s, &r, slab, elem, opts)?;
         }
         Ok(out)
     }
