@@ -600,16 +600,14 @@ impl ZArray {
     }
 
     fn options() -> CodecOptions {
-        let mut o = CodecOptions::default();
-        o.set_concurrent_target(runtime::threads());
-        o
+        Self::options_for(runtime::threads())
     }
 
-    /// Options of a read on the calling thread: one at a time, so zarrs' loops over inner
-    /// chunks stay sequential there instead of reaching for rayon's global pool.
-    fn options_inline() -> CodecOptions {
+    /// Codec options for `concurrency` threads. A read on the calling thread takes 1, so zarrs'
+    /// loops over inner chunks stay sequential there instead of reaching for rayon's global pool.
+    fn options_for(concurrency: usize) -> CodecOptions {
         let mut o = CodecOptions::default();
-        o.set_concurrent_target(1);
+        o.set_concurrent_target(concurrency);
         o
     }
 
@@ -622,15 +620,11 @@ impl ZArray {
     /// one by one on the calling thread was 1.6-1.9x slower.
     fn reads_inline(&self, inner: &Inner, start: &[u64], region: &[u64], n: usize) -> Result<bool> {
         let small = (n as u64).saturating_mul(self.elem_size() as u64) <= INLINE_OUTPUT_BYTES;
-        if !small || self.store.is_remote() || self.dtype.is_variable() || region.contains(&0) {
+        if !small || self.store.is_remote() || self.dtype.is_variable() {
             return Ok(false);
         }
         let unit = Self::unit_shape(&inner.array)?;
-        let one_unit = start
-            .iter()
-            .zip(region)
-            .zip(&unit)
-            .all(|((s, r), u)| s / u == (s + r - 1) / u);
+        let one_unit = remote_read::subchunks_of_region(start, region, &unit).len() == 1;
         let unit_bytes = unit
             .iter()
             .try_fold(self.elem_size() as u64, |a, &u| a.checked_mul(u));

@@ -84,7 +84,8 @@ fn enabled() -> bool {
         ON => true,
         OFF => false,
         _ => {
-            // SAFETY: a NUL-terminated name; the result is only read, before any other call.
+            // SAFETY: a NUL-terminated name; the value is only read here, and getenv races
+            // only with setenv, which the addon never calls.
             let off = unsafe {
                 let v = libc::getenv(c"ZARRS_NODE_HUGEPAGES".as_ptr());
                 !v.is_null() && *v == b'0' as libc::c_char

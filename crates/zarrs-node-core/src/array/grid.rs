@@ -339,59 +339,48 @@ impl ZArray {
             array.retrieve_array_subset_into_opt(&subset, (&mut view).into(), opts)?;
             return Ok(());
         }
-        let array_shape = array.shape();
         // Many chunks: one thread each; fewer chunks than threads: the codecs share them.
         let mut unit_opts = *opts;
         if units.len() >= opts.concurrent_target() {
             unit_opts.set_concurrent_target(1);
         }
         let whole_chunks = crate::remote_read::reads_whole_chunks(array);
+        let region = ArraySubset::new_with_start_shape(start.to_vec(), shape.to_vec())
+            .map_err(|e| Error::invalid_selection(e.to_string()))?;
         let target = UnsafeCellSlice::new(out);
         units.par_iter().try_for_each(|idx| {
-            let (lo, len): (Vec<u64>, Vec<u64>) = (0..idx.len())
-                .map(|d| {
-                    let lo = (idx[d] * unit[d]).max(start[d]);
-                    let hi = ((idx[d] + 1) * unit[d])
-                        .min(array_shape[d])
-                        .min(start[d] + shape[d]);
-                    (lo, hi - lo)
-                })
-                .unzip();
+            // The chunk's full extent (edge chunks decode to their full shape too) and the part
+            // of it the region takes.
+            let chunk = array.chunk_subset(idx)?;
+            let part = chunk.overlap(&region).map_err(codec_err)?;
+            let (lo, len) = (part.start(), part.shape());
             let at: Vec<u64> = lo.iter().zip(start).map(|(l, s)| l - s).collect();
             let dst = Placed { shape, at: &at };
             // A chain that decodes a chunk whole for any part of it: take the whole chunk and
             // copy the part out here (zarrs would copy it out with the same slow iterator).
             // Otherwise (uncompressed) zarrs reads only the part's bytes.
-            let (decoded, chunk_shape, in_chunk): (ArrayBytes, Vec<u64>, Vec<u64>) = if whole_chunks
-            {
-                let chunk_lo: Vec<u64> = idx.iter().zip(&unit).map(|(i, u)| i * u).collect();
-                // The decoded shape: edge chunks hold their full shape too.
-                let chunk_shape: Vec<u64> =
-                    array.chunk_shape(idx)?.iter().map(|n| n.get()).collect();
-                let in_chunk = lo.iter().zip(&chunk_lo).map(|(l, c)| l - c).collect();
+            let (decoded, src_shape, in_src): (ArrayBytes, &[u64], Vec<u64>) = if whole_chunks {
+                let in_chunk = lo.iter().zip(chunk.start()).map(|(l, c)| l - c).collect();
                 (
                     array.retrieve_chunk_opt(idx, &unit_opts)?,
-                    chunk_shape,
+                    chunk.shape(),
                     in_chunk,
                 )
             } else {
-                let subset = ArraySubset::new_with_start_shape(lo.clone(), len.clone())
-                    .map_err(|e| Error::invalid_selection(e.to_string()))?;
-                let zeros = vec![0; len.len()];
                 (
-                    array.retrieve_array_subset_opt(&subset, &unit_opts)?,
-                    len.clone(),
-                    zeros,
+                    array.retrieve_array_subset_opt(&part, &unit_opts)?,
+                    len,
+                    vec![0; len.len()],
                 )
             };
             let decoded = decoded.into_fixed().map_err(codec_err)?;
             let src = Placed {
-                shape: &chunk_shape,
-                at: &in_chunk,
+                shape: src_shape,
+                at: &in_src,
             };
             // SAFETY: chunks are disjoint cells of the grid, so each writes only its own part
             // of the region; `copy_block` checks every range against the buffers.
-            unsafe { copy_block(&target, &dst, &decoded, &src, &len, elem) }
+            unsafe { copy_block(&target, &dst, &decoded, &src, len, elem) }
         })
     }
 }

@@ -99,7 +99,7 @@ impl ZArray {
                 // Handing a small read to the pool and back costs more than the read itself.
                 Some((start, region)) if self.reads_inline(inner, &start, &region, n)? => {
                     runtime::run_here(|| {
-                        let opts = Self::options_inline();
+                        let opts = Self::options_for(1);
                         self.read_region(inner, &start, &region, n, &opts, cancel)
                     })
                 }
