@@ -57,6 +57,13 @@ describe.each(Object.entries(LAYOUTS))('%s', (label, layout) => {
     expect(strided.shape).toEqual([4, 4]);
     expect(plain(dtype, strided.data)).toEqual(pick(all, range(1, 13, 3), range(0, 15, 4)));
 
+    // Unaligned blocks: over many chunks, and inside one (parts of chunks, read whole or by runs).
+    const block = await b.get([slice(1, 11), slice(2, 14)]);
+    expect(block.shape).toEqual([10, 12]);
+    expect(plain(dtype, block.data)).toEqual(pick(all, range(1, 11), range(2, 14)));
+    const corner = b.getSync([slice(1, 3), slice(1, 4)]);
+    expect(plain(dtype, corner.data)).toEqual(pick(all, [1, 2], [1, 2, 3]));
+
     const row = b.getSync([-1, slice(2, 15)]);
     expect(row.shape).toEqual([13]);
     expect(plain(dtype, row.data)).toEqual(pick(all, [12], range(2, 15)));

@@ -174,16 +174,21 @@ struct Inner {
     indexed: Mutex<HashSet<Vec<u64>>>,
     /// Shards whose index passed [`precheck`] (zarrs trusts index entries).
     shard_checks: precheck::ShardChecks,
+    /// The sharding codec when the array is exclusively sharded: reads of whole shards decode
+    /// them here ([`ZArray::read_chunks_into`]).
+    sharding: Option<Arc<remote_read::Sharding>>,
 }
 
 impl Inner {
     fn new(array: ZArrayInner) -> Self {
         let shard_cache = ArrayShardedReadableExtCache::new(&array);
+        let sharding = remote_read::sharding(&array);
         Self {
             array,
             shard_cache,
             indexed: Mutex::default(),
             shard_checks: precheck::ShardChecks::default(),
+            sharding,
         }
     }
 

@@ -2,7 +2,9 @@
 //! orthogonal selection split into grid cells ([`GridPlan`]), and the parallel fill of an
 //! output from decoded units ([`fill_from_units`]).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::num::NonZeroU64;
 
 use rayon::prelude::*;
 use unsafe_cell_slice::UnsafeCellSlice;
@@ -303,17 +305,19 @@ impl VarElem for Vec<u8> {
 }
 
 impl ZArray {
-    /// Read the step-1 region `start + shape` of fixed-size elements of an unsharded array into
-    /// `out` (its C-order bytes). A region over several chunks decodes each chunk on its own, in
-    /// parallel, and copies its rows into place: zarrs' own `retrieve_*_into` places a chunk
-    /// into a larger output through an index iterator that costs ~120 ns per contiguous run,
-    /// and for 64^3 chunks of a 512^3 array (runs of 64 elements) half the CPU time of a full
-    /// read went there (uncompressed: 265 -> 104 ms). A region inside one chunk is one run of
-    /// that iterator, so zarrs decodes it straight into `out`, with no rayon (for
-    /// [`runtime::run_here`]). Sharded arrays stay with zarrs: decoding inner chunks one by one
-    /// allocates three buffers each, which cost more than the iterator.
+    /// Read the step-1 region `start + shape` of fixed-size elements into `out` (its C-order
+    /// bytes). A region over several chunks decodes each chunk on its own, in parallel, and
+    /// copies its rows into place: zarrs' own `retrieve_*_into` places a chunk into a larger
+    /// output through an index iterator that costs ~120 ns per contiguous run, and for 64^3
+    /// chunks of a 512^3 array (runs of 64 elements) half the CPU time of a full read went
+    /// there (uncompressed: 265 -> 104 ms). zarrs' sharding codec places inner chunks through
+    /// the same iterator, so whole shards of an exclusively sharded array are decoded here too
+    /// ([`Self::read_shards_into`]); other sharded reads stay with zarrs. A region inside one
+    /// chunk that zarrs reads well is one run of that iterator, so zarrs decodes it straight
+    /// into `out`, with no rayon (for [`runtime::run_here`]).
     pub(super) fn read_chunks_into(
         inner: &super::Inner,
+        local: bool,
         start: &[u64],
         shape: &[u64],
         out: &mut [u8],
@@ -321,9 +325,37 @@ impl ZArray {
         opts: &zarrs::array::CodecOptions,
     ) -> Result<()> {
         let array = &inner.array;
+        let region = ArraySubset::new_with_start_shape(start.to_vec(), shape.to_vec())
+            .map_err(|e| Error::invalid_selection(e.to_string()))?;
+        let sharded = inner.shard_cache.array_is_sharded();
+        if let Some(sharding) = inner.sharding.as_deref() {
+            if let Some(shards) = array.chunks_in_array_subset(&region)? {
+                if array.chunks_subset_bounded(&shards)? == region {
+                    return Self::read_shards_into(
+                        inner, sharding, &shards, &region, out, elem, opts,
+                    );
+                }
+            }
+        }
         let unit = Self::unit_shape(array)?;
         let units = crate::remote_read::subchunks_of_region(start, shape, &unit);
-        if units.len() <= 1 || inner.shard_cache.array_is_sharded() {
+        let whole_chunks = crate::remote_read::reads_whole_chunks(array);
+        // Each chunk's full extent (edge chunks decode to their full shape too), the part of it
+        // the region takes, and whether to read it whole.
+        let plan = |idx: &[u64]| -> Result<(ArraySubset, ArraySubset, bool)> {
+            let chunk = array.chunk_subset(idx)?;
+            let part = chunk.overlap(&region).map_err(codec_err)?;
+            let whole =
+                whole_chunks || (local && part_is_scattered(part.shape(), chunk.shape(), elem));
+            Ok((chunk, part, whole))
+        };
+        let zarrs_reads = sharded
+            || match units.as_slice() {
+                [] => true,
+                [idx] => !plan(idx)?.2 || whole_chunks,
+                _ => false,
+            };
+        if zarrs_reads {
             let mut view = unsafe {
                 // SAFETY: one view over the whole buffer; nothing else aliases it.
                 ArrayBytesFixedDisjointView::new(
@@ -334,9 +366,7 @@ impl ZArray {
                 )
             }
             .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
-            let subset = ArraySubset::new_with_start_shape(start.to_vec(), shape.to_vec())
-                .map_err(|e| Error::invalid_selection(e.to_string()))?;
-            array.retrieve_array_subset_into_opt(&subset, (&mut view).into(), opts)?;
+            array.retrieve_array_subset_into_opt(&region, (&mut view).into(), opts)?;
             return Ok(());
         }
         // Many chunks: one thread each; fewer chunks than threads: the codecs share them.
@@ -344,22 +374,16 @@ impl ZArray {
         if units.len() >= opts.concurrent_target() {
             unit_opts.set_concurrent_target(1);
         }
-        let whole_chunks = crate::remote_read::reads_whole_chunks(array);
-        let region = ArraySubset::new_with_start_shape(start.to_vec(), shape.to_vec())
-            .map_err(|e| Error::invalid_selection(e.to_string()))?;
         let target = UnsafeCellSlice::new(out);
-        units.par_iter().try_for_each(|idx| {
-            // The chunk's full extent (edge chunks decode to their full shape too) and the part
-            // of it the region takes.
-            let chunk = array.chunk_subset(idx)?;
-            let part = chunk.overlap(&region).map_err(codec_err)?;
+        let read_unit = |idx: &Vec<u64>| -> Result<()> {
+            let (chunk, part, whole) = plan(idx)?;
             let (lo, len) = (part.start(), part.shape());
             let at: Vec<u64> = lo.iter().zip(start).map(|(l, s)| l - s).collect();
             let dst = Placed { shape, at: &at };
-            // A chain that decodes a chunk whole for any part of it: take the whole chunk and
-            // copy the part out here (zarrs would copy it out with the same slow iterator).
-            // Otherwise (uncompressed) zarrs reads only the part's bytes.
-            let (decoded, src_shape, in_src): (ArrayBytes, &[u64], Vec<u64>) = if whole_chunks {
+            // Whole: take the whole chunk and copy the part out here (zarrs would copy it out
+            // with the slow iterator, or read it a run at a time). Otherwise zarrs reads only
+            // the part's bytes.
+            let (decoded, src_shape, in_src): (ArrayBytes, &[u64], Vec<u64>) = if whole {
                 let in_chunk = lo.iter().zip(chunk.start()).map(|(l, c)| l - c).collect();
                 (
                     array.retrieve_chunk_opt(idx, &unit_opts)?,
@@ -381,8 +405,157 @@ impl ZArray {
             // SAFETY: chunks are disjoint cells of the grid, so each writes only its own part
             // of the region; `copy_block` checks every range against the buffers.
             unsafe { copy_block(&target, &dst, &decoded, &src, len, elem) }
+        };
+        match units.as_slice() {
+            // One chunk stays on this thread (it may be the calling thread, with no pool).
+            [idx] => read_unit(idx),
+            _ => units.par_iter().try_for_each(read_unit),
+        }
+    }
+
+    /// Read `region`, which covers the `shards` whole, into `out`: each shard's bytes in one
+    /// read, its index decoded by zarrs' sharding codec, and its inner chunks decoded in
+    /// parallel with the inner codecs and copied into place a run at a time. Absent shards and
+    /// inner chunks are the fill value. (zarrs' own `retrieve_encoded_subchunk` cannot be used
+    /// per inner chunk: it overflows on the index entry of an absent one.)
+    fn read_shards_into(
+        inner: &super::Inner,
+        sharding: &crate::remote_read::Sharding,
+        shards: &ArraySubset,
+        region: &ArraySubset,
+        out: &mut [u8],
+        elem: usize,
+        opts: &zarrs::array::CodecOptions,
+    ) -> Result<()> {
+        use zarrs::array::codec::api::ArrayToBytesCodecTraits;
+        let array = &inner.array;
+        let sub: Vec<u64> = sharding.subchunk_shape.iter().map(|n| n.get()).collect();
+        let fill =
+            ArrayBytes::new_fill_value(array.data_type(), sub.iter().product(), array.fill_value())
+                .map_err(codec_err)?
+                .into_fixed()
+                .map_err(codec_err)?
+                .into_owned();
+        let mut unit_opts = *opts;
+        unit_opts.set_concurrent_target(1);
+        let target = UnsafeCellSlice::new(out);
+        let shard_list: Vec<Vec<u64>> = shards.indices().into_iter().map(|i| i.to_vec()).collect();
+        shard_list.par_iter().try_for_each(|s| -> Result<()> {
+            let shard = array.chunk_subset(s)?;
+            let per: Vec<u64> = shard
+                .shape()
+                .iter()
+                .zip(&sub)
+                .map(|(a, b)| a.div_ceil(*b))
+                .collect();
+            let per_nz: Vec<NonZeroU64> = per
+                .iter()
+                .map(|&n| NonZeroU64::new(n).ok_or_else(|| codec_err("empty shard shape")))
+                .collect::<Result<_>>()?;
+            let encoded = array.retrieve_encoded_chunk(s)?;
+            let index = match &encoded {
+                Some(bytes) => Some(
+                    sharding
+                        .codec
+                        .decode_index(bytes, &per_nz, opts)
+                        .map_err(codec_err)?,
+                ),
+                None => None,
+            };
+            let n_inner: u64 = per.iter().product();
+            (0..n_inner)
+                .into_par_iter()
+                .try_for_each(|k| -> Result<()> {
+                    // The inner chunk's corner: `k` unravelled over `per`, C order.
+                    let mut rest = k;
+                    let mut corner = vec![0u64; per.len()];
+                    for d in (0..per.len()).rev() {
+                        corner[d] = shard.start()[d] + (rest % per[d]) * sub[d];
+                        rest /= per[d];
+                    }
+                    let extent = ArraySubset::new_with_start_shape(corner, sub.clone())
+                        .map_err(codec_err)?;
+                    let part = extent.overlap(region).map_err(codec_err)?;
+                    if part.num_elements() == 0 {
+                        // Past the array's end, in an edge shard.
+                        return Ok(());
+                    }
+                    let entry = index.as_ref().map(|ix| {
+                        let i = usize::try_from(k).unwrap_or(usize::MAX);
+                        (ix.get(2 * i).copied(), ix.get(2 * i + 1).copied())
+                    });
+                    let decoded = match (entry, &encoded) {
+                        (Some((Some(off), Some(size))), Some(bytes)) if off != u64::MAX => {
+                            let range = usize::try_from(off)
+                                .ok()
+                                .zip(usize::try_from(size).ok())
+                                .and_then(|(o, n)| Some(o..o.checked_add(n)?))
+                                .filter(|r| r.end <= bytes.len())
+                                .ok_or_else(|| {
+                                    codec_err(format!(
+                                        "shard {}: the index points past its end",
+                                        array.chunk_key(s)
+                                    ))
+                                })?;
+                            Some(
+                                sharding
+                                    .inner_codecs
+                                    .decode(
+                                        Cow::Borrowed(&bytes[range]),
+                                        &sharding.subchunk_shape,
+                                        array.data_type(),
+                                        array.fill_value(),
+                                        &unit_opts,
+                                    )
+                                    .map_err(codec_err)?
+                                    .into_fixed()
+                                    .map_err(codec_err)?,
+                            )
+                        }
+                        (Some((Some(_), Some(_))), _) | (None, _) => None,
+                        _ => return Err(codec_err("a shard index shorter than its shard")),
+                    };
+                    let src_bytes: &[u8] = decoded.as_deref().unwrap_or(&fill);
+                    let (lo, len) = (part.start(), part.shape());
+                    let at: Vec<u64> = lo.iter().zip(region.start()).map(|(l, r)| l - r).collect();
+                    let in_src: Vec<u64> =
+                        lo.iter().zip(extent.start()).map(|(l, e)| l - e).collect();
+                    let dst = Placed {
+                        shape: region.shape(),
+                        at: &at,
+                    };
+                    let src = Placed {
+                        shape: &sub,
+                        at: &in_src,
+                    };
+                    // SAFETY: inner chunks are disjoint cells of the grid, so each writes only its
+                    // own part of the region; `copy_block` checks every range against the buffers.
+                    unsafe { copy_block(&target, &dst, src_bytes, &src, len, elem) }
+                })
         })
     }
+}
+
+/// Whether a part of an uncompressed chunk in a local store is cheaper to read with the whole
+/// chunk than run by run. zarrs reads a part as one positioned read per contiguous run, and a
+/// system call costs about what copying 4 KiB from the page cache does: a 32^3 corner of a
+/// 64^3 uint16 chunk is 1,024 reads of 64 bytes (200 64^3 blocks took 1.6 s that way), where
+/// the whole chunk is one read of 512 KiB.
+fn part_is_scattered(part: &[u64], chunk: &[u64], elem: usize) -> bool {
+    const BYTES_PER_READ: u64 = 4096;
+    let runs = contiguous_runs(part, chunk);
+    let chunk_bytes = chunk.iter().product::<u64>().saturating_mul(elem as u64);
+    runs > 1 && runs.saturating_mul(BYTES_PER_READ) >= chunk_bytes
+}
+
+/// How many contiguous runs the C-order block `part` of a C-order buffer of shape `outer` is:
+/// the trailing dimensions it spans whole, and the first one it does not, form one run.
+fn contiguous_runs(part: &[u64], outer: &[u64]) -> u64 {
+    let mut split = part.len().saturating_sub(1);
+    while split > 0 && part[split] == outer[split] {
+        split -= 1;
+    }
+    part[..split].iter().product()
 }
 
 /// A C-order buffer of elements of `shape`, and the corner `at` of a block in it.
@@ -467,6 +640,20 @@ unsafe fn copy_block(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contiguous_runs_merge_whole_trailing_dimensions() {
+        let chunk = [64u64, 64, 64];
+        assert_eq!(contiguous_runs(&[64, 64, 64], &chunk), 1);
+        assert_eq!(contiguous_runs(&[3, 64, 64], &chunk), 1);
+        assert_eq!(contiguous_runs(&[3, 5, 64], &chunk), 3);
+        assert_eq!(contiguous_runs(&[32, 32, 32], &chunk), 1024);
+        assert_eq!(contiguous_runs(&[7], &[64]), 1);
+        // 1,024 reads of 64 bytes: the whole 512 KiB chunk is cheaper; one plane of 64 rows is not.
+        assert!(part_is_scattered(&[32, 32, 32], &chunk, 2));
+        assert!(!part_is_scattered(&[1, 64, 32], &chunk, 2));
+        assert!(!part_is_scattered(&[64, 64, 64], &chunk, 2));
+    }
 
     /// `copy_block` of every block position and shape of a 4x5 (and a 3x4x2) grid, against
     /// an element-by-element copy.

@@ -219,7 +219,7 @@ impl ZArray {
             } else {
                 PrefetchGuard::none()
             };
-            Self::read_chunks_into(inner, &s, &r, slab, elem, opts)?;
+            Self::read_chunks_into(inner, !remote, &s, &r, slab, elem, opts)?;
         }
         Ok(out)
     }
