@@ -176,13 +176,13 @@ struct Inner {
     shard_checks: precheck::ShardChecks,
     /// The sharding codec when the array is exclusively sharded: reads of whole shards decode
     /// them here ([`ZArray::read_chunks_into`]).
-    sharding: Option<Arc<remote_read::Sharding>>,
+    sharding: Option<Arc<grid::Sharding>>,
 }
 
 impl Inner {
     fn new(array: ZArrayInner) -> Self {
         let shard_cache = ArrayShardedReadableExtCache::new(&array);
-        let sharding = remote_read::sharding(&array);
+        let sharding = grid::Sharding::of(&array);
         Self {
             array,
             shard_cache,

@@ -15,15 +15,12 @@
 //! on its own first.
 
 use std::collections::{BTreeMap, HashSet};
-use std::num::NonZeroU64;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 use serde_json::Value;
 use zarrs::array::{
-    codec::{ShardingCodec, ShardingCodecConfiguration},
-    Array, ArrayShardedExt, ArrayShardedReadableExt, ArrayShardedReadableExtCache, CodecChain,
-    CodecTraits,
+    Array, ArrayShardedExt, ArrayShardedReadableExt, ArrayShardedReadableExtCache, CodecTraits,
 };
 use zarrs_storage::byte_range::ByteRange;
 use zarrs_storage::ReadableWritableListableStorageTraits;
@@ -37,7 +34,8 @@ type ZArrayInner = Array<dyn ReadableWritableListableStorageTraits>;
 /// `16` bytes per inner chunk plus 4 per `crc32c` index codec. `None` for index codecs whose
 /// size cannot be known up front (zarrs then loads those indexes itself).
 pub(crate) fn index_range(array: &ZArrayInner, inner_per_shard: u64) -> Option<ByteRange> {
-    let config = sharding_configuration(array)?;
+    let doc = serde_json::to_value(array.metadata()).ok()?;
+    let config = sharding_configuration(&doc)?;
     let mut size = inner_per_shard.checked_mul(16)?;
     if let Some(codecs) = config.get("index_codecs").and_then(Value::as_array) {
         for c in codecs {
@@ -54,46 +52,13 @@ pub(crate) fn index_range(array: &ZArrayInner, inner_per_shard: u64) -> Option<B
     })
 }
 
-/// The `sharding_indexed` codec's configuration in `array`'s metadata, as stored.
-fn sharding_configuration(array: &ZArrayInner) -> Option<Value> {
-    let doc = serde_json::to_value(array.metadata()).ok()?;
-    let codec = doc
-        .get("codecs")?
+/// The `sharding_indexed` codec's configuration in an array's metadata document, as stored.
+pub(crate) fn sharding_configuration(doc: &Value) -> Option<&Value> {
+    doc.get("codecs")?
         .as_array()?
         .iter()
-        .find(|c| c.get("name").and_then(Value::as_str) == Some("sharding_indexed"))?;
-    codec.get("configuration").cloned()
-}
-
-/// What decoding a whole shard of an exclusively sharded array takes: the sharding codec (for
-/// its index), the inner chunks' codecs and their shape.
-pub(crate) struct Sharding {
-    pub codec: ShardingCodec,
-    pub inner_codecs: CodecChain,
-    pub subchunk_shape: Vec<NonZeroU64>,
-}
-
-/// [`Sharding`] of an exclusively sharded array on a regular grid, built from its metadata, for
-/// decoding whole shards here ([`ZArray`](crate::array::ZArray)'s region reads). `None`
-/// otherwise, or when zarrs rejects it (its own reads then report why).
-pub(crate) fn sharding(array: &ZArrayInner) -> Option<Arc<Sharding>> {
-    if !array.is_exclusively_sharded() {
-        return None;
-    }
-    let doc = serde_json::to_value(array.metadata()).ok()?;
-    if doc.pointer("/chunk_grid/name").and_then(Value::as_str) != Some("regular") {
-        return None;
-    }
-    let config: ShardingCodecConfiguration =
-        serde_json::from_value(sharding_configuration(array)?).ok()?;
-    let ShardingCodecConfiguration::V1(v1) = &config else {
-        return None;
-    };
-    Some(Arc::new(Sharding {
-        codec: ShardingCodec::new_with_configuration(&config).ok()?,
-        inner_codecs: CodecChain::from_metadata(&v1.codecs).ok()?,
-        subchunk_shape: v1.chunk_shape.to_vec(),
-    }))
+        .find(|c| c.get("name").and_then(Value::as_str) == Some("sharding_indexed"))?
+        .get("configuration")
 }
 
 /// Prefetch what decoding `subchunks` (inner-chunk grid indices) of `array` needs. Returns a

@@ -5,10 +5,14 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::num::NonZeroU64;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use unsafe_cell_slice::UnsafeCellSlice;
-use zarrs::array::{ArrayBytes, ArrayBytesFixedDisjointView, ArraySubset};
+use zarrs::array::codec::{ShardingCodec, ShardingCodecConfiguration};
+use zarrs::array::{
+    ArrayBytes, ArrayBytesFixedDisjointView, ArrayShardedExt, ArraySubset, CodecChain,
+};
 
 use super::{codec_err, ZArray, ZArrayInner};
 use crate::dtype::TypedVec;
@@ -420,7 +424,7 @@ impl ZArray {
     /// per inner chunk: it overflows on the index entry of an absent one.)
     fn read_shards_into(
         inner: &super::Inner,
-        sharding: &crate::remote_read::Sharding,
+        sharding: &Sharding,
         shards: &ArraySubset,
         region: &ArraySubset,
         out: &mut [u8],
@@ -429,7 +433,10 @@ impl ZArray {
     ) -> Result<()> {
         use zarrs::array::codec::api::ArrayToBytesCodecTraits;
         let array = &inner.array;
-        let sub: Vec<u64> = sharding.subchunk_shape.iter().map(|n| n.get()).collect();
+        let sub_nz = array
+            .subchunk_shape()
+            .ok_or_else(|| Error::new(ErrorCode::Internal, "sharded array without inner chunks"))?;
+        let sub: Vec<u64> = sub_nz.iter().map(|n| n.get()).collect();
         let fill =
             ArrayBytes::new_fill_value(array.data_type(), sub.iter().product(), array.fill_value())
                 .map_err(codec_err)?
@@ -502,7 +509,7 @@ impl ZArray {
                                     .inner_codecs
                                     .decode(
                                         Cow::Borrowed(&bytes[range]),
-                                        &sharding.subchunk_shape,
+                                        &sub_nz,
                                         array.data_type(),
                                         array.fill_value(),
                                         &unit_opts,
@@ -533,6 +540,41 @@ impl ZArray {
                     unsafe { copy_block(&target, &dst, src_bytes, &src, len, elem) }
                 })
         })
+    }
+}
+
+/// What decoding a whole shard of an exclusively sharded array here takes: zarrs' sharding
+/// codec (for its index) and the inner chunks' codecs, built once per handle.
+pub(super) struct Sharding {
+    codec: ShardingCodec,
+    inner_codecs: CodecChain,
+}
+
+impl Sharding {
+    /// `None` unless `array` is exclusively sharded on a regular grid, or when zarrs rejects the
+    /// codec (its own reads then report why).
+    pub(super) fn of(array: &ZArrayInner) -> Option<Arc<Self>> {
+        if !array.is_exclusively_sharded() {
+            return None;
+        }
+        let doc = serde_json::to_value(array.metadata()).ok()?;
+        if doc
+            .pointer("/chunk_grid/name")
+            .and_then(serde_json::Value::as_str)
+            != Some("regular")
+        {
+            return None;
+        }
+        let config: ShardingCodecConfiguration =
+            serde_json::from_value(crate::remote_read::sharding_configuration(&doc)?.clone())
+                .ok()?;
+        let ShardingCodecConfiguration::V1(v1) = &config else {
+            return None;
+        };
+        Some(Arc::new(Self {
+            codec: ShardingCodec::new_with_configuration(&config).ok()?,
+            inner_codecs: CodecChain::from_metadata(&v1.codecs).ok()?,
+        }))
     }
 }
 
