@@ -168,6 +168,46 @@ export function objectStoreSuite(get: () => Backend, getProxy: () => FaultProxy)
     expect(st.requests).toBe(2 * index + 2);
   });
 
+  test('partial reads of a partly written shard: absent inner chunks read as the fill value', async () => {
+    const b = get();
+    const p = prefix('sparse-shard');
+    const store = await openStore(b.url(p), b.options());
+    const a = await createArray(store, 's', {
+      shape: [64, 64],
+      dtype: 'int32',
+      chunks: [8, 8],
+      shards: [32, 32],
+      fillValue: -1,
+    });
+    // Two inner chunks of shard (0,0) written; its other 14 are absent from its index.
+    await a.set([slice(0, 8), slice(0, 8)], 5);
+    await a.set([slice(8, 16), slice(24, 32)], 7);
+    const expected = (r: number, c: number) => (r < 8 && c < 8 ? 5 : r >= 8 && r < 16 && c >= 24 && c < 32 ? 7 : -1);
+    const s = await openStore(b.url(p), b.options());
+    const fresh = await openArray(s, 's');
+    // A block across written and absent inner chunks, then points and an orthogonal gather.
+    const block = await fresh.get([slice(4, 20), slice(4, 28)]);
+    const want: number[] = [];
+    for (let r = 4; r < 20; r++) for (let c = 4; c < 28; c++) want.push(expected(r, c));
+    expect(Array.from(block.data as Int32Array)).toEqual(want);
+    const pts = await fresh.getCoordinates([
+      [0, 9, 20, 40],
+      [0, 25, 20, 40],
+    ]);
+    expect(Array.from(pts.data as Int32Array)).toEqual([5, 7, -1, -1]);
+    const orth = await fresh.getOrthogonal([
+      [3, 12],
+      [2, 30],
+    ]);
+    expect(Array.from(orth.data as Int32Array)).toEqual([5, -1, -1, 7]);
+    // Absent inner chunks cost no request: the index, then one GET per run of present ones.
+    s.resetStats();
+    const again = await openArray(s, 's');
+    s.resetStats();
+    await again.get([slice(16, 24), slice(0, 32)]);
+    expect(s.stats().requests, 'an index whose 4 inner chunks are all absent').toBe(b.kind === 'azure' ? 2 : 1);
+  });
+
   test('whole-object reads: one plain GET per shard or chunk, no index request first', async () => {
     const b = get();
     const p = prefix('whole');

@@ -216,7 +216,7 @@ impl Inner {
     /// Object stores: fetch what decoding these inner chunks needs, batched (see
     /// [`remote_read`]).
     /// The shard indexes are checked (see [`precheck::ShardChecks`]) after they are fetched, from
-    /// the fetched bytes; an array this cannot prefetch for is checked on its own.
+    /// the fetched bytes; an array this cannot prefetch for is checked all the same.
     fn prefetch(&self, store: &Store, subchunks: &[Vec<u64>]) -> Result<PrefetchGuard> {
         // Unsharded, an inner chunk is a chunk: fetch the whole ones zarrs would read whole, as
         // many at once as a slab of a region read holds (more are left to zarrs, which fetches
@@ -230,26 +230,13 @@ impl Inner {
                 Ok(PrefetchGuard::none())
             };
         }
-        let check = || {
-            self.shard_checks
-                .check_subchunks(store, &self.array, subchunks)
-        };
-        let checked = std::cell::Cell::new(false);
-        let guard = remote_read::prefetch_subchunks(
+        remote_read::prefetch_subchunks(
             store,
             &self.array,
-            &self.shard_cache,
             &self.indexed,
+            &self.shard_checks,
             subchunks,
-            &|| {
-                checked.set(true);
-                check()
-            },
-        )?;
-        if !checked.get() {
-            check()?;
-        }
-        Ok(guard)
+        )
     }
 }
 

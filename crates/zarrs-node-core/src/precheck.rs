@@ -5,7 +5,7 @@
 //! corrupt input into a coded [`Error`].
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex, Once};
 
@@ -398,11 +398,32 @@ pub fn decode_shard_index(
 }
 
 /// The bad entries of one shard's index, by inner chunk (linear, C order within the shard).
-type Verdict = Arc<HashMap<u64, String>>;
+/// A shard's index as checked: its entries, and the inner chunks whose entries are bad.
+#[derive(Default)]
+struct Checked {
+    /// `[offset, nbytes]` pairs; empty for an absent shard, `None` when the index codecs are
+    /// not ones decoded here (zarrs then reads that index itself).
+    entries: Option<Vec<u64>>,
+    /// Why each bad entry (by inner chunk position in the shard) is bad.
+    bad: HashMap<u64, String>,
+}
+
+impl Checked {
+    /// An absent shard: no entries, none bad.
+    fn absent() -> Self {
+        Self {
+            entries: Some(vec![]),
+            bad: HashMap::new(),
+        }
+    }
+}
+
+type Verdict = Arc<Checked>;
 
 /// Shard indexes of one array as checked so far (each is read once per handle). A read fails
 /// only when an inner chunk it touches has a bad entry, as zarrs' own out-of-range check does:
-/// the rest of a damaged shard stays readable.
+/// the rest of a damaged shard stays readable. The checked entries also say where each inner
+/// chunk lies ([`stored_ranges`](Self::stored_ranges)).
 #[derive(Default)]
 pub struct ShardChecks {
     verdicts: Mutex<HashMap<Vec<u64>, Verdict>>,
@@ -434,7 +455,7 @@ impl ShardChecks {
         if self
             .verdicts(store, array, &shards)?
             .iter()
-            .all(|v| v.is_empty())
+            .all(|v| v.bad.is_empty())
         {
             return Ok(()); // the usual case: no inner chunk to enumerate
         }
@@ -454,34 +475,9 @@ impl ShardChecks {
         array: &ZArrayInner,
         subchunks: &[Vec<u64>],
     ) -> Result<()> {
-        let Some(sub) = array.subchunk_shape() else {
+        let Some(located) = locate(array, subchunks)? else {
             return Ok(());
         };
-        let zero = vec![0u64; array.dimensionality()];
-        let shard: Vec<u64> = array.chunk_shape(&zero)?.iter().map(|n| n.get()).collect();
-        let sub: Vec<u64> = sub.iter().map(|n| n.get()).collect();
-        let per_shard: Vec<u64> = shard
-            .iter()
-            .zip(&sub)
-            .map(|(s, u)| s.div_ceil(*u))
-            .collect();
-        // Per inner chunk: its shard and its linear index within the shard.
-        let located: Vec<(Vec<u64>, u64)> = subchunks
-            .iter()
-            .map(|s| {
-                let shard_idx: Vec<u64> = s
-                    .iter()
-                    .zip(sub.iter().zip(&shard))
-                    .map(|(i, (u, sh))| i * u / sh)
-                    .collect();
-                let local = s
-                    .iter()
-                    .zip(&shard_idx)
-                    .zip(&per_shard)
-                    .fold(0u64, |acc, ((i, si), n)| acc * n + (i - si * n));
-                (shard_idx, local)
-            })
-            .collect();
         let mut shards: Vec<Vec<u64>> = located.iter().map(|(s, _)| s.clone()).collect();
         shards.sort();
         shards.dedup();
@@ -490,7 +486,7 @@ impl ShardChecks {
             .zip(self.verdicts(store, array, &shards)?)
             .collect();
         for (shard_idx, local) in &located {
-            if let Some(message) = verdicts.get(shard_idx).and_then(|v| v.get(local)) {
+            if let Some(message) = verdicts.get(shard_idx).and_then(|v| v.bad.get(local)) {
                 let key = array.chunk_key(shard_idx);
                 return Err(Error::new(
                     ErrorCode::Codec,
@@ -500,6 +496,40 @@ impl ShardChecks {
             }
         }
         Ok(())
+    }
+
+    /// Where the stored ones among `subchunks` (inner-chunk grid indices, checked by
+    /// [`check_subchunks`](Self::check_subchunks) first) lie: per shard, the byte ranges of its
+    /// stored inner chunks; absent inner chunks and absent shards have none. `None` when a
+    /// shard's index was not decoded here. (zarrs' own `subchunk_byte_range` overflows on the
+    /// entry of an absent inner chunk.)
+    ///
+    /// # Errors
+    /// Metadata zarrs rejects.
+    pub fn stored_ranges(
+        &self,
+        array: &ZArrayInner,
+        subchunks: &[Vec<u64>],
+    ) -> Result<Option<BTreeMap<Vec<u64>, Vec<ByteRange>>>> {
+        let Some(located) = locate(array, subchunks)? else {
+            return Ok(None);
+        };
+        let seen = self.verdicts.lock().map_err(|_| crate::array::lock_err())?;
+        let mut out: BTreeMap<Vec<u64>, Vec<ByteRange>> = BTreeMap::new();
+        for (shard_idx, local) in located {
+            let Some(entries) = seen.get(&shard_idx).and_then(|v| v.entries.as_ref()) else {
+                return Ok(None);
+            };
+            let ranges = out.entry(shard_idx).or_default();
+            let at = usize::try_from(local).unwrap_or(usize::MAX);
+            match (entries.get(2 * at), entries.get(2 * at + 1)) {
+                (Some(&u64::MAX), Some(&u64::MAX)) | (None, _) | (_, None) => {}
+                (Some(&offset), Some(&nbytes)) => {
+                    ranges.push(ByteRange::FromStart(offset, Some(nbytes)))
+                }
+            }
+        }
+        Ok(Some(out))
     }
 
     /// The verdict of each shard, reading and checking the indexes not seen yet.
@@ -532,6 +562,42 @@ impl ShardChecks {
         }
         Ok(out)
     }
+}
+
+/// An inner chunk's shard (grid index) and its linear (C-order) position within the shard.
+type Located = (Vec<u64>, u64);
+
+/// Where each inner chunk is ([`Located`]). `None` for an array without inner chunks.
+fn locate(array: &ZArrayInner, subchunks: &[Vec<u64>]) -> Result<Option<Vec<Located>>> {
+    let Some(sub) = array.subchunk_shape() else {
+        return Ok(None);
+    };
+    let zero = vec![0u64; array.dimensionality()];
+    let shard: Vec<u64> = array.chunk_shape(&zero)?.iter().map(|n| n.get()).collect();
+    let sub: Vec<u64> = sub.iter().map(|n| n.get()).collect();
+    let per_shard: Vec<u64> = shard
+        .iter()
+        .zip(&sub)
+        .map(|(s, u)| s.div_ceil(*u))
+        .collect();
+    Ok(Some(
+        subchunks
+            .iter()
+            .map(|s| {
+                let shard_idx: Vec<u64> = s
+                    .iter()
+                    .zip(sub.iter().zip(&shard))
+                    .map(|(i, (u, sh))| i * u / sh)
+                    .collect();
+                let local = s
+                    .iter()
+                    .zip(&shard_idx)
+                    .zip(&per_shard)
+                    .fold(0u64, |acc, ((i, si), n)| acc * n + (i - si * n));
+                (shard_idx, local)
+            })
+            .collect(),
+    ))
 }
 
 /// Where and how the shards of an array store their index.
@@ -575,14 +641,9 @@ impl IndexPlan {
         }))
     }
 
-    /// The shard's bad entries; whole-shard failures (short shard, undecodable index) are
-    /// errors, as every read of the shard would fail on them.
-    fn check(
-        &self,
-        store: &Store,
-        array: &ZArrayInner,
-        shard: &[u64],
-    ) -> Result<HashMap<u64, String>> {
+    /// The shard's entries and its bad ones; whole-shard failures (short shard, undecodable
+    /// index) are errors, as every read of the shard would fail on them.
+    fn check(&self, store: &Store, array: &ZArrayInner, shard: &[u64]) -> Result<Checked> {
         let key = array.chunk_key(shard);
         let storage = store.storage()?;
         let keyed = |e: Error| e.with_key(key.as_str());
@@ -591,7 +652,7 @@ impl IndexPlan {
             None
         } else {
             match storage.size_key(&key).map_err(|e| keyed(e.into()))? {
-                None => return Ok(HashMap::new()), // no shard: fill value
+                None => return Ok(Checked::absent()), // no shard: fill value
                 Some(len) => Some(len),
             }
         };
@@ -605,7 +666,7 @@ impl IndexPlan {
         array: &ZArrayInner,
         shard: &[u64],
         len: Option<u64>,
-    ) -> Result<HashMap<u64, String>> {
+    ) -> Result<Checked> {
         let key = array.chunk_key(shard);
         let storage = store.storage()?;
         let keyed = |e: Error| e.with_key(key.as_str());
@@ -626,16 +687,20 @@ impl IndexPlan {
         }
         let encoded = match storage.get_partial(&key, self.range) {
             Ok(Some(b)) => b,
-            Ok(None) => return Ok(HashMap::new()),
+            Ok(None) => return Ok(Checked::absent()),
             Err(e) => return Err(keyed(e.into())),
         };
         let entries =
             decode_shard_index(&encoded, &self.codecs, self.inner_per_shard).map_err(keyed)?;
-        Ok(bad_index_entries(&entries, len)
+        let bad = bad_index_entries(&entries, len)
             .map_err(codec)?
             .into_iter()
             .map(|(i, m)| (i as u64, m))
-            .collect())
+            .collect();
+        Ok(Checked {
+            entries: Some(entries),
+            bad,
+        })
     }
 }
 
@@ -675,7 +740,7 @@ pub fn object_state(store: &Store, array: &ZArrayInner, indices: &[u64]) -> Resu
         return Ok(ObjectState::Sound);
     };
     match plan.check_stored(store, array, indices, Some(len)) {
-        Ok(bad) => Ok(match bad.into_iter().min_by_key(|(i, _)| *i) {
+        Ok(checked) => Ok(match checked.bad.into_iter().min_by_key(|(i, _)| *i) {
             None => ObjectState::Sound,
             Some((_, why)) => ObjectState::Damaged(why),
         }),

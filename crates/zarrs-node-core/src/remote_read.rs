@@ -14,18 +14,16 @@
 //! ([`prefetch_objects`]); a covered shard's index is then read from its bytes, not fetched
 //! on its own first.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Mutex;
 
-use rayon::prelude::*;
 use serde_json::Value;
-use zarrs::array::{
-    Array, ArrayShardedExt, ArrayShardedReadableExt, ArrayShardedReadableExtCache, CodecTraits,
-};
+use zarrs::array::{Array, ArrayShardedExt, CodecTraits};
 use zarrs_storage::byte_range::ByteRange;
 use zarrs_storage::ReadableWritableListableStorageTraits;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::precheck::ShardChecks;
 use crate::store::{PrefetchGuard, Store};
 
 type ZArrayInner = Array<dyn ReadableWritableListableStorageTraits>;
@@ -61,21 +59,22 @@ pub(crate) fn sharding_configuration(doc: &Value) -> Option<&Value> {
         .get("configuration")
 }
 
-/// Prefetch what decoding `subchunks` (inner-chunk grid indices) of `array` needs. Returns a
-/// guard that keeps the fetched bytes until the decode is done; a no-op guard when the store
-/// is local or the array is not (exclusively) sharded.
+/// Prefetch what decoding `subchunks` (inner-chunk grid indices) of `array` needs, and check
+/// their shard indexes ([`ShardChecks`]). Returns a guard that keeps the fetched bytes (the
+/// new indexes too, which zarrs' shard cache reads during the decode) until the decode is
+/// done; a no-op guard when the store is local or the array is not (exclusively) sharded.
 ///
 /// # Errors
-/// Failed requests (with their key), metadata zarrs rejects.
+/// Failed requests (with their key), bad shard indexes, metadata zarrs rejects.
 pub fn prefetch_subchunks(
     store: &Store,
     array: &ZArrayInner,
-    cache: &ArrayShardedReadableExtCache,
     indexed: &Mutex<HashSet<Vec<u64>>>,
+    checks: &ShardChecks,
     subchunks: &[Vec<u64>],
-    check_indexes: &dyn Fn() -> Result<()>,
 ) -> Result<PrefetchGuard> {
-    if !store.is_remote() || !cache.array_is_exclusively_sharded() || subchunks.is_empty() {
+    if !store.is_remote() || !array.is_exclusively_sharded() || subchunks.is_empty() {
+        checks.check_subchunks(store, array, subchunks)?;
         return Ok(PrefetchGuard::none());
     }
     let zero = vec![0u64; array.dimensionality()];
@@ -84,24 +83,20 @@ pub fn prefetch_subchunks(
         return Ok(PrefetchGuard::none());
     };
     let sub: Vec<u64> = sub.iter().map(|n| n.get()).collect();
-    let mut by_shard: BTreeMap<Vec<u64>, Vec<&Vec<u64>>> = BTreeMap::new();
-    for s in subchunks {
-        let shard_idx = s
-            .iter()
-            .zip(sub.iter().zip(&shard))
-            .map(|(i, (u, sh))| i * u / sh)
-            .collect();
-        by_shard.entry(shard_idx).or_default().push(s);
-    }
+    let shards: BTreeSet<Vec<u64>> = subchunks
+        .iter()
+        .map(|s| {
+            s.iter()
+                .zip(sub.iter().zip(&shard))
+                .map(|(i, (u, sh))| i * u / sh)
+                .collect()
+        })
+        .collect();
 
     // Round 1: the indexes of shards this handle has not decoded yet, all at once.
     let missing: Vec<Vec<u64>> = {
         let seen = indexed.lock().map_err(|_| crate::array::lock_err())?;
-        by_shard
-            .keys()
-            .filter(|k| !seen.contains(*k))
-            .cloned()
-            .collect()
+        shards.into_iter().filter(|k| !seen.contains(k)).collect()
     };
     let per_shard: u64 = shard
         .iter()
@@ -117,30 +112,26 @@ pub fn prefetch_subchunks(
         )?,
         _ => PrefetchGuard::none(),
     };
-    // Validate the indexes while round 1's bytes are held, so the check costs no request.
-    check_indexes()?;
-
-    // Byte ranges of the inner chunks, per shard (decodes the prefetched indexes).
-    let wants = by_shard
-        .par_iter()
-        .map(|(shard_idx, subs)| {
-            let ranges = subs
-                .iter()
-                .map(|s| array.subchunk_byte_range(cache, s))
-                .filter_map(|r| r.transpose())
-                .collect::<Result<Vec<ByteRange>, _>>()
-                .map_err(Error::from)?;
-            Ok((array.chunk_key(shard_idx), ranges))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    drop(index_guard);
+    // Checked (and decoded) from round 1's bytes, so the check costs no request.
+    checks.check_subchunks(store, array, subchunks)?;
+    // Index codecs not decoded here: zarrs fetches those inner chunks itself.
+    let Some(wants) = checks.stored_ranges(array, subchunks)? else {
+        return Ok(index_guard);
+    };
     indexed
         .lock()
         .map_err(|_| crate::array::lock_err())?
         .extend(missing);
 
-    // Round 2: every needed inner chunk, coalesced per shard.
-    store.prefetch(wants.into_iter().filter(|(_, r)| !r.is_empty()).collect())
+    // Round 2: every stored inner chunk needed, coalesced per shard.
+    let data_guard = store.prefetch(
+        wants
+            .into_iter()
+            .filter(|(_, r)| !r.is_empty())
+            .map(|(s, r)| (array.chunk_key(&s), r))
+            .collect(),
+    )?;
+    Ok(index_guard.and(data_guard))
 }
 
 /// Objects a whole-object read prefetches at once: with the default 16 requests in flight,

@@ -100,19 +100,25 @@ impl Blocks {
 /// Removes its prefetched set from the backend when dropped.
 #[must_use = "the prefetched ranges are dropped with the guard"]
 pub struct PrefetchGuard {
-    owner: Option<(Arc<ObjectBackend>, Arc<Prefetched>)>,
+    owners: Vec<(Arc<ObjectBackend>, Arc<Prefetched>)>,
 }
 
 impl PrefetchGuard {
     /// A guard holding nothing (local stores, nothing to fetch).
     pub fn none() -> Self {
-        Self { owner: None }
+        Self { owners: vec![] }
+    }
+
+    /// One guard holding what both hold, until it is dropped.
+    pub fn and(mut self, mut other: Self) -> Self {
+        self.owners.append(&mut other.owners);
+        self
     }
 }
 
 impl Drop for PrefetchGuard {
     fn drop(&mut self) {
-        if let Some((backend, set)) = self.owner.take() {
+        for (backend, set) in self.owners.drain(..) {
             if let Ok(mut sets) = backend.prefetched.lock() {
                 sets.retain(|s| !Arc::ptr_eq(s, &set));
             }
@@ -422,7 +428,7 @@ impl ObjectBackend {
             .map_err(|_| StorageError::Other("prefetch lock poisoned".into()))?
             .push(set.clone());
         Ok(PrefetchGuard {
-            owner: Some((self.clone(), set)),
+            owners: vec![(self.clone(), set)],
         })
     }
 
