@@ -177,26 +177,42 @@ struct Inner {
     /// The sharding codec when the array is exclusively sharded: reads of whole shards decode
     /// them here ([`ZArray::read_chunks_into`]).
     sharding: Option<Arc<grid::Sharding>>,
+    /// [`ZArray::unit_shape`], known once: zarrs' `subchunk_shape` serialises and parses the
+    /// codec's configuration on every call, several microseconds each, several calls a read.
+    unit: Option<Vec<u64>>,
 }
 
 impl Inner {
     fn new(array: ZArrayInner) -> Self {
         let shard_cache = ArrayShardedReadableExtCache::new(&array);
         let sharding = grid::Sharding::of(&array);
+        let unit = ZArray::unit_shape(&array).ok();
         Self {
             array,
             shard_cache,
             indexed: Mutex::default(),
             shard_checks: precheck::ShardChecks::default(),
             sharding,
+            unit,
         }
     }
 
+    /// The inner chunk shape (the chunk shape when unsharded): the unit reads decode.
+    fn unit_shape(&self) -> Result<Vec<u64>> {
+        match &self.unit {
+            Some(u) => Ok(u.clone()),
+            None => ZArray::unit_shape(&self.array),
+        }
+    }
+
+    /// Forget every decoded and checked shard index: after a write or a resize they may be
+    /// stale, and reads take inner chunks' byte ranges from them.
     fn clear_shard_cache(&self) {
         self.shard_cache.clear();
         if let Ok(mut seen) = self.indexed.lock() {
             seen.clear();
         }
+        self.shard_checks.clear();
     }
 
     /// Object stores, reads of whole chunks (or shards): every object `subset` touches in one
@@ -615,7 +631,7 @@ impl ZArray {
         if !small || self.store.is_remote() || self.dtype.is_variable() {
             return Ok(false);
         }
-        let unit = Self::unit_shape(&inner.array)?;
+        let unit = inner.unit_shape()?;
         let one_unit = remote_read::subchunks_of_region(start, region, &unit).len() == 1;
         let unit_bytes = unit
             .iter()

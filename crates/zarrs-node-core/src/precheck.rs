@@ -427,9 +427,42 @@ type Verdict = Arc<Checked>;
 #[derive(Default)]
 pub struct ShardChecks {
     verdicts: Mutex<HashMap<Vec<u64>, Verdict>>,
+    /// The shard and inner chunk shapes (`None`: unsharded), known once: zarrs'
+    /// `subchunk_shape` parses the codec's configuration on every call.
+    shapes: std::sync::OnceLock<Option<(Vec<u64>, Vec<u64>)>>,
 }
 
 impl ShardChecks {
+    /// The shard shape and the inner chunk shape of `array`, `None` when it is unsharded.
+    ///
+    /// # Errors
+    /// Metadata zarrs rejects.
+    pub fn shapes(&self, array: &ZArrayInner) -> Result<Option<(&[u64], &[u64])>> {
+        if self.shapes.get().is_none() {
+            let made = match array.subchunk_shape() {
+                None => None,
+                Some(sub) => {
+                    let zero = vec![0u64; array.dimensionality()];
+                    let shard = array.chunk_shape(&zero)?.iter().map(|n| n.get()).collect();
+                    Some((shard, sub.iter().map(|n| n.get()).collect()))
+                }
+            };
+            let _ = self.shapes.set(made);
+        }
+        Ok(self
+            .shapes
+            .get()
+            .and_then(Option::as_ref)
+            .map(|(a, b)| (a.as_slice(), b.as_slice())))
+    }
+
+    /// Forget every shard checked so far (their indexes may have changed).
+    pub fn clear(&self) {
+        if let Ok(mut seen) = self.verdicts.lock() {
+            seen.clear();
+        }
+    }
+
     /// Check the index entries of every inner chunk `subset` (array coordinates) touches. A
     /// no-op for unsharded arrays and for index codecs other than `bytes` + `crc32c`.
     ///
@@ -445,10 +478,9 @@ impl ShardChecks {
         if !array.is_sharded() {
             return Ok(());
         }
-        let (Some(sub), Some(shards)) = (
-            array.subchunk_shape(),
-            array.chunks_in_array_subset(subset)?,
-        ) else {
+        let (Some((_, sub)), Some(shards)) =
+            (self.shapes(array)?, array.chunks_in_array_subset(subset)?)
+        else {
             return Ok(());
         };
         let shards: Vec<Vec<u64>> = shards.indices().into_iter().map(|s| s.to_vec()).collect();
@@ -459,8 +491,7 @@ impl ShardChecks {
         {
             return Ok(()); // the usual case: no inner chunk to enumerate
         }
-        let sub: Vec<u64> = sub.iter().map(|n| n.get()).collect();
-        let touched = crate::remote_read::subchunks_of_region(subset.start(), subset.shape(), &sub);
+        let touched = crate::remote_read::subchunks_of_region(subset.start(), subset.shape(), sub);
         self.check_subchunks(store, array, &touched)
     }
 
@@ -475,7 +506,7 @@ impl ShardChecks {
         array: &ZArrayInner,
         subchunks: &[Vec<u64>],
     ) -> Result<()> {
-        let Some(located) = locate(array, subchunks)? else {
+        let Some(located) = self.locate(array, subchunks)? else {
             return Ok(());
         };
         let mut shards: Vec<Vec<u64>> = located.iter().map(|(s, _)| s.clone()).collect();
@@ -498,38 +529,85 @@ impl ShardChecks {
         Ok(())
     }
 
-    /// Where the stored ones among `subchunks` (inner-chunk grid indices, checked by
-    /// [`check_subchunks`](Self::check_subchunks) first) lie: per shard, the byte ranges of its
-    /// stored inner chunks; absent inner chunks and absent shards have none. `None` when a
-    /// shard's index was not decoded here. (zarrs' own `subchunk_byte_range` overflows on the
-    /// entry of an absent inner chunk.)
+    /// Where each of `subchunks` (inner-chunk grid indices, checked by
+    /// [`check_subchunks`](Self::check_subchunks) first) lies: its shard and, when stored, its
+    /// byte range in the shard (`None` for an absent inner chunk or shard). `None` when a
+    /// shard's index was not decoded here. zarrs' own `subchunk_byte_range` cannot serve: it
+    /// overflows on the entry of an absent inner chunk.
     ///
     /// # Errors
     /// Metadata zarrs rejects.
+    pub fn locations(
+        &self,
+        array: &ZArrayInner,
+        subchunks: &[Vec<u64>],
+    ) -> Result<Option<Vec<Location>>> {
+        let Some(located) = self.locate(array, subchunks)? else {
+            return Ok(None);
+        };
+        let seen = self.verdicts.lock().map_err(|_| crate::array::lock_err())?;
+        let mut out = Vec::with_capacity(located.len());
+        for (shard_idx, local) in located {
+            let Some(entries) = seen.get(&shard_idx).and_then(|v| v.entries.as_ref()) else {
+                return Ok(None);
+            };
+            let at = usize::try_from(local).unwrap_or(usize::MAX);
+            let range = match (entries.get(2 * at), entries.get(2 * at + 1)) {
+                (Some(&offset), Some(&nbytes)) if (offset, nbytes) != (u64::MAX, u64::MAX) => {
+                    Some(ByteRange::FromStart(offset, Some(nbytes)))
+                }
+                _ => None,
+            };
+            out.push((shard_idx, range));
+        }
+        Ok(Some(out))
+    }
+
+    /// [`locations`](Self::locations) per shard: the byte ranges of its stored inner chunks
+    /// among `subchunks`, as a prefetch wants them.
+    ///
+    /// # Errors
+    /// As [`locations`](Self::locations).
     pub fn stored_ranges(
         &self,
         array: &ZArrayInner,
         subchunks: &[Vec<u64>],
     ) -> Result<Option<BTreeMap<Vec<u64>, Vec<ByteRange>>>> {
-        let Some(located) = locate(array, subchunks)? else {
+        let Some(locations) = self.locations(array, subchunks)? else {
             return Ok(None);
         };
-        let seen = self.verdicts.lock().map_err(|_| crate::array::lock_err())?;
         let mut out: BTreeMap<Vec<u64>, Vec<ByteRange>> = BTreeMap::new();
-        for (shard_idx, local) in located {
-            let Some(entries) = seen.get(&shard_idx).and_then(|v| v.entries.as_ref()) else {
-                return Ok(None);
-            };
+        for (shard_idx, range) in locations {
             let ranges = out.entry(shard_idx).or_default();
-            let at = usize::try_from(local).unwrap_or(usize::MAX);
-            match (entries.get(2 * at), entries.get(2 * at + 1)) {
-                (Some(&u64::MAX), Some(&u64::MAX)) | (None, _) | (_, None) => {}
-                (Some(&offset), Some(&nbytes)) => {
-                    ranges.push(ByteRange::FromStart(offset, Some(nbytes)))
-                }
-            }
+            ranges.extend(range);
         }
         Ok(Some(out))
+    }
+
+    /// Where each inner chunk is ([`Located`]). `None` for an array without inner chunks.
+    fn locate(&self, array: &ZArrayInner, subchunks: &[Vec<u64>]) -> Result<Option<Vec<Located>>> {
+        let Some((shard, sub)) = self.shapes(array)? else {
+            return Ok(None);
+        };
+        let per_shard: Vec<u64> = shard.iter().zip(sub).map(|(s, u)| s.div_ceil(*u)).collect();
+        Ok(Some(
+            subchunks
+                .iter()
+                .map(|s| {
+                    let shard_idx: Vec<u64> = s
+                        .iter()
+                        .zip(sub.iter().zip(shard))
+                        .map(|(i, (u, sh))| i * u / sh)
+                        .collect();
+                    let local = s
+                        .iter()
+                        .zip(&shard_idx)
+                        .zip(&per_shard)
+                        .fold(0u64, |acc, ((i, si), n)| acc * n + (i - si * n));
+                    (shard_idx, local)
+                })
+                .collect(),
+        ))
     }
 
     /// The verdict of each shard, reading and checking the indexes not seen yet.
@@ -567,38 +645,8 @@ impl ShardChecks {
 /// An inner chunk's shard (grid index) and its linear (C-order) position within the shard.
 type Located = (Vec<u64>, u64);
 
-/// Where each inner chunk is ([`Located`]). `None` for an array without inner chunks.
-fn locate(array: &ZArrayInner, subchunks: &[Vec<u64>]) -> Result<Option<Vec<Located>>> {
-    let Some(sub) = array.subchunk_shape() else {
-        return Ok(None);
-    };
-    let zero = vec![0u64; array.dimensionality()];
-    let shard: Vec<u64> = array.chunk_shape(&zero)?.iter().map(|n| n.get()).collect();
-    let sub: Vec<u64> = sub.iter().map(|n| n.get()).collect();
-    let per_shard: Vec<u64> = shard
-        .iter()
-        .zip(&sub)
-        .map(|(s, u)| s.div_ceil(*u))
-        .collect();
-    Ok(Some(
-        subchunks
-            .iter()
-            .map(|s| {
-                let shard_idx: Vec<u64> = s
-                    .iter()
-                    .zip(sub.iter().zip(&shard))
-                    .map(|(i, (u, sh))| i * u / sh)
-                    .collect();
-                let local = s
-                    .iter()
-                    .zip(&shard_idx)
-                    .zip(&per_shard)
-                    .fold(0u64, |acc, ((i, si), n)| acc * n + (i - si * n));
-                (shard_idx, local)
-            })
-            .collect(),
-    ))
-}
+/// An inner chunk's shard (grid index) and, when stored, its byte range in the shard.
+pub type Location = (Vec<u64>, Option<ByteRange>);
 
 /// Where and how the shards of an array store their index.
 struct IndexPlan {

@@ -77,17 +77,14 @@ pub fn prefetch_subchunks(
         checks.check_subchunks(store, array, subchunks)?;
         return Ok(PrefetchGuard::none());
     }
-    let zero = vec![0u64; array.dimensionality()];
-    let shard: Vec<u64> = array.chunk_shape(&zero)?.iter().map(|n| n.get()).collect();
-    let Some(sub) = array.subchunk_shape() else {
+    let Some((shard, sub)) = checks.shapes(array)? else {
         return Ok(PrefetchGuard::none());
     };
-    let sub: Vec<u64> = sub.iter().map(|n| n.get()).collect();
     let shards: BTreeSet<Vec<u64>> = subchunks
         .iter()
         .map(|s| {
             s.iter()
-                .zip(sub.iter().zip(&shard))
+                .zip(sub.iter().zip(shard))
                 .map(|(i, (u, sh))| i * u / sh)
                 .collect()
         })
@@ -98,11 +95,7 @@ pub fn prefetch_subchunks(
         let seen = indexed.lock().map_err(|_| crate::array::lock_err())?;
         shards.into_iter().filter(|k| !seen.contains(k)).collect()
     };
-    let per_shard: u64 = shard
-        .iter()
-        .zip(&sub)
-        .map(|(a, b)| a.div_ceil(*b))
-        .product();
+    let per_shard: u64 = shard.iter().zip(sub).map(|(a, b)| a.div_ceil(*b)).product();
     let index_guard = match index_range(array, per_shard) {
         Some(range) if !missing.is_empty() => store.prefetch(
             missing

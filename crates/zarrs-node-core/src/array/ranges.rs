@@ -75,7 +75,7 @@ impl ZArray {
         cancel: &CancelToken,
     ) -> Result<TypedVec> {
         let mut out = self.alloc(n)?;
-        let unit = Self::unit_shape(&inner.array)?[0];
+        let unit = inner.unit_shape()?[0];
         let units = split_by_unit(pieces, unit);
         if units.is_empty() {
             return Ok(out);

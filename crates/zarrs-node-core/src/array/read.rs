@@ -2,9 +2,10 @@
 //!
 //! Reads of a step-1 region decode straight into the output buffer ([`TypedVec`]), in slabs
 //! along the first dimension aligned to chunk boundaries so an `AbortSignal` is honoured
-//! between slabs. Partial reads of sharded arrays go through zarrs' sharded reader with a
-//! per-handle cache of shard indexes, so repeated reads don't refetch them and only the inner
-//! chunks a selection touches are decoded. Strided, orthogonal and coordinate selections are
+//! between slabs. Partial reads of sharded arrays decode only the inner chunks a selection
+//! touches, with each shard's index read once per handle: here, from the indexes the shard
+//! check decoded ([`ZArray::read_subchunks_into`]), or, for uncompressed inner chunks read in
+//! small parts, by zarrs' sharded reader and its own index cache. Strided, orthogonal and coordinate selections are
 //! grouped by inner chunk: each inner chunk is decoded once, in parallel, and its elements
 //! scattered into the output.
 
@@ -163,8 +164,7 @@ impl ZArray {
             remote && !sharded_partial && (whole || remote_read::reads_whole_chunks(array));
         let var_len = matches!(out, TypedVec::String(_) | TypedVec::Bytes(_));
         let _prefetched = if remote && sharded_partial {
-            let subchunks =
-                remote_read::subchunks_of_region(start, region, &Self::unit_shape(array)?);
+            let subchunks = remote_read::subchunks_of_region(start, region, &inner.unit_shape()?);
             inner.prefetch(&self.store, &subchunks)?
         } else if whole_objects && var_len {
             inner.prefetch_objects(&self.store, &subset)?
@@ -193,7 +193,23 @@ impl ZArray {
             .bytes_mut()
             .ok_or_else(|| Error::new(ErrorCode::Internal, "fixed buffer expected"))?;
         if sharded_partial {
-            // Partial shard reads: cached shard indexes, only the needed inner chunks decoded.
+            // Partial shard reads: cached shard indexes, only the needed inner chunks decoded,
+            // here when that beats zarrs' sharded reader, else by it.
+            if let Some(sharding) = inner.sharding.as_deref() {
+                if sharding.decodes_here(region, &inner.unit_shape()?, remote, elem)
+                    && Self::read_subchunks_into(
+                        inner,
+                        &self.store,
+                        sharding,
+                        &subset,
+                        bytes,
+                        elem,
+                        opts,
+                    )?
+                {
+                    return Ok(out);
+                }
+            }
             let decoded: ArrayBytes =
                 array.retrieve_array_subset_sharded_opt(&inner.shard_cache, &subset, opts)?;
             let decoded = decoded
@@ -244,13 +260,38 @@ impl ZArray {
         })
     }
 
-    /// Decode the bounding box `bbox` (array coordinates) with the shard-index cache.
+    /// Decode the bounding box `bbox` (array coordinates) with the shard-index cache: here when
+    /// [`Sharding::decodes_here`](super::grid::Sharding::decodes_here) says so, else by zarrs.
     pub(super) fn read_bbox(
         &self,
         inner: &Inner,
         bbox: &ArraySubset,
         opts: &CodecOptions,
     ) -> Result<ArrayBytes<'static>> {
+        let elem = self.elem_size();
+        if let Some(sharding) = inner.sharding.as_deref() {
+            let here = !self.dtype.is_variable()
+                && sharding.decodes_here(
+                    bbox.shape(),
+                    &inner.unit_shape()?,
+                    self.store.is_remote(),
+                    elem,
+                );
+            if here {
+                let mut out = vec![0u8; self.check_alloc(bbox.num_elements())? * elem];
+                if Self::read_subchunks_into(
+                    inner,
+                    &self.store,
+                    sharding,
+                    bbox,
+                    &mut out,
+                    elem,
+                    opts,
+                )? {
+                    return Ok(ArrayBytes::new_flen(out));
+                }
+            }
+        }
         inner
             .shard_checks
             .check_subset(&self.store, &inner.array, bbox)?;
@@ -268,7 +309,7 @@ impl ZArray {
     ) -> Result<TypedVec> {
         let mut out = self.alloc(n)?;
         // One unit of work per touched inner chunk, decoded once.
-        let unit = Self::unit_shape(&inner.array)?;
+        let unit = inner.unit_shape()?;
         let plan = GridPlan::new(sel, &unit);
         let cells = plan.cells();
         let _prefetched = if self.store.is_remote() {
@@ -309,7 +350,7 @@ impl ZArray {
         cancel: &CancelToken,
     ) -> Result<TypedVec> {
         let mut out = self.alloc(n)?;
-        let unit = Self::unit_shape(&inner.array)?;
+        let unit = inner.unit_shape()?;
         let mut groups: HashMap<Vec<u64>, Vec<usize>> = HashMap::new();
         for (i, p) in points.iter().enumerate() {
             groups

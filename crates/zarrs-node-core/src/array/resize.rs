@@ -1,8 +1,6 @@
 //! Resizing: a new shape (stored chunks wholly outside it are erased) and appends along one
 //! axis (resize, then a write of the new part).
 
-use std::sync::Mutex;
-
 use zarrs::array::ArrayShardedReadableExtCache;
 use zarrs_storage::StoreKey;
 
@@ -34,11 +32,16 @@ impl ZArray {
                 .set_shape(new_shape.clone())
                 .map_err(|e| Error::from(e).with_key(self.path.clone()))?;
             inner.shard_cache = ArrayShardedReadableExtCache::new(&inner.array);
-            inner.indexed = Mutex::default();
+            inner.clear_shard_cache();
             chunk
         };
         self.store_metadata()?;
-        self.delete_chunks_outside(&new_shape, &old_chunks)
+        let deleted = self.delete_chunks_outside(&new_shape, &old_chunks);
+        // A read between the shape change and the deletions may have cached a deleted shard.
+        if let Ok(inner) = self.inner.read() {
+            inner.clear_shard_cache();
+        }
+        deleted
     }
 
     /// Erase the stored chunks (shards) that lie wholly outside `shape`. A listed key counts as
