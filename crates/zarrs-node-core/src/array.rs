@@ -177,31 +177,28 @@ struct Inner {
     /// The sharding codec when the array is exclusively sharded: reads of whole shards decode
     /// them here ([`ZArray::read_chunks_into`]).
     sharding: Option<Arc<grid::Sharding>>,
-    /// [`ZArray::unit_shape`], known once: zarrs' `subchunk_shape` serialises and parses the
-    /// codec's configuration on every call, several microseconds each, several calls a read.
-    unit: Option<Vec<u64>>,
 }
 
 impl Inner {
     fn new(array: ZArrayInner) -> Self {
         let shard_cache = ArrayShardedReadableExtCache::new(&array);
         let sharding = grid::Sharding::of(&array);
-        let unit = ZArray::unit_shape(&array).ok();
         Self {
             array,
             shard_cache,
             indexed: Mutex::default(),
             shard_checks: precheck::ShardChecks::default(),
             sharding,
-            unit,
         }
     }
 
-    /// The inner chunk shape (the chunk shape when unsharded): the unit reads decode.
+    /// The inner chunk shape (the chunk shape when unsharded): the unit reads decode. The
+    /// inner chunk shape comes from the shard checks' copy: zarrs' `subchunk_shape` serialises
+    /// and parses the codec's configuration on every call, several times a read.
     fn unit_shape(&self) -> Result<Vec<u64>> {
-        match &self.unit {
-            Some(u) => Ok(u.clone()),
-            None => ZArray::unit_shape(&self.array),
+        match self.shard_checks.shapes(&self.array)? {
+            Some((_, sub)) => Ok(sub.to_vec()),
+            None => ZArray::grid_chunk_shape_of(&self.array),
         }
     }
 
@@ -599,10 +596,8 @@ impl ZArray {
             .collect())
     }
 
-    fn unit_shape(array: &ZArrayInner) -> Result<Vec<u64>> {
-        if let Some(s) = array.subchunk_shape() {
-            return Ok(s.iter().map(|n| n.get()).collect());
-        }
+    /// The shape of the grid's first chunk (the shard when sharded).
+    fn grid_chunk_shape_of(array: &ZArrayInner) -> Result<Vec<u64>> {
         let zero = vec![0u64; array.dimensionality()];
         Ok(array.chunk_shape(&zero)?.iter().map(|n| n.get()).collect())
     }

@@ -397,7 +397,6 @@ pub fn decode_shard_index(
         .collect())
 }
 
-/// The bad entries of one shard's index, by inner chunk (linear, C order within the shard).
 /// A shard's index as checked: its entries, and the inner chunks whose entries are bad.
 #[derive(Default)]
 struct Checked {
