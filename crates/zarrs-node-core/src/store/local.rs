@@ -1,6 +1,6 @@
 //! A local-directory store whose writes are atomic: each value is written to a hidden temporary
-//! file in the destination directory and renamed over the key, so a killed writer never leaves
-//! a truncated chunk, shard or metadata document at a real key.
+//! file in the destination directory and then put at the key (see [`replace`]), so a killed
+//! writer never leaves a truncated chunk, shard or metadata document at a real key.
 
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -20,6 +20,53 @@ use crate::error::{Error, Result};
 pub const TEMP_MARKER: &str = ".zarrs-node-tmp-";
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Put the finished temporary file `tmp` at `path`, atomically: the key names the old whole
+/// file or the new one, never a part. Over an existing file, Linux swaps the two
+/// (`renameat2(RENAME_EXCHANGE)`) and the old one is removed after: ext4 starts writing back a
+/// file renamed over another at once, in the renaming thread (`auto_da_alloc`, its guard for
+/// programs that replace files without `fsync`), and a swap is not a rename over a file.
+/// Replacing 512 files of 512 KiB took 320 ms by rename and 130 ms by swap here. Like
+/// zarr-python and tensorstore, nothing is synced to disk: a killed process loses nothing
+/// written, a power cut may lose what the kernel had not written back yet.
+fn replace(tmp: &Path, path: &Path) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    if fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) && exchange(tmp, path).is_ok() {
+        // `tmp` holds the old value now; one left behind is swept like any temporary file.
+        let _ = fs::remove_file(tmp);
+        return Ok(());
+    }
+    // No file there yet, or a filesystem that cannot swap (the rename then reports why).
+    fs::rename(tmp, path)
+}
+
+/// Swap two paths atomically (Linux 3.15+, on filesystems that support it).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+    };
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: both are NUL-terminated paths that outlive the call; the syscall reads only them.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
 
 /// A directory on the local filesystem.
 #[derive(Debug)]
@@ -262,7 +309,7 @@ impl WritableStorageTraits for LocalStore {
             f.write_all(&value)?;
             f.flush()?;
             drop(f);
-            fs::rename(&tmp, &path)
+            replace(&tmp, &path)
         };
         write().map_err(|e| {
             let _ = fs::remove_file(&tmp);
@@ -344,6 +391,38 @@ mod tests {
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
         assert_eq!(s.list().unwrap(), vec![k]);
+        // A key that names a directory is refused, not swapped with it.
+        assert!(s
+            .set(&StoreKey::new("a/b").unwrap(), Bytes::from_static(b"x"))
+            .is_err());
+        assert_eq!(fs::read(d.join("a/b/c")).unwrap(), b"world!");
+        assert_eq!(fs::read_dir(d.join("a")).unwrap().count(), 1);
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn concurrent_overwrites_leave_one_whole_value() {
+        let d = tmpdir("overwrites");
+        let s = Arc::new(LocalStore::new(d.clone()).unwrap());
+        let k = StoreKey::new("c/0").unwrap();
+        let values: Vec<Vec<u8>> = (0..8u8).map(|t| vec![t; 4096 + usize::from(t)]).collect();
+        std::thread::scope(|scope| {
+            for v in &values {
+                let (s, k) = (s.clone(), k.clone());
+                scope.spawn(move || {
+                    for _ in 0..50 {
+                        s.set(&k, Bytes::from(v.clone())).unwrap();
+                    }
+                });
+            }
+        });
+        let got = fs::read(d.join("c/0")).unwrap();
+        assert!(values.contains(&got), "a torn value of {} bytes", got.len());
+        assert_eq!(
+            fs::read_dir(d.join("c")).unwrap().count(),
+            1,
+            "temporary files left"
+        );
         fs::remove_dir_all(d).unwrap();
     }
 
