@@ -24,6 +24,7 @@ use crate::runtime;
 use crate::store::{normalize_node_path, PrefetchGuard, Rooted, Storage, Store};
 
 mod check;
+mod encode;
 mod grid;
 mod ranges;
 mod read;

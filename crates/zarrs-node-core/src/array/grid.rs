@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 use unsafe_cell_slice::UnsafeCellSlice;
-use zarrs::array::codec::{ShardingCodec, ShardingCodecConfiguration};
+use zarrs::array::codec::{ShardingCodec, ShardingCodecConfiguration, ShardingIndexLocation};
 use zarrs::array::{
     ArrayBytes, ArrayBytesFixedDisjointView, ArrayShardedExt, ArraySubset, CodecChain,
 };
@@ -454,10 +454,7 @@ impl ZArray {
                 .zip(sub)
                 .map(|(a, b)| a.div_ceil(*b))
                 .collect();
-            let per_nz: Vec<NonZeroU64> = per
-                .iter()
-                .map(|&n| NonZeroU64::new(n).ok_or_else(|| codec_err("empty shard shape")))
-                .collect::<Result<_>>()?;
+            let per_nz = nonzero(&per)?;
             let encoded = array.retrieve_encoded_chunk(s)?;
             let index = match &encoded {
                 Some(bytes) => Some(
@@ -472,13 +469,7 @@ impl ZArray {
             (0..n_inner)
                 .into_par_iter()
                 .try_for_each(|k| -> Result<()> {
-                    // The inner chunk's corner: `k` unravelled over `per`, C order.
-                    let mut rest = k;
-                    let mut corner = vec![0u64; per.len()];
-                    for d in (0..per.len()).rev() {
-                        corner[d] = shard.start()[d] + (rest % per[d]) * sub[d];
-                        rest /= per[d];
-                    }
+                    let corner = unravel(k, &per, shard.start(), sub);
                     let entry = index.as_ref().map(|ix| {
                         let i = usize::try_from(k).unwrap_or(usize::MAX);
                         (ix.get(2 * i).copied(), ix.get(2 * i + 1).copied())
@@ -602,10 +593,7 @@ impl<'a> InnerPlacement<'a> {
         elem: usize,
         opts: &zarrs::array::CodecOptions,
     ) -> Result<Self> {
-        let sub_nz = sub
-            .iter()
-            .map(|&n| NonZeroU64::new(n).ok_or_else(|| codec_err("an empty inner chunk shape")))
-            .collect::<Result<Vec<_>>>()?;
+        let sub_nz = nonzero(&sub)?;
         Ok(Self {
             array,
             sharding,
@@ -696,7 +684,10 @@ impl<'a> InnerPlacement<'a> {
 /// codec (for its index) and the inner chunks' codecs, built once per handle.
 pub(super) struct Sharding {
     codec: ShardingCodec,
-    inner_codecs: CodecChain,
+    pub(super) inner_codecs: CodecChain,
+    /// For shards assembled here ([`ZArray::write_whole_chunks`]).
+    pub(super) index_codecs: CodecChain,
+    pub(super) index_at_start: bool,
 }
 
 impl Sharding {
@@ -744,6 +735,8 @@ impl Sharding {
         Some(Arc::new(Self {
             codec: ShardingCodec::new_with_configuration(&config).ok()?,
             inner_codecs: CodecChain::from_metadata(&v1.codecs).ok()?,
+            index_codecs: CodecChain::from_metadata(&v1.index_codecs).ok()?,
+            index_at_start: v1.index_location == ShardingIndexLocation::Start,
         }))
     }
 }
@@ -770,10 +763,30 @@ fn contiguous_runs(part: &[u64], outer: &[u64]) -> u64 {
     part[..split].iter().product()
 }
 
+/// The corner (array coordinates) of inner chunk `k` (C order over `per` inner chunks per
+/// dimension) of the shard at `origin`, inner chunks of shape `sub`.
+pub(super) fn unravel(k: u64, per: &[u64], origin: &[u64], sub: &[u64]) -> Vec<u64> {
+    let mut rest = k;
+    let mut corner = vec![0u64; per.len()];
+    for d in (0..per.len()).rev() {
+        corner[d] = origin[d] + (rest % per[d]) * sub[d];
+        rest /= per[d];
+    }
+    corner
+}
+
+/// `shape` as zarrs' chunk shapes take it; an empty dimension is an error.
+pub(super) fn nonzero(shape: &[u64]) -> Result<Vec<NonZeroU64>> {
+    shape
+        .iter()
+        .map(|&n| NonZeroU64::new(n).ok_or_else(|| codec_err("an empty chunk shape")))
+        .collect()
+}
+
 /// A C-order buffer of elements of `shape`, and the corner `at` of a block in it.
-struct Placed<'a> {
-    shape: &'a [u64],
-    at: &'a [u64],
+pub(super) struct Placed<'a> {
+    pub(super) shape: &'a [u64],
+    pub(super) at: &'a [u64],
 }
 
 /// Copy the block of shape `len` at `src.at` of the C-order buffer `src_bytes` (shape
@@ -782,7 +795,7 @@ struct Placed<'a> {
 ///
 /// # Safety
 /// No other thread may write the bytes of `dst_bytes` this block covers while it runs.
-unsafe fn copy_block(
+pub(super) unsafe fn copy_block(
     dst_bytes: &UnsafeCellSlice<u8>,
     dst: &Placed,
     src_bytes: &[u8],

@@ -194,12 +194,16 @@ impl ZArray {
         // A write of whole shards reads nothing, so it needs no check (and costs no request).
         let written = ArraySubset::new_with_start_shape(start.to_vec(), region.to_vec())
             .map_err(|e| Error::invalid_selection(e.to_string()))?;
-        if !Self::covers_whole_chunks(array, &written)? {
+        let whole = Self::covers_whole_chunks(array, &written)?;
+        if !whole {
             inner
                 .shard_checks
                 .check_subset(&self.store, array, &written)?;
         }
         match value {
+            Materialized::Bytes(bytes) if whole => {
+                Self::write_whole_chunks(inner, &written, &bytes, self.elem_size(), cancel)?;
+            }
             Materialized::Strings(s) => {
                 array.store_array_subset_opt(&Self::region_subset(start, region)?, s, &opts)?;
             }

@@ -508,3 +508,127 @@ fn numpy_dtypes_round_trip_in_every_layout() {
         assert!(dt.is_array() || dt == json!("struct"), "{label}: {dt}");
     }
 }
+
+/// Every stored file under `dir` (chunks and shards, not metadata), by path relative to it.
+fn stored_files(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if p.is_dir() {
+                stack.push(p);
+            } else if !matches!(name.as_str(), "zarr.json" | ".zarray" | ".zattrs") {
+                let rel = p.strip_prefix(dir).unwrap().display().to_string();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// Writes of whole chunks and shards are encoded by this crate, not by zarrs: what they store
+/// must be byte for byte what zarrs stores for the same data and metadata (inner chunks in C
+/// order, which the crate asks of zarrs too), with the shard index at either end, edge chunks
+/// padded, and all-fill inner chunks and shards left out.
+#[test]
+fn whole_chunk_writes_store_what_zarrs_stores() {
+    use zarrs::array::codec::array_to_bytes::sharding::{ShardingCodecOptions, SubchunkWriteOrder};
+    let root = tmp("whole-chunks");
+    let store = Store::open(&root, &StoreOptions::default()).unwrap();
+    let shape = [37u64, 29];
+    // Shard [0, 0] (8 x 10) and the inner chunk at rows 8..12, columns 10..15 hold only the
+    // fill value.
+    let data: Vec<u8> = (0..shape[0] * shape[1])
+        .flat_map(|i| {
+            let (r, c) = (i / shape[1], i % shape[1]);
+            let zero = (r < 8 && c < 10) || ((8..12).contains(&r) && (10..15).contains(&c));
+            let v = if zero {
+                0
+            } else {
+                (i * 7 % 251 + 1) as u16 * 200
+            };
+            v.to_le_bytes()
+        })
+        .collect();
+    let cases = [
+        (
+            "sharded-end",
+            json!({ "chunks": [4, 5], "shards": [8, 10], "compressors": "zstd:1" }),
+        ),
+        (
+            "sharded-start",
+            json!({ "chunks": [4, 5], "shards": [8, 10], "compressors": "zstd:1" }),
+        ),
+        (
+            "unsharded",
+            json!({ "chunks": [4, 5], "compressors": "zstd:1" }),
+        ),
+        ("v2", json!({ "zarrFormat": 2, "chunks": [4, 5] })),
+    ];
+    let fs: zarrs_storage::ReadableWritableListableStorage =
+        std::sync::Arc::new(zarrs::filesystem::FilesystemStore::new(&root).unwrap());
+    let order = zarrs::array::CodecSpecificOptions::default().with_option(
+        ShardingCodecOptions::default().with_subchunk_write_order(SubchunkWriteOrder::C),
+    );
+    for (label, layout) in cases {
+        let mut o = layout;
+        o["shape"] = json!(shape);
+        o["dtype"] = json!("uint16");
+        let opts: CreateArrayOptions = serde_json::from_value(o).unwrap();
+        let ours = format!("ours/{label}");
+        ZArray::create(&store, &ours, &opts).unwrap();
+        let meta_name = if label == "v2" {
+            ".zarray"
+        } else {
+            "zarr.json"
+        };
+        let meta_path = std::path::Path::new(&root).join(&ours).join(meta_name);
+        if label == "sharded-start" {
+            let mut doc: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+            doc["codecs"][0]["configuration"]["index_location"] = json!("start");
+            std::fs::write(&meta_path, serde_json::to_vec(&doc).unwrap()).unwrap();
+        }
+        let arr = ZArray::open(&store, &ours).unwrap();
+        arr.set(&[], WriteValue::Bytes(&data), &CancelToken::new())
+            .unwrap();
+        // The same metadata, written by zarrs alone.
+        let theirs = format!("zarrs/{label}");
+        let their_dir = std::path::Path::new(&root).join(&theirs);
+        std::fs::create_dir_all(&their_dir).unwrap();
+        std::fs::copy(&meta_path, their_dir.join(meta_name)).unwrap();
+        let reference = zarrs::array::Array::open(fs.clone(), &format!("/{theirs}"))
+            .unwrap()
+            .with_codec_specific_options(&order);
+        let whole = zarrs::array::ArraySubset::new_with_shape(shape.to_vec());
+        reference
+            .store_array_subset_opt(
+                &whole,
+                zarrs::array::ArrayBytes::new_flen(data.clone()),
+                &zarrs::array::CodecOptions::default(),
+            )
+            .unwrap();
+        let (a, b) = (
+            stored_files(&std::path::Path::new(&root).join(&ours)),
+            stored_files(&their_dir),
+        );
+        assert_eq!(
+            a.keys().collect::<Vec<_>>(),
+            b.keys().collect::<Vec<_>>(),
+            "{label}: the same chunk keys"
+        );
+        for (key, bytes) in &a {
+            assert!(bytes == &b[key], "{label}: {key} differs from zarrs' bytes");
+        }
+        // Shard [0, 0] was all fill value: not stored (the keys above agree on it).
+        if label.starts_with("sharded") {
+            assert!(
+                !a.contains_key("c/0/0"),
+                "{label}: an all-fill shard was stored"
+            );
+        }
+    }
+    std::fs::remove_dir_all(root).unwrap();
+}
