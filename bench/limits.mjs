@@ -1,8 +1,9 @@
 // The physical limit on this machine and data: `zstd -b` decode/encode throughput of the very
-// chunks (their decoded bytes, one block per chunk; one core, then `cores` processes at once) and
-// the bandwidth of reading a store's files from the page cache.
+// chunks (their decoded bytes, one block per chunk; one core, then `cores` processes at once),
+// the bandwidth of reading a store's files from the page cache, and the output floor: what
+// placing decoded chunks into one fresh output of the array's size costs with no decoding at all.
 import { execFile } from 'node:child_process';
-import { closeSync, existsSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { chunkFiles } from './data.mjs';
 
@@ -61,11 +62,32 @@ function pageCacheBandwidth(store, rounds) {
 }
 
 /**
+ * The raw peer's `--output-floor`: a fresh output of `side`^3 uint16 filled from one hot chunk
+ * per cell of the `chunk`^3 grid (page faults and scattered row copies only), `threads` threads;
+ * the median ms of `rounds`, or `{ skipped }` without the binary.
+ */
+async function outputFloor({ rawBin, side, chunk, threads, dataDir, rounds }) {
+  if (!rawBin) return { skipped: 'the raw-zarrs peer is not built' };
+  const spec = `${dataDir}/output-floor.json`;
+  writeFileSync(spec, JSON.stringify({ shape: [side, side, side], chunk: [chunk, chunk, chunk], repeats: rounds }));
+  try {
+    const env = { ...process.env, RAYON_NUM_THREADS: String(threads) };
+    const { stdout } = await run(rawBin, ['--output-floor', spec, '2'], { env });
+    const { ms } = JSON.parse(stdout);
+    const sorted = [...ms].sort((a, b) => a - b);
+    return { ms: sorted[sorted.length >> 1], bytes: 2 * side ** 3, chunk, threads };
+  } finally {
+    rmSync(spec, { force: true });
+  }
+}
+
+/**
  * `zstd -b` at the level zarrs uses for `zstd:0` (zstd's default, 3) with one block per chunk,
  * single-core and with `cores` concurrent processes (the CLI's decoder is single-threaded, so
- * x cores means x processes); page-cache bandwidth of the zstd and uncompressed stores.
+ * x cores means x processes); page-cache bandwidth of the zstd and uncompressed stores; the
+ * output floor of a full read (`rawBin`, the raw peer; `chunk`, the decode unit's side).
  */
-export async function measureLimits({ stores, chunkBytes, cores, dataDir, side, seconds }) {
+export async function measureLimits({ stores, chunkBytes, cores, dataDir, side, seconds, rawBin, chunk }) {
   if (!existsSync(ZSTD)) return { skipped: `${ZSTD} is missing` };
   const file = decodedChunks(stores.uncompressed, `${dataDir}/u16-${side}-chunks.raw`);
   const one = await zstdBench(file, 3, chunkBytes, seconds);
@@ -80,6 +102,7 @@ export async function measureLimits({ stores, chunkBytes, cores, dataDir, side, 
       encodeN: sum('encode'),
       cores,
     },
+    outputFloor: await outputFloor({ rawBin, side, chunk, threads: cores, dataDir, rounds: 5 }),
     pageCache: {
       zstd0: pageCacheBandwidth(stores.zstd0, 3),
       uncompressed: pageCacheBandwidth(stores.uncompressed, 3),

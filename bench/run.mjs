@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { emptyCopy, expected, loadInput, prepare, randomOrigins } from './data.mjs';
 import { measureLimits } from './limits.mjs';
 import { PEERS } from './peers.mjs';
+import { rawBinary } from './raw-bin.mjs';
 import { writeReport } from './report.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -140,7 +141,16 @@ mkdirSync(work, { recursive: true });
 // The limit first: it is what the machine allows before the peers heat it up.
 const chunkBytes = 2 * g.chunk ** 3;
 console.log('measuring the physical limit (zstd -b, page cache)');
-const limits = await measureLimits({ stores, chunkBytes, cores: threads, dataDir, side, seconds: smoke ? 1 : 3 });
+const limits = await measureLimits({
+  stores,
+  chunkBytes,
+  cores: threads,
+  dataDir,
+  side,
+  seconds: smoke ? 1 : 3,
+  rawBin: rawBinary(root, profile),
+  chunk: g.chunk,
+});
 const outDir = args.out ?? join(root, 'bench', 'results');
 const rows = [];
 const whole = [];

@@ -248,10 +248,101 @@ fn op_result(peer: &Peer, op: &str, v: &Value) -> Res<Value> {
     Ok(r)
 }
 
+/// The output floor of a full read: place a fresh C-order output of `shape` (`elem`-byte
+/// elements) from one hot, already decoded chunk per cell of the `chunk` grid, on the pool's
+/// threads, with no decoding and no I/O: the page faults of a new output and the scattered
+/// copies of chunk rows into it, which every read into one output pays on top of decoding.
+/// The output asks for huge pages, as zarrs-node's allocator does. Milliseconds per round,
+/// fresh output each time.
+fn output_floor(shape: &[u64], chunk: &[u64], elem: usize, rounds: usize) -> Res<Vec<f64>> {
+    use rayon::prelude::*;
+    let n = usize::try_from(shape.iter().product::<u64>())? * elem;
+    let cells = grid_cells(shape, chunk);
+    let run_bytes = usize::try_from(*chunk.last().ok_or("empty shape")?)? * elem;
+    let chunk_bytes = usize::try_from(chunk.iter().product::<u64>())? * elem;
+    let mut out_ms = Vec::with_capacity(rounds);
+    for round in 0..=rounds {
+        let t = Instant::now();
+        let mut out = vec![0u8; n];
+        #[cfg(target_os = "linux")]
+        {
+            // The whole 2 MiB pages inside the buffer (madvise wants aligned ranges).
+            const HUGE: usize = 2 << 20;
+            let lo = (out.as_ptr() as usize).next_multiple_of(HUGE);
+            let hi = (out.as_ptr() as usize + n) & !(HUGE - 1);
+            if hi > lo {
+                // SAFETY: advice over whole pages of the buffer just allocated; no contents change.
+                unsafe {
+                    libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_HUGEPAGE);
+                }
+            }
+        }
+        let target = unsafe_cell_slice::UnsafeCellSlice::new(&mut out);
+        cells.par_iter().for_each_init(
+            || vec![1u8; chunk_bytes],
+            |src, cell| {
+                // Rows of the cell (all dimensions but the last) in C order, an odometer over
+                // them carrying the output offset (no divisions per row).
+                let (start, len) = (cell.start(), cell.shape());
+                let outer = shape.len() - 1;
+                let strides: Vec<usize> = (0..shape.len())
+                    .map(|d| shape[d + 1..].iter().product::<u64>() as usize * elem)
+                    .collect();
+                let row = len[outer] as usize * elem;
+                let mut at: usize = (0..shape.len())
+                    .map(|d| start[d] as usize * strides[d])
+                    .sum();
+                let mut pos = vec![0u64; outer];
+                let mut from = 0;
+                let rows: u64 = len[..outer].iter().product();
+                for _ in 0..rows {
+                    // SAFETY: grid cells are disjoint, so each row is written by one thread.
+                    unsafe { target.index_mut(at..at + row) }
+                        .copy_from_slice(&src[from..from + row]);
+                    from += run_bytes;
+                    for d in (0..outer).rev() {
+                        pos[d] += 1;
+                        at += strides[d];
+                        if pos[d] < len[d] {
+                            break;
+                        }
+                        at -= strides[d] * len[d] as usize;
+                        pos[d] = 0;
+                    }
+                }
+            },
+        );
+        drop(out);
+        // Round 0 warms the pool and the allocator.
+        if round > 0 {
+            out_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    Ok(out_ms)
+}
+
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().collect();
+    if args.len() == 4 && args[1] == "--output-floor" {
+        // `--output-floor <spec.json> <element bytes>`: see `output_floor`.
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&args[2])?)?;
+        let ms = output_floor(
+            &u64s(&v["shape"]),
+            &u64s(&v["chunk"]),
+            args[3].parse()?,
+            usize::try_from(v["repeats"].as_u64().unwrap_or(5))?,
+        )?;
+        println!(
+            "{}",
+            json!({ "ms": ms, "threads": rayon::current_num_threads() })
+        );
+        return Ok(());
+    }
     if args.len() != 2 {
-        return Err("usage: zarrs-node-bench-raw <spec.json>".into());
+        return Err(
+            "usage: zarrs-node-bench-raw <spec.json> | --output-floor <spec.json> <element bytes>"
+                .into(),
+        );
     }
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&args[1])?)?;
     let threads = rayon::current_num_threads();
