@@ -134,12 +134,17 @@ async function prepareOutput(store: Store, plan: Plan, opts: ConvertOptions, par
     }
     await store.deletePrefix('');
   }
-  const stored = await readPlan(store);
-  if (stored === null) {
-    if ((await store.list('')).length > 0) {
+  let stored = await readPlan(store);
+  if (stored === null && (await store.list('')).length > 0) {
+    // A part started at the same moment may have written its plan (and more) since the read.
+    stored = await readPlan(store);
+    if (stored === null) {
       const what = (await hasRoot(store)) ? 'a zarr store' : 'data';
       throw zarrsError('InvalidInput', `'${output}' already holds ${what}; pass --overwrite to replace it`, output);
     }
+  }
+  if (stored === null) {
+    // Parts started together may each write it: the same plan, so the last write is the same.
     await store.set(PLAN_KEY, json(plan));
     return;
   }
