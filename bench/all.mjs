@@ -5,8 +5,10 @@
 //   npm run bench                                   # release builds, then every suite, full size
 //   node bench/all.mjs --smoke --out DIR            # every suite at tiny sizes; the test suite runs this
 //   node bench/all.mjs --suites arrays,lazy --arrays='--side 256 --peers zarrs-node,tensorstore'
+//   node bench/all.mjs --suites convert --into bench/results/<date>-<host>.json  # rerun one suite
+//       into a full run (after a fix): the others' results are kept, the report names the rerun
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, hostname, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +28,8 @@ const { values: args } = parseArgs({
     // suites run at once (default 1; --smoke: 2)
     jobs: { type: 'string' },
     out: { type: 'string' },
+    // a full run's results JSON: the suites run now replace their entries in it
+    into: { type: 'string' },
     // extra arguments for one suite's harness, e.g. --arrays='--side 256 --ops read_all'
     ...Object.fromEntries(names.map((n) => [n, { type: 'string' }])),
   },
@@ -126,6 +130,19 @@ async function runSuite(suite) {
   };
 }
 
+/**
+ * The full run in `file` with the suites of this run in place of its own (in its order), and
+ * the rerun recorded in its meta: `{ meta, suites }`.
+ */
+function spliced(file) {
+  const before = JSON.parse(readFileSync(file, 'utf8'));
+  const rerun = new Map(suites.map((s) => [s.name, s]));
+  const kept = (before.suites ?? []).map((s) => rerun.get(s.name) ?? s);
+  for (const s of suites) if (!kept.includes(s)) kept.push(s);
+  const reruns = [...(before.meta.reruns ?? []), { date: startedAt, suites: suites.map((s) => s.name) }];
+  return { meta: { ...before.meta, reruns }, suites: kept };
+}
+
 const startedAt = new Date().toISOString();
 const loadBefore = loadavg();
 // Timed runs go one suite at a time (they share the cores); a smoke run, whose times mean nothing,
@@ -143,7 +160,7 @@ await Promise.all(
   }),
 );
 
-const meta = {
+const thisRun = {
   date: startedAt,
   host: hostname(),
   cpu: `${cpus()[0]?.model ?? 'unknown'} (${cpus().length} cores)`,
@@ -153,7 +170,8 @@ const meta = {
   smoke: args.smoke,
   python: pythonVersions(),
 };
-const { files, result } = writeCombinedReport(outDir, { meta, suites });
+const { meta, suites: all } = args.into ? spliced(args.into) : { meta: thisRun, suites };
+const { files, result } = writeCombinedReport(outDir, { meta, suites: all });
 console.log(`\nwrote ${files.map((f) => join(outDir, f)).join(', ')}`);
 // A full run into the committed results also rewrites the README's section (its chart and targets).
 if (!args.smoke && args.out === undefined) {

@@ -45,7 +45,7 @@ export function readmeSection(result, { resultsDir, json }) {
   return [
     `![time per operation and peer, log scale](${rel('latest.svg')})`,
     '',
-    `Run of ${meta.date.slice(0, 16).replace('T', ' ')} UTC on ${meta.host} (${meta.cpu}), Node ${meta.node}, load average ${load(meta.loadavg.before)} before and ${load(meta.loadavg.after)} after; suites ${ran.join(', ')}. Every peer's versions, each suite's tables and the physical limits: [${rel('latest.md')}](${rel('latest.md')}); the raw numbers: [${rel(json)}](${rel(json)}).`,
+    `Run of ${meta.date.slice(0, 16).replace('T', ' ')} UTC on ${meta.host} (${meta.cpu}), Node ${meta.node}, load average ${load(meta.loadavg.before)} before and ${load(meta.loadavg.after)} after; suites ${ran.join(', ')}.${(meta.reruns ?? []).map((r) => ` Rerun into it at ${r.date.slice(11, 16)} UTC: ${r.suites.join(', ')}.`).join('')} Every peer's versions, each suite's tables and the physical limits: [${rel('latest.md')}](${rel('latest.md')}); the raw numbers: [${rel(json)}](${rel(json)}).`,
     '',
     `Targets of the benchmark protocol: ${met} of ${targets.length} met.`,
     '',

@@ -416,6 +416,7 @@ export function writeCombinedReport(outDir, { meta, suites }) {
     `Versions: ${[...Object.entries(arrayVersions).map(([p, v]) => `${label(p)}: ${v}`), ...(python ? [`python ${python}`] : [])].join('; ')}.`,
     '',
     `Suites: ${suites.map((s) => `${s.name} (${s.skipped ? `skipped: ${s.skipped}` : s.error ? `FAILED: ${s.error}` : `${s.seconds.toFixed(0)} s`})`).join(', ')}.`,
+    ...(meta.reruns ?? []).map((r) => `Rerun into this report at ${r.date}: ${r.suites.join(', ')}.`),
     ...suites.filter((s) => s.skippedPeers?.length).map((s) => `Skipped by ${s.name}: ${s.skippedPeers.join('; ')}.`),
     '',
     `![time per operation and peer, log scale](${name}.svg)`,
