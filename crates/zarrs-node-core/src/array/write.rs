@@ -1,6 +1,8 @@
-//! Writes: basic selections and record fields. A step-1 region is stored in slabs along the
-//! first dimension (an `AbortSignal` is honoured between slabs); a strided selection is grouped
-//! by stored chunk (shard), and each of those is read, modified and stored once, in parallel.
+//! Writes: basic selections and record fields. A step-1 region of fixed-size elements that
+//! covers whole chunks is encoded here (`encode.rs`); any other step-1 region is stored by
+//! zarrs in slabs along the first dimension (an `AbortSignal` is honoured between chunks or
+//! slabs); a strided selection is grouped by stored chunk (shard), and each of those is read,
+//! modified and stored once, in parallel.
 
 use rayon::prelude::*;
 use serde_json::Value;
