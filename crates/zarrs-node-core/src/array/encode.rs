@@ -13,7 +13,7 @@ use zarrs::array::codec::api::ArrayToBytesCodecTraits;
 use zarrs::array::{ArrayBytes, ArraySubset, CodecOptions, FillValue};
 use zarrs_storage::Bytes;
 
-use super::grid::{copy_block, nonzero, unravel, Placed, Sharding};
+use super::grid::{copy_block, nonzero, per_shard, unravel, Placed, Sharding};
 use super::{codec_err, Inner, ZArray, ZArrayInner};
 use crate::error::{Error, ErrorCode, Result};
 use crate::runtime::CancelToken;
@@ -108,15 +108,6 @@ impl Source<'_> {
         }
         Ok(out)
     }
-
-    /// Whether the block at `origin` of `shape` lies wholly outside the region.
-    fn misses(&self, origin: &[u64], shape: &[u64]) -> bool {
-        origin
-            .iter()
-            .zip(shape)
-            .zip(self.region.start().iter().zip(self.region.shape()))
-            .any(|((o, s), (r, n))| o + s <= *r || *o >= r + n)
-    }
 }
 
 impl Sharding {
@@ -134,22 +125,15 @@ impl Sharding {
         cancel: &CancelToken,
     ) -> Result<()> {
         let shard = array.chunk_subset(idx)?;
-        let per: Vec<u64> = shard
-            .shape()
-            .iter()
-            .zip(sub)
-            .map(|(s, u)| s.div_ceil(*u))
-            .collect();
+        let per = per_shard(shard.shape(), sub);
         let sub_nz = nonzero(sub)?;
         let n: u64 = per.iter().product();
         let encoded: Vec<Option<Vec<u8>>> = (0..n)
             .into_par_iter()
             .map(|k| -> Result<Option<Vec<u8>>> {
                 cancel.check()?;
+                // An inner chunk past the array's end cuts to the fill value, so it is left out.
                 let corner = unravel(k, &per, shard.start(), sub);
-                if source.misses(&corner, sub) {
-                    return Ok(None);
-                }
                 let cut = source.cut(&corner, sub)?;
                 if source.fill.equals_all(&cut) {
                     return Ok(None);

@@ -448,12 +448,7 @@ impl ZArray {
         let shard_list: Vec<Vec<u64>> = shards.indices().into_iter().map(|i| i.to_vec()).collect();
         shard_list.par_iter().try_for_each(|s| -> Result<()> {
             let shard = array.chunk_subset(s)?;
-            let per: Vec<u64> = shard
-                .shape()
-                .iter()
-                .zip(sub)
-                .map(|(a, b)| a.div_ceil(*b))
-                .collect();
+            let per = per_shard(shard.shape(), sub);
             let per_nz = nonzero(&per)?;
             let encoded = array.retrieve_encoded_chunk(s)?;
             let index = match &encoded {
@@ -761,6 +756,11 @@ fn contiguous_runs(part: &[u64], outer: &[u64]) -> u64 {
         split -= 1;
     }
     part[..split].iter().product()
+}
+
+/// Inner chunks of shape `sub` per dimension of a shard of shape `shard`.
+pub(super) fn per_shard(shard: &[u64], sub: &[u64]) -> Vec<u64> {
+    shard.iter().zip(sub).map(|(s, u)| s.div_ceil(*u)).collect()
 }
 
 /// The corner (array coordinates) of inner chunk `k` (C order over `per` inner chunks per
